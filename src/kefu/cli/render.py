@@ -1,0 +1,155 @@
+"""Rich renderings for the CLI, in Chinese (default) or English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from kefu.ingest.pipeline import FileReport
+from kefu.metrics.explain import Explanation
+from kefu.metrics.registry import BY_KEY
+
+HEADLINE = (
+    "consult_buyers", "received_buyers", "reply_rate", "avg_response_s", "avg_first_response_s", "slow_responses",
+    "rate_3min", "inquiry_buyers", "inquiry_conversion", "lost_buyers", "attributed_orders", "sales_amount",
+    "satisfaction_rate",
+)
+
+WORDS = {
+    "shop": ("店铺", "Shop"), "agent": ("客服", "Agent"), "team": ("小组", "Team"), "employer": ("归属", "Employer"),
+    "day": ("日期", "Day"), "week": ("周", "Week"), "month": ("月", "Month"), "hour": ("时段", "Hour"),
+    "file": ("文件", "File"), "table": ("表", "Table"), "format": ("格式", "Format"), "encoding": ("编码", "Encoding"),
+    "read": ("读取", "Read"), "accepted": ("接受", "Accepted"), "rejected": ("拒绝", "Rejected"),
+    "added": ("新增", "Added"), "duplicates": ("重复", "Duplicates"), "skipped": ("已导入过,跳过", "already imported, skipped"),
+    "dry_run": ("预览(未写入)", "dry run (nothing written)"), "import": ("导入结果", "Import"),
+    "problems": ("首批问题", "First problems"), "line": ("行", "Line"), "reason": ("原因", "Reason"),
+}
+
+
+def word(key: str, lang: str) -> str:
+    zh, en = WORDS.get(key, (key, key))
+    return en if lang == "en" else zh
+
+
+def metric_label(key: str, lang: str) -> str:
+    metric = BY_KEY.get(key)
+    if metric is None:
+        return word(key, lang)
+    return metric.en if lang == "en" else metric.zh
+
+
+def fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    metric = BY_KEY.get(key)
+    if metric is None:
+        return str(value)
+    if metric.unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if metric.unit == "yuan":
+        return f"{value:,.2f}"
+    if metric.unit == "s":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def kpi_table(records: list[dict], lang: str, metrics: list[str] | None, title: str = "") -> Table:
+    keys = [k for k in (records[0] if records else {}) if k not in BY_KEY]
+    shown = metrics or [m for m in HEADLINE if not records or m in records[0]]
+    table = Table(title=title or None, header_style="bold", show_lines=False)
+    for key in keys:
+        table.add_column(word(key, lang), no_wrap=True)
+    for key in shown:
+        table.add_column(metric_label(key, lang), justify="right")
+    for record in records:
+        table.add_row(*(str(record[k]) for k in keys), *(fmt(k, record.get(k)) for k in shown))
+    return table
+
+
+def records_table(records: list[dict], title: str = "") -> Table:
+    table = Table(title=title or None)
+    for key in records[0] if records else []:
+        table.add_column(key)
+    for record in records:
+        table.add_row(*(str(v) for v in record.values()))
+    return table
+
+
+def import_table(reports: list[FileReport], lang: str, dry_run: bool) -> Table:
+    title = word("import", lang) + (f" — {word('dry_run', lang)}" if dry_run else "")
+    table = Table(title=title)
+    for key in ("file", "table", "format", "encoding", "read", "accepted", "rejected", "added", "duplicates"):
+        table.add_column(word(key, lang), justify="right" if key in ("read", "accepted", "rejected", "added", "duplicates") else "left")
+    for r in reports:
+        name = Path(r.file).name
+        if r.error:
+            table.add_row(name, "", "", "", "", "", "[red]file[/red]", "", "", style="red")
+        elif r.skipped:
+            table.add_row(name, r.table, f"[dim]{word('skipped', lang)}[/dim]", "", "", "", "", "0", "")
+        else:
+            table.add_row(name, r.table, r.format, r.encoding, str(r.read), str(r.accepted),
+                          f"[yellow]{r.rejected}[/yellow]" if r.rejected else "0", str(r.added), str(r.duplicates))
+    return table
+
+
+def print_problems(console: Console, reports: list[FileReport], lang: str) -> None:
+    for r in reports:
+        if r.error:
+            console.print(f"[red]✗ {r.error}[/red]", highlight=False)
+        for line, reason in r.problems:
+            console.print(f"[yellow]{Path(r.file).name}:{line}[/yellow] {reason}", highlight=False)
+        if r.rejected > len(r.problems) and r.problems:
+            console.print(f"  … {r.rejected - len(r.problems)} more: kefu rejects WS --file {Path(r.file).name}", highlight=False)
+
+
+def counts_table(counts: dict[str, int], out: Path) -> Table:
+    table = Table(title=f"simulated shop → {out}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    return table
+
+
+def explanation_json(result: Explanation) -> dict:
+    return {
+        "agent": result.agent,
+        "day": result.day.isoformat(),
+        "metric": result.metric,
+        "value": result.value.item() if hasattr(result.value, "item") else result.value,
+        "rows": {name: frame.to_dict("records") for name, frame in result.sections.items()},
+        "lost_chats": {buyer: frame.to_dict("records") for buyer, frame in result.lost_chats.items()},
+    }
+
+
+def print_explanation(console: Console, result: Explanation, lang: str) -> None:
+    head = f"{result.agent} · {result.day}"
+    if result.metric:
+        head += f" · {metric_label(result.metric, lang)} ({result.metric}) = {fmt(result.metric, result.value)}"
+    console.print(f"[bold]{head}[/bold]")
+    for name, frame in result.sections.items():
+        table = Table(title=f"{name} ({len(frame)})", title_justify="left")
+        for column in frame.columns:
+            table.add_column(column)
+        for row in frame.itertuples(index=False):
+            table.add_row(*("—" if v is None or v != v else str(v) for v in row))
+        console.print(table)
+    for buyer, chat in result.lost_chats.items():
+        console.print(f"[bold]询单流失 lost inquiry: {buyer}[/bold]")
+        for row in chat.itertuples(index=False):
+            console.print(f"  {row.ts}  {row.sender:<6} {row.text}", highlight=False)
+
+
+def next_steps(ws: Path, records: list[dict], day: str) -> str:
+    agent = max(records, key=lambda r: r["consult_buyers"])["agent"] if records else "SHOP:AGENT"
+    return (
+        "\n[bold]Next / 下一步[/bold]\n"
+        f"  kefu kpi {ws} --by agent,week            # 周报 weekly per agent\n"
+        f"  kefu kpi {ws} --by shop,day --format csv  # 含静默销售 silent sales\n"
+        f"  kefu kpi {ws} --by team,hour              # 时段负荷 load by hour\n"
+        f"  kefu explain {ws} --agent '{agent}' --day {day} --metric avg_response_s\n"
+        f"  kefu rejects {ws}\n"
+    )

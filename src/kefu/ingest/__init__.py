@@ -1,0 +1,1 @@
+"""Import: read files, validate in the engine, store in the workspace."""

@@ -1,0 +1,206 @@
+"""Import files into a workspace: read → validate in the engine → store, as one transaction.
+
+Per file and table, `read = accepted + rejected`; rejected rows are kept in
+`rejects` with file, line and reason; accepted rows that are already stored
+are counted as duplicates, not added again (docs/decisions.md D14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from kefu.ingest import formats
+from kefu.ingest.readers import CANONICAL_SUFFIXES, RawFile, ReadError, read_canonical
+from kefu.ingest.stage import conflict_sql, lit, missing_required, q, staging_sql, stored_columns
+from kefu.schema import TABLES, Table, table_for_file
+from kefu.workspace import Workspace
+
+Progress = Callable[[str, int, int], None]  # (file, done, total)
+FIRST_PROBLEMS = 5
+
+
+@dataclass
+class FileReport:
+    file: str
+    table: str = ""
+    format: str = ""
+    encoding: str = ""
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    added: int = 0
+    skipped: bool = False  # the same content was imported before
+    error: str | None = None  # the whole file could not be read
+    problems: list[tuple[int, str]] = field(default_factory=list)  # the first rejected lines and reasons
+
+    @property
+    def duplicates(self) -> int:
+        return self.accepted - self.added
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and every file inside folders named; agents first (chat parsing needs them)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+        else:
+            files.append(path)
+    return sorted(files, key=lambda p: (p.stem.lower() != "agents", str(p)))
+
+
+def import_paths(
+    ws: Workspace,
+    paths: Iterable[Path],
+    *,
+    shop: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> list[FileReport]:
+    """Import every file; on any unexpected error nothing is kept. With `dry_run`, nothing is kept either."""
+    from kefu.metrics.derived import refresh_derived
+
+    files = expand(paths)
+    missing = [str(p) for p in files if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"no such file: {', '.join(missing)}")
+    con = ws.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+        reports: list[FileReport] = []
+        for done, path in enumerate(files):
+            reports += _import_file(ws, path, import_id, shop)
+            if progress:
+                progress(str(path), done + 1, len(files))
+        if any(r.added for r in reports):
+            refresh_derived(ws)
+        con.execute("ROLLBACK" if dry_run else "COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return reports
+
+
+def _import_file(ws: Workspace, path: Path, import_id: int, shop: str | None) -> list[FileReport]:
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    earlier = ws.con.execute("SELECT tbl FROM imports WHERE sha256 = ? AND read IS NOT NULL", [sha]).fetchall()
+    if earlier:
+        return [FileReport(str(path), tbl, skipped=True) for (tbl,) in earlier]
+    try:
+        fmt, encoding, raws = _read(ws, path, shop)
+    except (ReadError, formats.FormatError) as exc:
+        report = FileReport(str(path), error=str(exc))
+        _ledger(ws, import_id, sha, report)
+        _store_rejects(ws, import_id, str(path), "", [formats.Reject(0, str(exc), "")])
+        return [report]
+    reports = []
+    for table, raw in raws.items():
+        report = _import_table(ws, path, table, raw, import_id)
+        report.format, report.encoding = fmt, report.encoding or encoding
+        _ledger(ws, import_id, sha, report)
+        reports.append(report)
+    return reports
+
+
+def _read(ws: Workspace, path: Path, shop: str | None) -> tuple[str, str, dict[Table, RawFile]]:
+    """Which tables the file holds, as raw string tables."""
+    canonical = table_for_file(path.stem) if path.suffix.lower() in CANONICAL_SUFFIXES else None
+    if canonical:
+        raw = read_canonical(path)
+        absent = missing_required(canonical, set(raw.table.column_names) | ({"shop"} if shop else set()))
+        if absent:
+            raise ReadError(f"{path}: missing required column(s) {', '.join(absent)} for table {canonical.name}")
+        if shop and "shop" not in raw.table.column_names:
+            raw.table = raw.table.append_column("shop", pa.array([shop] * raw.table.num_rows, pa.string()))
+        return "canonical", raw.encoding, {canonical: raw}
+    fmt = formats.detect(path)
+    if fmt is None:
+        names = ", ".join(TABLES)
+        raise ReadError(f"{path}: not a known export and the name does not say which table it is (canonical files are named {names})")
+    agents = dict(ws.con.execute("SELECT agent, shop FROM agents").fetchall())
+    parsed = formats.parse(path, shop=shop, agents=agents)
+    raws = {TABLES[name]: RawFile(tbl) for name, tbl in parsed.tables.items()}
+    if parsed.rejects:  # records the parser could not read count against the file's main table
+        main = next(iter(raws), None) or TABLES["messages"]
+        raws.setdefault(main, RawFile(pa.table({"_line": pa.array([], pa.int64())})))
+        raws[main].rejects = list(parsed.rejects)
+    return parsed.format, parsed.encoding, raws
+
+
+def _import_table(ws: Workspace, path: Path, table: Table, raw: RawFile, import_id: int) -> FileReport:
+    con, label = ws.con, str(path)
+    report = FileReport(label, table.name, encoding=raw.encoding, read=raw.read)
+    _store_rejects(ws, import_id, label, table.name, raw.rejects)
+    present = raw.table.column_names
+    con.register("raw_input", raw.table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {staging_sql(table, 'raw_input', present, label)}")
+    finally:
+        con.unregister("raw_input")
+    if table.key:
+        _reject_key_conflicts(con, table)
+    con.execute(
+        f"""INSERT INTO rejects SELECT {import_id}, src_file, src_line, {lit(table.name)}, reason, raw
+            FROM staged WHERE reason IS NOT NULL"""
+    )
+    report.rejected = con.execute("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchone()[0] + len(raw.rejects)
+    report.accepted = raw.table.num_rows - (report.rejected - len(raw.rejects))
+    report.added = _store(con, table)
+    report.problems = con.execute(
+        "SELECT line, reason FROM rejects WHERE import_id = ? AND file = ? AND tbl = ? ORDER BY line LIMIT ?",
+        [import_id, label, table.name, FIRST_PROBLEMS],
+    ).fetchall()
+    return report
+
+
+def _reject_key_conflicts(con, table: Table) -> None:
+    key_text = " || '/' || ".join(f"{q(k)}::VARCHAR" for k in table.key)
+    con.execute(
+        f"""UPDATE staged SET reason = {lit(table.key[0] + ' ')} || c.key_text ||
+                   ' appears on line ' || c.first_line || ' of this file with different values'
+            FROM (SELECT src_line, first_line, {key_text} AS key_text FROM ({conflict_sql(table, 'staged')}) WHERE differs) c
+            WHERE staged.src_line = c.src_line"""
+    )
+
+
+def _store(con, table: Table) -> int:
+    """Insert accepted rows not already stored; keyed tables replace rows with the same key. Returns rows added."""
+    columns = ", ".join(q(c) for c in stored_columns(table))
+    dedup = table.dedup_columns
+    partition = ", ".join(q(c) for c in dedup)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT {columns} FROM staged WHERE reason IS NULL
+            QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY src_line) = 1"""
+    )
+    same = " AND ".join(f"i.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in table.column_names)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE fresh AS
+            SELECT i.* FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} t WHERE {same})"""
+    )
+    if table.key:
+        match = " AND ".join(f"t.{q(k)} = f.{q(k)}" for k in table.key)
+        con.execute(f"DELETE FROM {q(table.name)} t WHERE EXISTS (SELECT 1 FROM fresh f WHERE {match})")
+    con.execute(f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM fresh")
+    return con.execute("SELECT count(*) FROM fresh").fetchone()[0]
+
+
+def _store_rejects(ws: Workspace, import_id: int, file: str, table: str, rejects: list[formats.Reject]) -> None:
+    if rejects:
+        ws.con.executemany(
+            "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+            [(import_id, file, r.line, table, r.reason, r.raw) for r in rejects],
+        )
+
+
+def _ledger(ws: Workspace, import_id: int, sha: str, r: FileReport) -> None:
+    ws.con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+        [import_id, r.file, sha, r.format, r.encoding, r.table, None if r.error else r.read, r.accepted, r.rejected, r.added],
+    )

@@ -1,0 +1,113 @@
+"""Validate a raw table in the engine: type every cell, give each bad row its reasons.
+
+The SQL is generated from the declarations in kefu.schema, so adding a column
+or a rule there is all it takes. A row is rejected with *all* its problems
+joined by '; ', e.g. `ts: '2026/11/11 10:00' is not a time YYYY-MM-DD HH:MM:SS`.
+"""
+
+from __future__ import annotations
+
+from kefu.schema import PROVENANCE, TS_FORMAT, Column, Table
+
+TS_PATTERN = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
+MONEY_PATTERN = r"\d{1,16}(\.\d{1,2})?"
+INT_PATTERN = r"[+-]?\d{1,9}"
+TRUE_WORDS = ("true", "1", "yes", "y", "t", "是")
+FALSE_WORDS = ("false", "0", "no", "n", "f", "否")
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def missing_required(table: Table, present: set[str]) -> list[str]:
+    return [c.name for c in table.columns if c.required and c.name not in present]
+
+
+def staging_sql(table: Table, source: str, present: list[str], file_label: str) -> str:
+    """SELECT that types every canonical column of `source` and adds `reason` (NULL = accepted)."""
+    cells = {c.name: _cell(c, present) for c in table.columns}
+    typed = [f"{_typed(c, cells[c.name])} AS {q(c.name)}" for c in table.columns]
+    reasons = [r for c in table.columns for r in _reasons(c, cells[c.name])]
+    extras = [name for name in present if name not in table.column_names and name != "_line"]
+    extra = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in extras)}))::VARCHAR" if extras else "NULL::VARCHAR"
+    raw = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in present if n != '_line')}))::VARCHAR"
+    return f"""
+        SELECT {', '.join(typed)},
+               {extra} AS extra, {lit(file_label)} AS src_file, _line AS src_line,
+               NULLIF(concat_ws('; ', {', '.join(reasons)}), '') AS reason,
+               {raw} AS raw
+        FROM {source}"""
+
+
+def _cell(column: Column, present: list[str]) -> str:
+    """The cell as trimmed text, NULL when empty or absent, with the column's default."""
+    value = f"NULLIF(TRIM({q(column.name)}), '')" if column.name in present else "NULL::VARCHAR"
+    if column.default is not None:
+        value = f"COALESCE({value}, {lit(column.default)})"
+    if column.choices:
+        value = f"lower({value})"
+    return value
+
+
+def _typed(column: Column, cell: str) -> str:
+    if column.kind == "timestamp":
+        return f"CASE WHEN regexp_full_match({cell}, {lit(TS_PATTERN)}) THEN TRY_CAST({cell} AS TIMESTAMP) END"
+    if column.kind == "money":
+        return f"CASE WHEN regexp_full_match({cell}, {lit(MONEY_PATTERN)}) THEN CAST({cell} AS DECIMAL(18,2)) END"
+    if column.kind == "int":
+        return f"CASE WHEN regexp_full_match({cell}, {lit(INT_PATTERN)}) THEN CAST({cell} AS INTEGER) END"
+    if column.kind == "bool":
+        trues = ", ".join(lit(w) for w in TRUE_WORDS)
+        falses = ", ".join(lit(w) for w in FALSE_WORDS)
+        return f"CASE WHEN lower({cell}) IN ({trues}) THEN true WHEN lower({cell}) IN ({falses}) THEN false END"
+    return cell
+
+
+def _reasons(column: Column, cell: str) -> list[str]:
+    """SQL expressions that are a reason text when the cell is bad, else NULL."""
+    name, shown = column.name, f"'{column.name}: ''' || {cell} || ''' ' || "
+    out = []
+    if column.required:
+        out.append(f"CASE WHEN {cell} IS NULL THEN {lit(name + ': required value is empty')} END")
+    typed = _typed(column, cell)
+    expectation = {
+        "timestamp": f"is not a time {TS_FORMAT}",
+        "money": "is not an amount ≥ 0 with at most two decimals",
+        "int": "is not a whole number",
+        "bool": "is not true/false",
+    }.get(column.kind)
+    if expectation:
+        out.append(f"CASE WHEN {cell} IS NOT NULL AND ({typed}) IS NULL THEN {shown}{lit(expectation)} END")
+    if column.bounds:
+        low, high = column.bounds
+        out.append(
+            f"CASE WHEN ({typed}) NOT BETWEEN {low} AND {high} THEN {shown}{lit(f'is not between {low} and {high}')} END"
+        )
+    if column.choices:
+        allowed = ", ".join(lit(c) for c in column.choices)
+        out.append(
+            f"CASE WHEN {cell} IS NOT NULL AND {cell} NOT IN ({allowed}) "
+            f"THEN {shown}{lit('is not one of ' + ', '.join(column.choices))} END"
+        )
+    return out
+
+
+def conflict_sql(table: Table, staged: str) -> str:
+    """Accepted rows of a keyed table that repeat an earlier row's key with other values."""
+    key = ", ".join(q(k) for k in table.key)
+    content = ", ".join(f"{q(c)} := {q(c)}" for c in table.column_names)
+    return f"""
+        SELECT src_line, {key},
+               first_value(src_line) OVER w AS first_line,
+               struct_pack({content}) IS DISTINCT FROM first_value(struct_pack({content})) OVER w AS differs
+        FROM {staged} WHERE reason IS NULL
+        WINDOW w AS (PARTITION BY {key} ORDER BY src_line)"""
+
+
+def stored_columns(table: Table) -> list[str]:
+    return [c.name for c in table.columns + PROVENANCE]

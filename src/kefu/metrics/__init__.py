@@ -1,0 +1,1 @@
+"""The KPI engine: dialogue model, order credit, consultations, KPI tables (Ibis)."""

@@ -1,0 +1,94 @@
+"""A workspace: a folder holding `kefu.duckdb` (all tables) and `kefu.toml` (configuration).
+
+`Workspace.memory()` is the same thing in memory, used when a command is
+pointed at a folder of canonical files instead of a workspace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from kefu.config import Config, load_config, render_config
+from kefu.schema import PROVENANCE, SQL_TYPES, TABLES
+
+DB_FILE = "kefu.duckdb"
+CONFIG_FILE = "kefu.toml"
+
+#: Book-keeping tables of the import (see kefu.ingest).
+LEDGER_DDL = (
+    """CREATE TABLE IF NOT EXISTS imports (
+        import_id INTEGER, file VARCHAR, sha256 VARCHAR, format VARCHAR, encoding VARCHAR,
+        tbl VARCHAR, read BIGINT, accepted BIGINT, rejected BIGINT, added BIGINT,
+        imported_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS rejects (
+        import_id INTEGER, file VARCHAR, line BIGINT, tbl VARCHAR, reason VARCHAR, raw VARCHAR)""",
+)
+
+
+class WorkspaceError(Exception):
+    """The folder is not a usable workspace."""
+
+
+def is_workspace(path: Path) -> bool:
+    return (path / DB_FILE).exists()
+
+
+class Workspace:
+    """Tables and configuration of one or more shops."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, path: Path | None = None):
+        self.con = con
+        self.config = config
+        self.path = path
+        self.ibis = ibis.duckdb.from_connection(con)
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False, read_only: bool = False) -> Workspace:
+        """Open the workspace at `path`; with `create`, make the folder and files if missing."""
+        path = Path(path)
+        if not is_workspace(path):
+            if not create:
+                raise WorkspaceError(f"{path} is not a kefu workspace (no {DB_FILE}); run `kefu init {path}` or import into it")
+            path.mkdir(parents=True, exist_ok=True)
+        config_path = path / CONFIG_FILE
+        if create and not config_path.exists():
+            config_path.write_text(render_config(Config()), encoding="utf-8")
+        con = duckdb.connect(str(path / DB_FILE), read_only=read_only)
+        ws = cls(con, load_config(config_path), path)
+        if not read_only:
+            ws.create_tables()
+        return ws
+
+    @classmethod
+    def memory(cls, config: Config | None = None) -> Workspace:
+        ws = cls(duckdb.connect(), config or Config())
+        ws.create_tables()
+        return ws
+
+    def create_tables(self) -> None:
+        for table in TABLES.values():
+            cols = [f'"{c.name}" {SQL_TYPES[c.kind]}' for c in table.columns + PROVENANCE]
+            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})')
+        for ddl in LEDGER_DDL:
+            self.con.execute(ddl)
+
+    def table(self, name: str) -> ibis.Table:
+        return self.ibis.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return name in self.ibis.list_tables()
+
+    def count(self, name: str) -> int:
+        return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
