@@ -22,7 +22,8 @@ from kefu.metrics.kpis import GroupingError
 from kefu.workspace import Workspace, WorkspaceError, is_workspace
 
 app = typer.Typer(help="kefu 客服绩效: customer-service performance analytics.", no_args_is_help=True, add_completion=False)
-console = Console()
+# KPI tables are wide: outside a terminal (pipes, CI logs) do not squeeze them into 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 220)
 errors = Console(stderr=True)
 
 

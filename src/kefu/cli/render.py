@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -135,12 +136,25 @@ def print_explanation(console: Console, result: Explanation, lang: str) -> None:
         for column in frame.columns:
             table.add_column(column)
         for row in frame.itertuples(index=False):
-            table.add_row(*("—" if v is None or v != v else str(v) for v in row))
+            table.add_row(*(cell(v) for v in row))
         console.print(table)
     for buyer, chat in result.lost_chats.items():
         console.print(f"[bold]询单流失 lost inquiry: {buyer}[/bold]")
         for row in chat.itertuples(index=False):
             console.print(f"  {row.ts}  {row.sender:<6} {row.text}", highlight=False)
+
+
+def cell(value: Any) -> str:
+    """A compact cell: times as MM-DD HH:MM:SS, whole floats as integers, flags as ✓/·."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else "·"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%m-%d %H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def next_steps(ws: Path, records: list[dict], day: str) -> str:

@@ -157,7 +157,8 @@ def read_parquet(path: Path) -> RawFile:
 
 def _to_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_timestamp(column.type):
-        return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+        # Parquet stores ms/us: drop an all-zero fraction; a real one stays and is rejected.
+        return pc.replace_substring_regex(pc.strftime(column, format="%Y-%m-%d %H:%M:%S"), r"\.0+$", "")
     if pa.types.is_date(column.type):
         return pc.strftime(column, format="%Y-%m-%d")
     return column.cast(pa.string())
