@@ -166,3 +166,12 @@ def test_parquet_and_xlsx_files(ws, tmp_path):
 def test_a_file_with_an_unknown_name_is_reported_not_guessed(ws, tmp_path):
     [report] = import_paths(ws, [write(tmp_path / "stuff.csv", HEADER)])
     assert "does not say which table" in report.error
+
+
+def test_a_table_with_its_own_reason_column_imports(ws, tmp_path):
+    # refunds.reason is a canonical column: validation's own bookkeeping must not clash with it.
+    text = ("refund_id,order_id,shop,applied_at,finished_at,amount,status,reason,agent\n"
+            "r1,o1,s,2026-11-12 10:00:00,,19.90,processing,多拍了,s:ann\n")
+    [report] = import_paths(ws, [write(tmp_path / "refunds.csv", text)])
+    assert (report.accepted, report.rejected) == (1, 0)
+    assert ws.con.execute("SELECT reason FROM refunds").fetchone()[0] == "多拍了"

@@ -146,10 +146,10 @@ def _import_table(ws: Workspace, path: Path, table: Table, raw: RawFile, import_
     if table.key:
         _reject_key_conflicts(con, table)
     con.execute(
-        f"""INSERT INTO rejects SELECT {import_id}, src_file, src_line, {lit(table.name)}, reason, raw
-            FROM staged WHERE reason IS NOT NULL"""
+        f"""INSERT INTO rejects SELECT {import_id}, src_file, src_line, {lit(table.name)}, _reason, _raw
+            FROM staged WHERE _reason IS NOT NULL"""
     )
-    report.rejected = con.execute("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchone()[0] + len(raw.rejects)
+    report.rejected = con.execute("SELECT count(*) FROM staged WHERE _reason IS NOT NULL").fetchone()[0] + len(raw.rejects)
     report.accepted = raw.table.num_rows - (report.rejected - len(raw.rejects))
     report.added = _store(con, table)
     report.problems = con.execute(
@@ -162,7 +162,7 @@ def _import_table(ws: Workspace, path: Path, table: Table, raw: RawFile, import_
 def _reject_key_conflicts(con, table: Table) -> None:
     key_text = " || '/' || ".join(f"{q(k)}::VARCHAR" for k in table.key)
     con.execute(
-        f"""UPDATE staged SET reason = {lit(table.key[0] + ' ')} || c.key_text ||
+        f"""UPDATE staged SET _reason = {lit(table.key[0] + ' ')} || c.key_text ||
                    ' appears on line ' || c.first_line || ' of this file with different values'
             FROM (SELECT src_line, first_line, {key_text} AS key_text FROM ({conflict_sql(table, 'staged')}) WHERE differs) c
             WHERE staged.src_line = c.src_line"""
@@ -176,7 +176,7 @@ def _store(con, table: Table) -> int:
     partition = ", ".join(q(c) for c in dedup)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT {columns} FROM staged WHERE reason IS NULL
+            SELECT {columns} FROM staged WHERE _reason IS NULL
             QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY src_line) = 1"""
     )
     same = " AND ".join(f"i.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in table.column_names)

@@ -29,7 +29,7 @@ def missing_required(table: Table, present: set[str]) -> list[str]:
 
 
 def staging_sql(table: Table, source: str, present: list[str], file_label: str) -> str:
-    """SELECT that types every canonical column of `source` and adds `reason` (NULL = accepted)."""
+    """SELECT that types every canonical column of `source` and adds `_reason` (NULL = accepted) and `_raw`."""
     cells = {c.name: _cell(c, present) for c in table.columns}
     typed = [f"{_typed(c, cells[c.name])} AS {q(c.name)}" for c in table.columns]
     reasons = [r for c in table.columns for r in _reasons(c, cells[c.name])]
@@ -39,8 +39,8 @@ def staging_sql(table: Table, source: str, present: list[str], file_label: str) 
     return f"""
         SELECT {', '.join(typed)},
                {extra} AS extra, {lit(file_label)} AS src_file, _line AS src_line,
-               NULLIF(concat_ws('; ', {', '.join(reasons)}), '') AS reason,
-               {raw} AS raw
+               NULLIF(concat_ws('; ', {', '.join(reasons)}), '') AS _reason,
+               {raw} AS _raw
         FROM {source}"""
 
 
@@ -105,7 +105,7 @@ def conflict_sql(table: Table, staged: str) -> str:
         SELECT src_line, {key},
                first_value(src_line) OVER w AS first_line,
                struct_pack({content}) IS DISTINCT FROM first_value(struct_pack({content})) OVER w AS differs
-        FROM {staged} WHERE reason IS NULL
+        FROM {staged} WHERE _reason IS NULL
         WINDOW w AS (PARTITION BY {key} ORDER BY src_line)"""
 
 

@@ -1,0 +1,132 @@
+"""Invariants of the KPI engine on random shops (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import ibis
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kefu.config import Params
+from kefu.metrics.kpis import Sources, kpi_table
+from kefu.metrics.output import to_records
+from kefu.schema import TABLES
+
+START = dt.datetime(2026, 11, 10, 22, 0, 0)
+ACCOUNTS = ("s:ann", "s:bob", "s:bot")
+BUYERS = ("b1", "b2", "b3")
+
+
+@st.composite
+def shops(draw):
+    """A few buyers chatting with two humans and a bot around midnight, some orders."""
+    n = draw(st.integers(1, 40))
+    rows = []
+    for _ in range(n):
+        agent = draw(st.sampled_from(ACCOUNTS))
+        sender = draw(st.sampled_from(("buyer", "bot" if agent == "s:bot" else "agent", "transfer")))
+        if sender == "transfer" and agent == "s:bot":
+            sender = "buyer"
+        # Seconds on a coarse grid so that same-second ties happen often.
+        ts = START + dt.timedelta(seconds=draw(st.integers(0, 40)) * 450)
+        rows.append((ts, "s", draw(st.sampled_from(BUYERS)), agent, sender, draw(st.sampled_from(("在吗", "好的", "")))))
+    orders = []
+    for i in range(draw(st.integers(0, 6))):
+        created = START + dt.timedelta(seconds=draw(st.integers(-3 * 86400, 2 * 86400)))
+        paid = created + dt.timedelta(seconds=draw(st.integers(0, 3 * 86400))) if draw(st.booleans()) else None
+        amount = draw(st.decimals(min_value=0, max_value=999, places=2, allow_nan=False))
+        orders.append((f"o{i}", "s", draw(st.sampled_from(BUYERS)), created, paid, amount, None))
+    params = Params(
+        slow_threshold_s=draw(st.sampled_from((0, 60, 600))),
+        after_sales_days=draw(st.sampled_from((0, 1, 15))),
+        attribution_hours=draw(st.sampled_from((0, 1, 72))),
+        credit_rule=draw(st.sampled_from(("order", "payment", "order_first"))),
+    )
+    return rows, orders, params
+
+
+def sources(messages: list[tuple], orders: list[tuple]) -> Sources:
+    con = ibis.duckdb.connect()
+
+    def table(name, rows):
+        schema = ibis.schema({c.name: _dtype(c.kind) for c in TABLES[name].columns})
+        frame = pd.DataFrame(rows, columns=list(schema.names)) if rows else None
+        return con.create_table(name, frame, schema=schema) if frame is not None else con.create_table(name, schema=schema)
+
+    return Sources(
+        messages=table("messages", messages),
+        orders=table("orders", orders),
+        agents=table("agents", [("s:bot", "bot", "s", None, "bot", "in_house", True)]),
+        ratings=table("ratings", []),
+        complaints=table("complaints", []),
+    )
+
+
+def _dtype(kind: str) -> str:
+    return {"str": "string", "timestamp": "timestamp", "money": "decimal(18,2)", "int": "int32", "bool": "boolean"}[kind]
+
+
+def kpis(src: Sources, by: str, params: Params) -> list[dict]:
+    return to_records(kpi_table(src, by.split(","), params).execute())
+
+
+FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(shops())
+def test_counts_are_consistent(shop):
+    messages, orders, params = shop
+    for row in kpis(sources(messages, orders), "agent,day", params):
+        assert row["agent"] != "s:bot"
+        assert 0 <= row["received_buyers"] <= row["consult_buyers"]
+        assert 0 <= row["answered_questions"] <= row["questions"]
+        assert row["consult_buyers"] <= row["questions"]
+        assert row["slow_responses"] <= row["answered_questions"]
+        assert row["slow_response_buyers"] <= row["received_buyers"]
+        assert row["next_day_paid_buyers"] <= row["converted_buyers"] <= row["inquiry_buyers"] <= row["consult_buyers"]
+        assert row["converted_buyers"] + row["lost_buyers"] <= row["inquiry_buyers"]
+        for ratio in ("reply_rate", "inquiry_conversion", "rate_3min"):
+            assert row[ratio] is None or 0 <= row[ratio] <= 1
+
+
+@FAST
+@given(shops())
+def test_agents_sales_plus_silent_sales_are_all_paid_sales(shop):
+    messages, orders, params = shop
+    paid = sum((o[5] for o in orders if o[4] is not None), start=0)
+    by_shop = kpis(sources(messages, orders), "shop,month", params)
+    credited = sum(r["sales_amount"] for r in by_shop)
+    silent = sum(r["silent_sales"] for r in by_shop)
+    assert round(credited + silent, 2) == round(float(paid), 2)
+    assert sum(r["attributed_orders"] + r["silent_orders"] for r in by_shop) == sum(o[4] is not None for o in orders)
+
+
+@FAST
+@given(shops(), st.randoms(use_true_random=False))
+def test_shuffled_rows_give_identical_output(shop, rnd: random.Random):
+    messages, orders, params = shop
+    shuffled = messages[:]
+    rnd.shuffle(shuffled)
+    assert kpis(sources(shuffled, orders[::-1]), "agent,day", params) == kpis(sources(messages, orders), "agent,day", params)
+
+
+ADDITIVE = ("consult_buyers", "received_buyers", "questions", "answered_questions", "buyer_msgs", "agent_msgs",
+            "slow_responses", "inquiry_buyers", "converted_buyers", "lost_buyers", "attributed_orders")
+
+
+@FAST
+@given(shops())
+def test_agents_and_hours_add_up_to_the_shop_day(shop):
+    messages, orders, params = shop
+    src = sources(messages, orders)
+    per_shop = {r["day"]: r for r in kpis(src, "shop,day", params)}
+    for by in ("agent,day", "shop,day,hour"):
+        for key in ADDITIVE:
+            totals: dict[str, int] = {}
+            for row in kpis(src, by, params):
+                totals[row["day"]] = totals.get(row["day"], 0) + row[key]
+            assert totals == {day: r[key] for day, r in per_shop.items() if day in totals}, (by, key)
