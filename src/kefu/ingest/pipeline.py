@@ -173,17 +173,18 @@ def _store(con, table: Table) -> int:
     """Insert accepted rows not already stored; keyed tables replace rows with the same key. Returns rows added."""
     columns = ", ".join(q(c) for c in stored_columns(table))
     dedup = table.dedup_columns
-    partition = ", ".join(q(c) for c in dedup)
+    # First occurrence of each key in the file: a hash aggregate, cheaper than a window.
+    rest = [c for c in stored_columns(table) if c not in dedup and c != "src_line"]
+    firsts = ", ".join(f"arg_min({q(c)}, src_line) AS {q(c)}" for c in rest)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT {columns} FROM staged WHERE _reason IS NULL
-            QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY src_line) = 1"""
+            SELECT {", ".join(q(c) for c in dedup)}, {firsts + ", " if firsts else ""}min(src_line) AS src_line
+            FROM staged WHERE _reason IS NULL GROUP BY ALL"""
     )
+    stored = con.execute(f"SELECT count(*) FROM {q(table.name)}").fetchone()[0]
     same = " AND ".join(f"i.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in table.column_names)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE fresh AS
-            SELECT i.* FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} t WHERE {same})"""
-    )
+    unseen = f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} t WHERE {same})" if stored else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT i.* FROM incoming i {unseen}")
     if table.key:
         match = " AND ".join(f"t.{q(k)} = f.{q(k)}" for k in table.key)
         con.execute(f"DELETE FROM {q(table.name)} t WHERE EXISTS (SELECT 1 FROM fresh f WHERE {match})")
