@@ -29,19 +29,28 @@ def missing_required(table: Table, present: set[str]) -> list[str]:
 
 
 def staging_sql(table: Table, source: str, present: list[str], file_label: str) -> str:
-    """SELECT that types every canonical column of `source` and adds `_reason` (NULL = accepted) and `_raw`."""
-    cells = {c.name: _cell(c, present) for c in table.columns}
-    typed = [f"{_typed(c, cells[c.name])} AS {q(c.name)}" for c in table.columns]
-    reasons = [r for c in table.columns for r in _reasons(c, cells[c.name])]
+    """SELECT that types every canonical column of `source` and adds `_reason` (NULL = accepted)
+    and `_raw` (the source row as JSON, for rejected rows only).
+
+    Nested so that each cell is cleaned and typed once: the innermost SELECT adds
+    `_c_<col>` (clean text) and `_t_<col>` (typed value); the reasons are read off them.
+    """
+    clean = {c.name: q("_c_" + c.name) for c in table.columns}
+    typed = {c.name: q("_t_" + c.name) for c in table.columns}
+    inner = [f"{_cell(c, present)} AS {clean[c.name]}" for c in table.columns]
+    inner += [f"{_typed(c, clean[c.name])} AS {typed[c.name]}" for c in table.columns]
+    reasons = [r for c in table.columns for r in _reasons(c, clean[c.name], typed[c.name])]
     extras = [name for name in present if name not in table.column_names and name != "_line"]
     extra = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in extras)}))::VARCHAR" if extras else "NULL::VARCHAR"
     raw = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in present if n != '_line')}))::VARCHAR"
     return f"""
-        SELECT {', '.join(typed)},
-               {extra} AS extra, {lit(file_label)} AS src_file, _line AS src_line,
-               NULLIF(concat_ws('; ', {', '.join(reasons)}), '') AS _reason,
-               {raw} AS _raw
-        FROM {source}"""
+        SELECT {', '.join(f"{typed[c.name]} AS {q(c.name)}" for c in table.columns)},
+               {extra} AS extra, {lit(file_label)} AS src_file, _line AS src_line, _reason,
+               CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw
+        FROM (
+            SELECT *, NULLIF(concat_ws('; ', {', '.join(reasons)}), '') AS _reason
+            FROM (SELECT *, {', '.join(inner)} FROM {source})
+        )"""
 
 
 def _cell(column: Column, present: list[str]) -> str:
@@ -68,13 +77,12 @@ def _typed(column: Column, cell: str) -> str:
     return cell
 
 
-def _reasons(column: Column, cell: str) -> list[str]:
+def _reasons(column: Column, cell: str, typed: str) -> list[str]:
     """SQL expressions that are a reason text when the cell is bad, else NULL."""
     name, shown = column.name, f"'{column.name}: ''' || {cell} || ''' ' || "
     out = []
     if column.required:
         out.append(f"CASE WHEN {cell} IS NULL THEN {lit(name + ': required value is empty')} END")
-    typed = _typed(column, cell)
     expectation = {
         "timestamp": f"is not a time {TS_FORMAT}",
         "money": "is not an amount ≥ 0 with at most two decimals",
@@ -82,11 +90,11 @@ def _reasons(column: Column, cell: str) -> list[str]:
         "bool": "is not true/false",
     }.get(column.kind)
     if expectation:
-        out.append(f"CASE WHEN {cell} IS NOT NULL AND ({typed}) IS NULL THEN {shown}{lit(expectation)} END")
+        out.append(f"CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL THEN {shown}{lit(expectation)} END")
     if column.bounds:
         low, high = column.bounds
         out.append(
-            f"CASE WHEN ({typed}) NOT BETWEEN {low} AND {high} THEN {shown}{lit(f'is not between {low} and {high}')} END"
+            f"CASE WHEN {typed} NOT BETWEEN {low} AND {high} THEN {shown}{lit(f'is not between {low} and {high}')} END"
         )
     if column.choices:
         allowed = ", ".join(lit(c) for c in column.choices)
