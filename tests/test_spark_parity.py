@@ -6,6 +6,7 @@ everything from the canonical tables, so the dialogue model itself is compared.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -14,6 +15,9 @@ from kefu.config import Params
 from kefu.metrics.derived import workspace_sources
 from kefu.metrics.kpis import kpi_table
 from kefu.metrics.output import to_records
+from kefu.ingest.pipeline import import_paths
+from kefu.simulate import simulate
+from metrics.test_spec_example import example_shop
 from shops import at, msg, order, shop
 
 pytestmark = pytest.mark.spark
@@ -60,8 +64,20 @@ def spark_con(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
+    """Edge cases, the spec's worked example (shop `s`) and a small simulated shop, in one workspace."""
     messages, orders = edge_cases()
-    return shop(tmp_path_factory.mktemp("parity"), messages, orders)
+    example = example_shop(tmp_path_factory.mktemp("example"))
+    for name in ("messages", "orders"):
+        rows = example.con.execute(f'SELECT * EXCLUDE (extra, src_file, src_line) FROM "{name}"').df()
+        rows = rows.astype(str).replace({"NaT": "", "None": "", "nan": ""}).to_dict("records")
+        if name == "orders":
+            rows = [{**row, "order_id": "spec-" + row["order_id"]} for row in rows]
+        (messages if name == "messages" else orders).extend(rows)
+    ws = shop(tmp_path_factory.mktemp("parity"), messages, orders)
+    simulated = tmp_path_factory.mktemp("simulated")
+    simulate(simulated, agents=4, days=2, start=dt.date(2026, 11, 10), seed=5)
+    import_paths(ws, [simulated])
+    return ws
 
 
 @pytest.fixture(scope="module")
@@ -80,4 +96,5 @@ def test_duckdb_and_spark_agree(spark_sources, workspace, by, params):
     expected = to_records(kpi_table(workspace_sources(workspace), by.split(","), params).execute())
     actual = to_records(kpi_table(spark_sources, by.split(","), params).execute())
     assert len(expected) > 3
+    assert {r.get("shop") for r in expected} >= ({"s", "云裳女装旗舰店"} if "shop" in expected[0] else {None})
     assert actual == expected

@@ -21,7 +21,7 @@ from kefu.metrics.registry import BY_KEY
 from kefu.simulate import simulate
 from kefu.testing.reference_pandas import RefParams, agent_day_kpis, shop_day_silent
 from kefu.workspace import Workspace
-from test_properties import FAST, shops, sources
+from metrics.test_properties import FAST, shops, sources
 
 PARAMS = [Params(), Params(slow_threshold_s=15, after_sales_days=3, attribution_hours=1, credit_rule="payment"),
           Params(credit_rule="order", attribution_hours=0)]

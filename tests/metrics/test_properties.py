@@ -125,8 +125,9 @@ def test_agents_and_hours_add_up_to_the_shop_day(shop):
     src = sources(messages, orders)
     per_shop = {r["day"]: r for r in kpis(src, "shop,day", params)}
     for by in ("agent,day", "shop,day,hour"):
+        rows = kpis(src, by, params)
         for key in ADDITIVE:
             totals: dict[str, int] = {}
-            for row in kpis(src, by, params):
+            for row in rows:
                 totals[row["day"]] = totals.get(row["day"], 0) + row[key]
             assert totals == {day: r[key] for day, r in per_shop.items() if day in totals}, (by, key)
