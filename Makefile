@@ -6,7 +6,10 @@ STAMP   := $(VENV)/.installed
 DEMO_WS := demo-ws
 DEMO_DATA := demo-data
 
-.PHONY: install demo test bench clean
+.PHONY: install assets demo test bench clean
+
+# Front-end packages come from the npm registry at build time, never from the repo.
+VENDOR := src/kefu/web/static/vendor/echarts.min.js
 
 install: $(STAMP)
 
@@ -17,17 +20,27 @@ $(STAMP): pyproject.toml
 	bash scripts/ensure-java.sh
 	touch $(STAMP)
 
-demo: install
+assets: $(VENDOR)
+
+$(VENDOR): src/kefu/web/package.json src/kefu/web/package-lock.json
+	npm ci --prefix src/kefu/web --no-audit --no-fund
+	mkdir -p src/kefu/web/static/vendor
+	cp src/kefu/web/node_modules/htmx.org/dist/htmx.min.js src/kefu/web/node_modules/echarts/dist/echarts.min.js src/kefu/web/static/vendor/
+
+demo: install assets
 	rm -rf $(DEMO_WS) $(DEMO_DATA)
 	$(BIN)/kefu simulate $(DEMO_DATA) --agents 25 --days 30 --seed 1
 	$(BIN)/kefu import $(DEMO_WS) $(DEMO_DATA)
 	$(BIN)/kefu demo-summary $(DEMO_WS)
+	$(BIN)/kefu serve $(DEMO_WS) --create-admin
 
-test: install
+test: install assets
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install assets
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.web_load
 
 clean:
 	rm -rf $(VENV) $(DEMO_WS) $(DEMO_DATA) .pytest_cache

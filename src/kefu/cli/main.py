@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kefu import api
 from kefu.cli import render
+from kefu.cli import web as web_cli
 from kefu.config import ConfigError
 from kefu.ingest.pipeline import import_paths
 from kefu.metrics.kpis import GroupingError
@@ -38,6 +39,8 @@ class CreditRule(str, Enum):
     payment = "payment"
     order_first = "order_first"
 
+
+web_cli.register(app)  # serve, user add/list, report daily, targets import (docs/web.md)
 
 Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
 

@@ -1,0 +1,1 @@
+"""Reports built from KPI records: the daily report (日报) and its XLSX."""

@@ -1,0 +1,118 @@
+"""The daily report as an XLSX workbook with native Excel charts (xlsxwriter).
+
+Sheets: 团队 (team figures and targets), 客服 (per agent), 峰谷差 (spread),
+图表 (charts: credited sales per agent, and reply times per agent).
+Values are written as numbers with Excel number formats, so the workbook
+can be recomputed and filtered; tests read the cells back with openpyxl.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+import xlsxwriter
+
+from kefu.metrics.registry import BY_KEY
+from kefu.reports.daily import AGENT_METRICS, DailyReport
+
+FORMATS = {"ratio": "0.0%", "s": '0.0" 秒"', "yuan": "¥#,##0.00"}
+
+
+def _label(key: str, lang: str) -> str:
+    m = BY_KEY[key]
+    return m.zh if lang == "zh" else m.en
+
+
+def write_daily_xlsx(report: DailyReport, target: Path | BinaryIO, lang: str = "zh") -> None:
+    zh = lang == "zh"
+    wb = xlsxwriter.Workbook(target, {"in_memory": True})
+    head = wb.add_format({"bold": True, "bg_color": "#1f4e79", "font_color": "white", "border": 1, "text_wrap": True, "valign": "vcenter"})
+    title = wb.add_format({"bold": True, "font_size": 14})
+    num = {u: wb.add_format({"num_format": f, "border": 1}) for u, f in FORMATS.items()}
+    plain = wb.add_format({"num_format": "#,##0", "border": 1})
+    pp = wb.add_format({"num_format": '+0.0" pp";-0.0" pp";0.0" pp"', "border": 1})
+    text = wb.add_format({"border": 1})
+
+    def cell_format(key: str, is_delta=False):
+        unit = BY_KEY[key].unit
+        if is_delta and unit == "ratio":
+            return pp
+        return num.get(unit, plain)
+
+    def put(ws, r, c, key, value, is_delta=False):
+        if value is None:
+            ws.write_blank(r, c, None, text)
+        else:
+            ws.write_number(r, c, value * 100 if (is_delta and BY_KEY[key].unit == "ratio") else value, cell_format(key, is_delta))
+
+    # 团队
+    ws = wb.add_worksheet("团队" if zh else "Team")
+    ws.write(0, 0, f"{report.shop} {'日报' if zh else 'daily report'} {report.day.isoformat()}", title)
+    cols = (["指标", "当日", "前一日", "较前日", "上周同日", "较上周同日", "本月累计", "月目标", "完成率", "差距"] if zh else
+            ["Metric", "Day", "Previous day", "vs previous", "Same day last week", "vs last week", "Month to date", "Monthly target", "Completion", "Gap"])
+    ws.write_row(2, 0, cols, head)
+    for i, row in enumerate(report.team, start=3):
+        k = row["metric"]
+        ws.write(i, 0, _label(k, lang), text)
+        put(ws, i, 1, k, row["value"]); put(ws, i, 2, k, row["previous"]); put(ws, i, 3, k, row["vs_previous"], True)
+        put(ws, i, 4, k, row["last_week"]); put(ws, i, 5, k, row["vs_last_week"], True); put(ws, i, 6, k, row["mtd"])
+        put(ws, i, 7, k, row["target"])
+        if row["completion"] is None:
+            ws.write_blank(i, 8, None, text)
+        else:
+            ws.write_number(i, 8, row["completion"], num["ratio"])
+        put(ws, i, 9, k, row["gap"], True)
+    ws.set_column(0, 0, 22); ws.set_column(1, 9, 13); ws.freeze_panes(3, 1)
+
+    # 客服
+    wa = wb.add_worksheet("客服" if zh else "Agents")
+    fixed = ["客服", "组别", "归属"] if zh else ["Agent", "Team", "Employer"]
+    header = fixed + [h for k in AGENT_METRICS for h in (_label(k, lang), ("较前日" if zh else "vs prev"), ("较上周" if zh else "vs last week"))]
+    header += ["本月销售额", "月目标", "完成率"] if zh else ["Sales MTD", "Monthly target", "Completion"]
+    wa.write_row(0, 0, header, head)
+    for i, a in enumerate(report.agents, start=1):
+        wa.write(i, 0, a["name"], text); wa.write(i, 1, a["team"] or "", text); wa.write(i, 2, a["employer"], text)
+        c = 3
+        for k in AGENT_METRICS:
+            f = a["figures"][k]
+            put(wa, i, c, k, f["value"]); put(wa, i, c + 1, k, f["vs_previous"], True); put(wa, i, c + 2, k, f["vs_last_week"], True)
+            c += 3
+        put(wa, i, c, "sales_amount", a["mtd_sales"]); put(wa, i, c + 1, "sales_amount", a["target_sales"])
+        if a["target_completion"] is None:
+            wa.write_blank(i, c + 2, None, text)
+        else:
+            wa.write_number(i, c + 2, a["target_completion"], num["ratio"])
+    wa.set_column(0, 2, 12); wa.set_column(3, len(header), 11); wa.freeze_panes(1, 1)
+    wa.autofilter(0, 0, max(len(report.agents), 1), len(header) - 1)
+
+    # 峰谷差
+    wsp = wb.add_worksheet("峰谷差" if zh else "Spread")
+    wsp.write_row(0, 0, ["指标", "最高", "客服", "最低", "客服", "峰谷差"] if zh else ["Metric", "Peak", "Agent", "Valley", "Agent", "Gap"], head)
+    for i, s in enumerate(report.spread, start=1):
+        k = s["metric"]
+        wsp.write(i, 0, _label(k, lang), text)
+        put(wsp, i, 1, k, s["peak"]); wsp.write(i, 2, (s["peak_agent"] or "").split(":", 1)[-1], text)
+        put(wsp, i, 3, k, s["valley"]); wsp.write(i, 4, (s["valley_agent"] or "").split(":", 1)[-1], text)
+        put(wsp, i, 5, k, s["gap"])
+    wsp.set_column(0, 0, 22); wsp.set_column(1, 5, 13)
+
+    # 图表: native charts over the 客服 sheet
+    wc = wb.add_worksheet("图表" if zh else "Charts")
+    n = len(report.agents)
+    sheet = wa.get_name()
+    if n:
+        sales_col = 3 + 3 * AGENT_METRICS.index("sales_amount")
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({"name": _label("sales_amount", lang), "categories": [sheet, 1, 0, n, 0],
+                          "values": [sheet, 1, sales_col, n, sales_col], "fill": {"color": "#2f6fb0"}})
+        chart.set_title({"name": _label("sales_amount", lang)}); chart.set_legend({"none": True}); chart.set_size({"width": 900, "height": 360})
+        wc.insert_chart(1, 1, chart)
+        rt = wb.add_chart({"type": "bar"})
+        for key, color in (("avg_first_response_s", "#e0892d"), ("avg_response_s", "#5b9b5b")):
+            col = 3 + 3 * AGENT_METRICS.index(key)
+            rt.add_series({"name": _label(key, lang), "categories": [sheet, 1, 0, n, 0], "values": [sheet, 1, col, n, col],
+                           "fill": {"color": color}})
+        rt.set_title({"name": "响应时间(秒)" if zh else "Response time (s)"}); rt.set_size({"width": 900, "height": 520})
+        wc.insert_chart(20, 1, rt)
+    wb.close()

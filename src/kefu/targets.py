@@ -1,0 +1,159 @@
+"""Monthly targets (月度目标) per shop, team or agent, imported from CSV/XLSX or edited in the web UI.
+
+A target is (month 'YYYY-MM', shop, scope, subject, metric, value): scope is
+`shop` (subject = the shop), `team` (subject = team name) or `agent`
+(subject = the account `shop:name` or just the name). Metrics are keys of
+kefu.metrics.registry; ratios are fractions (0.65) or percentages ("65%").
+Stored in the workspace table `web_targets`, created on demand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from kefu.metrics.registry import BY_KEY
+
+SCOPES = ("shop", "team", "agent")
+COLUMNS = ("month", "shop", "scope", "subject", "metric", "value")
+
+DDL = """CREATE TABLE IF NOT EXISTS web_targets (
+    month VARCHAR NOT NULL, shop VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL, value DOUBLE NOT NULL, PRIMARY KEY (month, shop, scope, subject, metric))"""
+
+
+@dataclass(frozen=True)
+class Target:
+    month: str
+    shop: str
+    scope: str
+    subject: str
+    metric: str
+    value: float
+
+
+class TargetError(ValueError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def parse_row(row: dict[str, str], where: str) -> tuple[Target | None, list[str]]:
+    """One target from a row of text, or the problems with it (each naming `where`)."""
+    problems = []
+    get = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+    missing = [c for c in COLUMNS if not get.get(c)]
+    if missing:
+        return None, [f"{where}: missing {', '.join(missing)}"]
+    month, shop, scope, subject, metric, raw = (get[c] for c in COLUMNS)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        problems.append(f"{where}: month {month!r} is not YYYY-MM")
+    if scope not in SCOPES:
+        problems.append(f"{where}: scope {scope!r} is not one of {', '.join(SCOPES)}")
+    m = BY_KEY.get(metric)
+    if m is None:
+        problems.append(f"{where}: unknown metric {metric!r}")
+    value = None
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw.replace(",", ""))
+    except ValueError:
+        problems.append(f"{where}: value {raw!r} is not a number")
+    if value is not None and m is not None:
+        if value < 0:
+            problems.append(f"{where}: value {raw!r} is negative")
+        if m.unit == "ratio" and value > 1:
+            problems.append(f"{where}: {metric} is a rate; {raw!r} is above 100%")
+    if scope == "agent" and ":" not in subject:
+        subject = f"{shop}:{subject}"
+    if problems:
+        return None, problems
+    return Target(month, shop, scope, subject, metric, value), []
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV (UTF-8, BOM tolerated) or XLSX (first sheet) with a header row."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+        rows = [["" if c is None else str(c) for c in r] for r in sheet.iter_rows(values_only=True)]
+        header, body = rows[0], rows[1:]
+        return [dict(zip(header, r)) for r in body if any(x.strip() for x in r)]
+    text = path.read_bytes().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def parse_rows(rows: list[dict[str, str]], source: str) -> list[Target]:
+    """Every target, or TargetError listing every problem (line numbers count the header as line 1)."""
+    targets, problems = [], []
+    for i, row in enumerate(rows, start=2):
+        target, found = parse_row(row, f"{source} line {i}")
+        problems += found
+        if target:
+            targets.append(target)
+    if problems:
+        raise TargetError(problems)
+    return targets
+
+
+def import_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Validate every row first, then store all of them (nothing is stored when one is wrong)."""
+    targets = parse_rows(read_rows(Path(path)), Path(path).name)
+    save(con, targets)
+    return len(targets)
+
+
+def save(con: duckdb.DuckDBPyConnection, targets: list[Target]) -> None:
+    ensure_table(con)
+    con.execute("BEGIN")
+    try:
+        for t in targets:
+            con.execute("INSERT OR REPLACE INTO web_targets VALUES (?, ?, ?, ?, ?, ?)",
+                        [t.month, t.shop, t.scope, t.subject, t.metric, t.value])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def delete(con: duckdb.DuckDBPyConnection, *, month: str, shop: str, scope: str, subject: str, metric: str) -> None:
+    ensure_table(con)
+    con.execute("DELETE FROM web_targets WHERE month=? AND shop=? AND scope=? AND subject=? AND metric=?",
+                [month, shop, scope, subject, metric])
+
+
+def load(con: duckdb.DuckDBPyConnection, month: str | None = None, shops: list[str] | None = None) -> list[Target]:
+    ensure_table(con)
+    rows = con.execute("SELECT * FROM web_targets ORDER BY month, shop, scope, subject, metric").fetchall()
+    found = [Target(*r) for r in rows]
+    return [t for t in found if (month is None or t.month == month) and (shops is None or t.shop in shops)]
+
+
+def progress(actual: float | None, target: float, metric: str, *, elapsed_share: float = 1.0) -> dict:
+    """How a month-to-date figure stands against a monthly target.
+
+    Counts and money accumulate, so they are compared with the target pro rata
+    to the share of the month elapsed; rates are compared as they are.
+    """
+    m = BY_KEY[metric]
+    additive = m.unit != "ratio" and m.unit != "s" and metric not in ("avg_order_value",)
+    expected = target * elapsed_share if additive else target
+    done = None if actual is None or target == 0 else actual / target
+    gap = None if actual is None else actual - target
+    if actual is None:
+        on_track = None
+    elif m.higher_is_better is False:
+        on_track = actual <= expected
+    else:
+        on_track = actual >= expected
+    return {"metric": metric, "target": target, "actual": actual, "completion": done, "gap": gap,
+            "expected_to_date": expected, "on_track": on_track, "additive": additive}

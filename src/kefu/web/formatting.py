@@ -1,0 +1,47 @@
+"""Numbers as a 客服主管 reads them: percentages, 秒, ¥; colour by the metric's direction."""
+
+from __future__ import annotations
+
+from kefu.metrics.registry import BY_KEY
+
+
+def label(key: str, lang: str) -> str:
+    m = BY_KEY.get(key)
+    if m is None:
+        return key
+    return m.zh if lang == "zh" else m.en
+
+
+def fmt(key: str, value, lang: str = "zh") -> str:
+    if value is None:
+        return "—"
+    m = BY_KEY.get(key)
+    unit = m.unit if m else None
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if unit == "s":
+        return f"{value:.1f} 秒" if lang == "zh" else f"{value:.1f} s"
+    if unit == "yuan":
+        return f"¥{value:,.2f}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def fmt_delta(key: str, delta, lang: str = "zh") -> str:
+    """A change: percentage points for rates, otherwise in the metric's unit, with a sign."""
+    if delta is None:
+        return "—"
+    m = BY_KEY.get(key)
+    sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
+    if m and m.unit == "ratio":
+        return f"{sign}{abs(delta) * 100:.1f} pp"
+    return sign + fmt(key, abs(delta), lang)
+
+
+def tone(key: str, delta) -> str:
+    """CSS class for a change: good, bad or neutral, by the metric's higher_is_better."""
+    m = BY_KEY.get(key)
+    if delta is None or delta == 0 or m is None or m.higher_is_better is None:
+        return "neutral"
+    return "good" if (delta > 0) == m.higher_is_better else "bad"

@@ -1,0 +1,145 @@
+"""The one message catalogue of the web UI: Simplified Chinese (default) and English.
+
+Metric names are not here: they come from kefu.metrics.registry (zh / en).
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+LANGS = ("zh", "en")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app": ("客服绩效", "kefu analytics"),
+    "overview": ("总览", "Overview"),
+    "leaderboard": ("客服排行", "Leaderboard"),
+    "agents": ("客服", "Agents"),
+    "agent": ("客服", "Agent"),
+    "chats": ("聊天记录", "Chats"),
+    "heatmap": ("时段热力图", "Hourly heatmap"),
+    "losses": ("询单流失明细", "Inquiry losses"),
+    "report": ("日报", "Daily report"),
+    "targets": ("目标", "Targets"),
+    "users": ("用户", "Users"),
+    "audit": ("审计日志", "Audit log"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "name": ("用户名", "Name"),
+    "password": ("密码", "Password"),
+    "login_failed": ("用户名或密码错误", "Wrong name or password"),
+    "login_throttled": ("登录失败次数过多，请稍后再试", "Too many failed logins; try again later"),
+    "today": ("当日", "Day"),
+    "yesterday": ("前一日", "Previous day"),
+    "last_week": ("上周同日", "Same day last week"),
+    "vs_yesterday": ("较前日", "vs previous day"),
+    "vs_last_week": ("较上周同日", "vs last week"),
+    "mtd": ("本月累计", "Month to date"),
+    "target": ("目标", "Target"),
+    "completion": ("完成率", "Completion"),
+    "gap": ("差距", "Gap"),
+    "expected": ("按进度应达", "Expected by now"),
+    "on_track": ("达标", "On track"),
+    "behind": ("落后", "Behind"),
+    "no_target": ("未设目标", "No target"),
+    "silent_share": ("静默销售占比", "Silent sales share"),
+    "shop": ("店铺", "Shop"),
+    "team": ("组别", "Team"),
+    "employer": ("归属", "Employer"),
+    "in_house": ("自营", "In-house"),
+    "vendor": ("外包", "Vendor"),
+    "all": ("全部", "All"),
+    "rank": ("排名", "Rank"),
+    "date": ("日期", "Date"),
+    "date_from": ("开始日期", "From"),
+    "date_to": ("结束日期", "To"),
+    "apply": ("查询", "Apply"),
+    "spread": ("峰谷差", "Peak-to-valley gap"),
+    "peak": ("最高", "Peak"),
+    "valley": ("最低", "Valley"),
+    "trend": ("趋势", "Trend"),
+    "daily_figures": ("每日数据", "Daily figures"),
+    "drilldown": ("明细", "Details"),
+    "buyer": ("买家", "Buyer"),
+    "time": ("时间", "Time"),
+    "sender": ("发送方", "Sender"),
+    "text": ("内容", "Text"),
+    "slow_reply": ("慢响应", "Slow reply"),
+    "response": ("响应", "Response"),
+    "hidden": ("已隐藏", "hidden"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_xlsx": ("下载 Excel", "Download Excel"),
+    "print": ("打印版", "Printable"),
+    "team_figures": ("团队数据", "Team"),
+    "agent_figures": ("客服数据", "Agents"),
+    "metric": ("指标", "Metric"),
+    "value": ("数值", "Value"),
+    "month": ("月份", "Month"),
+    "scope": ("范围", "Scope"),
+    "subject": ("对象", "Subject"),
+    "save": ("保存", "Save"),
+    "delete": ("删除", "Delete"),
+    "import": ("导入", "Import"),
+    "import_hint": ("CSV/XLSX 列：month, shop, scope, subject, metric, value", "CSV/XLSX columns: month, shop, scope, subject, metric, value"),
+    "load": ("咨询量", "Load"),
+    "hour": ("时段", "Hour"),
+    "no_data": ("暂无数据", "No data"),
+    "role": ("角色", "Role"),
+    "first_question": ("首次提问", "First question"),
+    "answered": ("已回复", "Answered"),
+    "chat": ("聊天", "Chat"),
+    "sort_hint": ("点击列名排序", "Click a column to sort"),
+    "forbidden": ("无权访问", "Not allowed"),
+    "lang_switch": ("English", "中文"),
+    "sender_buyer": ("买家", "Buyer"),
+    "sender_agent": ("客服", "Agent"),
+    "sender_bot": ("机器人", "Bot"),
+    "sender_transfer": ("转接", "Transfer"),
+    "hide_names": ("排行榜中对客服隐藏他人姓名", "Hide other agents' names in the ranking shown to agents"),
+    "questions_sec": ("提问", "Questions"),
+    "consultations_sec": ("咨询", "Consultations"),
+    "credited_orders_sec": ("落实订单", "Credited orders"),
+    "messages_sec": ("消息", "Messages"),
+    "ratings_sec": ("评价", "Ratings"),
+    "complaints_sec": ("投诉", "Complaints"),
+    "lost_chats": ("流失买家聊天", "Chats of lost buyers"),
+    "saved": ("已保存", "Saved"),
+    # drill-down columns (kefu.metrics.explain.SHOWN)
+    "col_buyer": ('买家', 'Buyer'),
+    "col_open_ts": ('提问时间', 'Asked at'),
+    "col_close_ts": ('回复时间', 'Answered at'),
+    "col_response_s": ('响应时间', 'Response'),
+    "col_answered": ('已回复', 'Answered'),
+    "col_slow": ('慢响应', 'Slow'),
+    "col_first_open": ('首次提问', 'First question'),
+    "col_first_response_s": ('首响', 'First response'),
+    "col_any_slow": ('有慢响应', 'Any slow'),
+    "col_inquiry": ('询单', 'Inquiry'),
+    "col_converted": ('已付款', 'Converted'),
+    "col_lost": ('流失', 'Lost'),
+    "col_order_id": ('订单号', 'Order'),
+    "col_created_at": ('下单时间', 'Created'),
+    "col_paid_at": ('付款时间', 'Paid'),
+    "col_amount": ('实付金额', 'Amount'),
+    "col_credit_ts": ('落实消息时间', 'Credit message at'),
+    "col_credit_text": ('落实消息', 'Credit message'),
+    "col_ts": ('时间', 'Time'),
+    "col_sender": ('发送方', 'Sender'),
+    "col_text": ('内容', 'Text'),
+    "col_score": ('评分', 'Score'),
+    "col_kind": ('类型', 'Kind'),
+    "col_detail": ('详情', 'Detail'),
+}
+
+
+def lang_of(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get("kefu_lang") or "zh"
+    return lang if lang in LANGS else "zh"
+
+
+def translator(lang: str):
+    i = LANGS.index(lang)
+
+    def t(key: str) -> str:
+        return MESSAGES[key][i] if key in MESSAGES else key
+
+    return t

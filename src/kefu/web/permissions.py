@@ -1,0 +1,79 @@
+"""Who may see what: the one place where roles are turned into rights.
+
+Every router calls `require(user, action)` and, for anything about an agent,
+`require_agent(user, agent, store)`; lists are filtered with `visible_agents`.
+The rules (kefu.users.ROLES explains them in words):
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+
+from kefu.users import User
+
+#: action -> roles allowed to perform it (the scope of agents is checked separately).
+RULES: dict[str, frozenset[str]] = {
+    "overview": frozenset({"admin", "manager"}),
+    "leaderboard": frozenset({"admin", "manager", "agent", "vendor"}),
+    "agent": frozenset({"admin", "manager", "agent", "vendor"}),
+    "chats": frozenset({"admin", "manager", "qc", "agent", "vendor"}),
+    "heatmap": frozenset({"admin", "manager"}),
+    "losses": frozenset({"admin", "manager", "vendor"}),
+    "export": frozenset({"admin", "manager", "vendor"}),
+    "report": frozenset({"admin", "manager"}),
+    "targets": frozenset({"admin", "manager"}),
+    "targets_edit": frozenset({"admin", "manager"}),
+    "users": frozenset({"admin"}),
+    "audit": frozenset({"admin"}),
+}
+
+
+def allowed(user: User, action: str) -> bool:
+    return user.role in RULES[action]
+
+
+def require(user: User, action: str) -> None:
+    if not allowed(user, action):
+        raise HTTPException(403, f"role {user.role} may not use {action}")
+
+
+def can_see_shop(user: User, shop: str) -> bool:
+    return user.role == "admin" or shop in user.shops
+
+
+def can_see_agent(user: User, agent: str, agents: dict[str, dict]) -> bool:
+    info = agents.get(agent)
+    if info is None:
+        return False
+    if user.role == "admin":
+        return True
+    if info["shop"] not in user.shops:
+        return False
+    if user.role in ("manager", "qc"):
+        return True
+    if user.role == "agent":
+        return agent == user.agent
+    if user.role == "vendor":
+        return info["employer"] == user.employer
+    return False
+
+
+def visible_agents(user: User, agents: dict[str, dict]) -> set[str]:
+    return {a for a in agents if can_see_agent(user, a, agents)}
+
+
+def require_agent(user: User, agent: str, agents: dict[str, dict]) -> None:
+    if not can_see_agent(user, agent, agents):
+        raise HTTPException(404 if agent not in agents else 403, f"agent {agent} is not visible to {user.name}")
+
+
+def require_shop(user: User, shop: str) -> None:
+    if not can_see_shop(user, shop):
+        raise HTTPException(403, f"shop {shop} is not visible to {user.name}")
+
+
+def ranking_peers(user: User, shop: str, agents: dict[str, dict]) -> set[str]:
+    """Agents listed in the leaderboard: an agent sees their whole shop (names maybe hidden); others their scope."""
+    if user.role == "agent":
+        return {a for a, i in agents.items() if i["shop"] == shop and shop in user.shops}
+    return {a for a in visible_agents(user, agents) if agents[a]["shop"] == shop}

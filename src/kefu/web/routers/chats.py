@@ -1,0 +1,95 @@
+"""Chat viewer (聊天记录): a buyer's dialogue with an agent on a day, slow replies highlighted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, HTTPException, Request
+
+from kefu.web import permissions
+from kefu.web.auth import CurrentUser
+from kefu.web.common import StoreDep, log, parse_day, render
+from kefu.web.store import Store
+
+router = APIRouter()
+
+
+def chat_data(store: Store, agent: str, day: dt.date, buyer: str) -> dict:
+    return store.cached(("chat", agent, day, buyer), lambda: _chat_data(store, agent, day, buyer))
+
+
+def _chat_data(store: Store, agent: str, day: dt.date, buyer: str) -> dict:
+    shop = store.agents()[agent]["shop"]
+    frame = store.chat(shop, buyer, day)
+    frame = frame[frame["agent"] == agent]
+    if frame.empty:
+        raise HTTPException(404, f"no chat of {buyer} with {agent} on {day}")
+    questions = store.explain(agent, day).sections["questions"]
+    mine = questions[questions["buyer"] == buyer]
+    replies = {}  # close ts -> (response_s, slow)
+    for q in mine.itertuples():
+        if q.answered and q.close_ts is not None:
+            replies.setdefault(q.close_ts.to_pydatetime() if hasattr(q.close_ts, "to_pydatetime") else q.close_ts, (q.response_s, bool(q.slow)))
+    messages, seen_close = [], set()
+    for m in frame.itertuples():
+        ts = m.ts.to_pydatetime()
+        reply = replies.get(ts) if m.sender == "agent" and ts not in seen_close else None
+        if reply:
+            seen_close.add(ts)
+        messages.append({"ts": ts.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender, "text": m.text,
+                         "response_s": reply[0] if reply else None, "slow": bool(reply and reply[1])})
+    return {"agent": agent, "shop": shop, "day": day.isoformat(), "buyer": buyer, "slow_threshold_s": store.params.slow_threshold_s,
+            "messages": messages, "questions": len(mine), "slow_replies": sum(m["slow"] for m in messages)}
+
+
+def buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
+    return store.cached(("buyers", agent, day), lambda: _buyers_of(store, agent, day))
+
+
+def _buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
+    cons = store.explain(agent, day).sections["consultations"]
+    return [{"buyer": r.buyer, "first_open": r.first_open.strftime("%H:%M:%S"), "answered": bool(r.answered),
+             "first_response_s": None if r.first_response_s != r.first_response_s else r.first_response_s,
+             "any_slow": bool(r.any_slow), "lost": bool(r.lost)} for r in cons.itertuples()]
+
+
+@router.get("/api/chats/{agent}/{day}", tags=["chats"], summary="Buyers an agent talked with on a day")
+def api_chat_list(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str) -> list[dict]:
+    permissions.require(user, "chats")
+    permissions.require_agent(user, agent, store.agents())
+    return buyers_of(store, agent, parse_day(day, store))
+
+
+@router.get("/api/chats/{agent}/{day}/{buyer}", tags=["chats"], summary="A buyer's chat with an agent on a day")
+def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str, buyer: str) -> dict:
+    permissions.require(user, "chats")
+    permissions.require_agent(user, agent, store.agents())
+    d = parse_day(day, store)
+    log(request, "view_chat", f"{agent} {d} {buyer}")
+    return chat_data(store, agent, d, buyer)
+
+
+@router.get("/chats", include_in_schema=False)
+def chats_page(request: Request, user: CurrentUser, store: StoreDep, agent: str | None = None, date: str | None = None):
+    permissions.require(user, "chats")
+    agents = store.agents()
+    visible = sorted(permissions.visible_agents(user, agents))
+    if agent is None and visible:
+        agent = visible[0]
+    if agent is not None:
+        permissions.require_agent(user, agent, agents)
+    d = parse_day(date, store)
+    buyers = buyers_of(store, agent, d) if agent else []
+    return render(request, "chats.html", agents=[agents[a] for a in visible], agent=agent, day=d, buyers=buyers,
+                  days=store.days(), page="chats")
+
+
+@router.get("/chats/{agent}/{day}/{buyer}", include_in_schema=False)
+def chat_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str, buyer: str, fragment: bool = False):
+    permissions.require(user, "chats")
+    agents = store.agents()
+    permissions.require_agent(user, agent, agents)
+    d = parse_day(day, store)
+    log(request, "view_chat", f"{agent} {d} {buyer}")
+    return render(request, "chat_fragment.html" if fragment else "chat.html", agent=agents[agent],
+                  data=chat_data(store, agent, d, buyer), page="chats")

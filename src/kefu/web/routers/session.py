@@ -1,0 +1,96 @@
+"""Logging in and out (HTML form and JSON), and the language switch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
+
+from kefu.users import authenticate
+from kefu.web.auth import SESSION_COOKIE
+from kefu.web.common import log, render
+from kefu.web.i18n import LANGS
+
+router = APIRouter()
+
+
+def _login(request: Request, name: str, password: str):
+    """The user, or raises 401 / 429 (throttled)."""
+    state = request.app.state
+    ip = request.client.host if request.client else "?"
+    keys = (f"name:{name}", f"ip:{ip}")
+    wait = state.throttle.blocked(*keys)
+    if wait:
+        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": str(int(wait) + 1)})
+    user = state.store.con_read(lambda cur: authenticate(cur, name, password))
+    if user is None:
+        state.throttle.fail(*keys)
+        state.store.audit(name, "login_failed", "", ip)
+        raise HTTPException(401, "wrong name or password")
+    state.throttle.reset(f"name:{name}")
+    request.state.user = user
+    log(request, "login")
+    return user
+
+
+def _set_session(request: Request, response, user) -> None:
+    token = request.app.state.sessions.create(user.name)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies, max_age=12 * 3600)
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str = "/"):
+    return render(request, "login.html", next=next, error=None)
+
+
+@router.post("/login", include_in_schema=False)
+def login_form(request: Request, name: str = Form(...), password: str = Form(...), next: str = Form("/")):
+    try:
+        user = _login(request, name, password)
+    except HTTPException as e:
+        resp = render(request, "login.html", next=next, error="login_throttled" if e.status_code == 429 else "login_failed")
+        resp.status_code = e.status_code
+        return resp
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    if target == "/" and user.role not in ("admin", "manager"):
+        target = {"qc": "/chats", "agent": f"/agents/{user.agent}", "vendor": "/leaderboard"}.get(user.role, "/")
+    resp = RedirectResponse(target, status_code=303)
+    _set_session(request, resp, user)
+    return resp
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request):
+    request.app.state.sessions.end(request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
+class Credentials(BaseModel):
+    name: str
+    password: str
+
+
+@router.post("/api/session", tags=["session"], summary="Log in; sets the session cookie")
+def api_login(request: Request, body: Credentials):
+    user = _login(request, body.name, body.password)
+    resp = JSONResponse({"name": user.name, "role": user.role, "shops": list(user.shops), "agent": user.agent, "employer": user.employer})
+    _set_session(request, resp, user)
+    return resp
+
+
+@router.delete("/api/session", tags=["session"], summary="Log out")
+def api_logout(request: Request):
+    request.app.state.sessions.end(request.cookies.get(SESSION_COOKIE))
+    resp = JSONResponse({"ok": True})
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
+@router.get("/lang/{code}", include_in_schema=False)
+def switch_language(request: Request, code: str, back: str = "/"):
+    resp = RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
+    if code in LANGS:
+        resp.set_cookie("kefu_lang", code, samesite="lax", max_age=365 * 86400)
+    return resp

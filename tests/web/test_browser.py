@@ -1,0 +1,143 @@
+"""Real Chromium (Debian's, driven by Playwright) against a real server: log in, sort, drill down to a chat,
+download the XLSX, and check that pages show the numbers the engine computed. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from openpyxl import load_workbook
+
+from kefu import api
+from kefu.web.formatting import fmt
+from tests.web.conftest import PASSWORD, SHOP
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: run `bash scripts/ensure-chromium.sh`")
+
+
+@pytest.fixture(scope="module")
+def server(app):
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # Playwright gives every launch a fresh temporary profile (it refuses --user-data-dir in args).
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, base_url=server)
+    pg = context.new_page()
+    pg.goto("/login")
+    pg.fill("input[name=name]", "小萍")
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(server + "/")
+    yield pg
+    context.close()
+
+
+def engine(app, by, day=None, day_to=None):
+    store = app.state.store
+    with store.lock:
+        return api.kpis(store.ws, by, date_from=day, date_to=day_to or day)
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_overview_shows_the_engine_numbers(page, app, world):
+    page.goto(f"/?date={world.day}")
+    page.wait_for_selector("body[data-charts-ready='1']")
+    shot(page, "overview")
+    team = next(r for r in engine(app, ["shop", "day"], world.day) if r["shop"] == SHOP)
+    for key in ("consult_buyers", "sales_amount", "reply_rate", "avg_response_s"):
+        shown = page.locator(f".kpi[data-metric='{key}'] .value").inner_text()
+        assert shown == fmt(key, team[key])
+
+
+def test_sort_leaderboard_then_drill_down_to_a_chat(page, app, world):
+    page.goto(f"/leaderboard?date_from={world.day}&date_to={world.day}")
+    records = [r for r in engine(app, ["agent", "day"], world.day) if r["shop"] == SHOP]
+    page.click("th[data-key='avg_response_s'] a")  # HTMX swaps the table
+    page.wait_for_selector("th.sorted[data-key='avg_response_s']")
+    shot(page, "leaderboard-sorted")
+    shown = page.locator("#leaderboard tbody td[data-key='avg_response_s']").evaluate_all("els => els.map(e => e.dataset.value)")
+    defined = [float(v) for v in shown if v]
+    assert defined == sorted(defined)  # lower is better: best first
+    best = min((r for r in records if r["avg_response_s"] is not None), key=lambda r: (r["avg_response_s"], r["agent"]))
+    assert page.locator("#leaderboard tbody tr").first.get_attribute("data-agent") == best["agent"]
+    assert page.locator("#leaderboard tbody tr").first.locator("td[data-key='avg_response_s']").inner_text() == fmt("avg_response_s", best["avg_response_s"])
+
+    page.locator("#leaderboard tbody tr").first.locator("td a").first.click()
+    page.wait_for_selector("#agent-days")
+    shot(page, "agent")
+    row = page.locator(f"#agent-days tr[data-day='{world.day}']")
+    assert row.locator("td[data-key='consult_buyers']").inner_text() == fmt("consult_buyers", best["consult_buyers"])
+    row.locator("td[data-key='slow_responses'] a").click()
+    page.wait_for_selector("#drill-value")
+    assert page.locator("#drill-value").inner_text() == fmt("slow_responses", best["slow_responses"])
+    slow_rows = page.locator("table[data-section='questions'] tbody tr")
+    assert slow_rows.count() == best["slow_responses"]
+    shot(page, "drilldown")
+    if best["slow_responses"]:
+        slow_rows.first.locator("a").first.click()
+        page.wait_for_selector("#chat")
+        assert page.locator("#chat .msg.slow").count() >= 1  # the slow reply is highlighted
+        shot(page, "chat")
+
+
+def test_download_daily_xlsx_matches_engine(page, app, world):
+    page.goto(f"/reports/daily?date={world.day}")
+    shot(page, "daily-report")
+    with page.expect_download() as info:
+        page.click("#download-xlsx")
+    path = ARTIFACTS / "daily.xlsx"
+    info.value.save_as(path)
+    team = next(r for r in engine(app, ["shop", "day"], world.day) if r["shop"] == SHOP)
+    cells = {row[0].value: row for row in load_workbook(path)["团队"].iter_rows(min_row=4)}
+    assert cells["咨询人数"][1].value == team["consult_buyers"]
+    assert cells["客服销售额"][1].value == pytest.approx(team["sales_amount"])
+    assert page.locator("#team tr[data-metric='sales_amount'] td").nth(1).inner_text() == fmt("sales_amount", team["sales_amount"])
+
+
+def test_language_switch_and_heatmap(page, world):
+    page.goto("/heatmap")
+    page.wait_for_selector("body[data-charts-ready='1']")
+    shot(page, "heatmap")
+    page.click("a.lang")
+    page.wait_for_selector("text=Hourly heatmap")
+    assert page.locator(".topbar nav a.on").inner_text() == "Hourly heatmap"
+    shot(page, "heatmap-en")
+    page.click("a.lang")
+    page.wait_for_selector("text=时段热力图")
