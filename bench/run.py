@@ -65,9 +65,11 @@ from kefu.ingest.stage import staging_sql
 from kefu.schema import TABLES
 ws = Workspace.memory()
 t = time.perf_counter()
+import pyarrow as pa
 raw = read_csv(Path({path!r}))
-ws.con.register("raw_input", raw.table)
-ws.con.execute("CREATE TEMP TABLE staged AS " + staging_sql(TABLES["messages"], "raw_input", raw.table.column_names, "m"))
+rows = raw.table.append_column("_file", pa.array(["m"] * raw.table.num_rows)).append_column("_seq", raw.table["_line"])
+ws.con.register("raw_input", rows)
+ws.con.execute("CREATE TEMP TABLE staged AS " + staging_sql(TABLES["messages"], "raw_input", rows.column_names))
 s = time.perf_counter() - t
 print(json.dumps({{"seconds": round(s, 2), "rows": raw.table.num_rows, "rows_per_s": round(raw.table.num_rows / s)}}))
 """

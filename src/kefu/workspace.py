@@ -22,7 +22,7 @@ LEDGER_DDL = (
     """CREATE TABLE IF NOT EXISTS imports (
         import_id INTEGER, file VARCHAR, sha256 VARCHAR, format VARCHAR, encoding VARCHAR,
         tbl VARCHAR, read BIGINT, accepted BIGINT, rejected BIGINT, added BIGINT,
-        imported_at TIMESTAMP)""",
+        imported_at TIMESTAMP DEFAULT current_timestamp)""",
     """CREATE TABLE IF NOT EXISTS rejects (
         import_id INTEGER, file VARCHAR, line BIGINT, tbl VARCHAR, reason VARCHAR, raw VARCHAR)""",
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kefu.ingest import formats
 from kefu.ingest.readers import CANONICAL_SUFFIXES, RawFile, ReadError, read_canonical
@@ -62,7 +63,13 @@ def import_paths(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> list[FileReport]:
-    """Import every file; on any unexpected error nothing is kept. With `dry_run`, nothing is kept either."""
+    """Import every file; on any unexpected error nothing is kept. With `dry_run`, nothing is kept either.
+
+    Keyed tables (agents, orders, refunds) are stored file by file, in order, so a
+    later export replaces an earlier one and chat files see the agents imported
+    with them; the keyless tables of all files are validated and stored in one
+    pass per table and column layout (a folder of 10,000 chat files is one batch).
+    """
     from kefu.metrics.derived import refresh_derived
 
     files = expand(paths)
@@ -74,37 +81,59 @@ def import_paths(
     try:
         import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
         reports: list[FileReport] = []
+        batches: dict[tuple, list[Pending]] = {}
+        seen: dict[str, list[str]] = {}
+        for sha, tbl in con.execute("SELECT sha256, tbl FROM imports WHERE read IS NOT NULL").fetchall():
+            seen.setdefault(sha, []).append(tbl)
         for done, path in enumerate(files):
-            reports += _import_file(ws, path, import_id, shop)
+            reports += _import_file(ws, path, import_id, shop, batches, seen)
             if progress:
                 progress(str(path), done + 1, len(files))
+        for items in batches.values():
+            reports += _import_batch(ws, items, import_id)
         if any(r.added for r in reports):
             refresh_derived(ws)
         con.execute("ROLLBACK" if dry_run else "COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return reports
+    order = {str(path): i for i, path in enumerate(files)}
+    return sorted(reports, key=lambda r: (order.get(r.file, 0), r.table != "messages", r.table))
 
 
-def _import_file(ws: Workspace, path: Path, import_id: int, shop: str | None) -> list[FileReport]:
+@dataclass
+class Pending:
+    """One file's rows of one table, read and waiting to be validated and stored."""
+
+    path: Path
+    sha: str
+    table: Table
+    raw: RawFile
+    format: str
+    encoding: str
+
+
+def _import_file(
+    ws: Workspace, path: Path, import_id: int, shop: str | None, batches: dict, seen: dict[str, list[str]]
+) -> list[FileReport]:
+    """Read one file; store its keyed tables now and queue the others. `seen`: sha256 → tables imported before."""
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    earlier = ws.con.execute("SELECT tbl FROM imports WHERE sha256 = ? AND read IS NOT NULL", [sha]).fetchall()
-    if earlier:
-        return [FileReport(str(path), tbl, skipped=True) for (tbl,) in earlier]
+    if sha in seen:
+        return [FileReport(str(path), tbl, skipped=True) for tbl in seen[sha]]
     try:
         fmt, encoding, raws = _read(ws, path, shop)
     except (ReadError, formats.FormatError) as exc:
         report = FileReport(str(path), error=str(exc))
-        _ledger(ws, import_id, sha, report)
+        _ledger(ws, import_id, [(sha, report)])
         _store_rejects(ws, import_id, str(path), "", [formats.Reject(0, str(exc), "")])
         return [report]
     reports = []
     for table, raw in raws.items():
-        report = _import_table(ws, path, table, raw, import_id)
-        report.format, report.encoding = fmt, report.encoding or encoding
-        _ledger(ws, import_id, sha, report)
-        reports.append(report)
+        item = Pending(path, sha, table, raw, fmt, raw.encoding or encoding)
+        if table.key:
+            reports += _import_batch(ws, [item], import_id)
+        else:
+            batches.setdefault((table.name, tuple(raw.table.column_names)), []).append(item)
     return reports
 
 
@@ -133,14 +162,19 @@ def _read(ws: Workspace, path: Path, shop: str | None) -> tuple[str, str, dict[T
     return parsed.format, parsed.encoding, raws
 
 
-def _import_table(ws: Workspace, path: Path, table: Table, raw: RawFile, import_id: int) -> FileReport:
-    con, label = ws.con, str(path)
-    report = FileReport(label, table.name, encoding=raw.encoding, read=raw.read)
-    _store_rejects(ws, import_id, label, table.name, raw.rejects)
-    present = raw.table.column_names
-    con.register("raw_input", raw.table)
+def _import_batch(ws: Workspace, items: list[Pending], import_id: int) -> list[FileReport]:
+    """Validate and store one table's rows from one or more files with the same columns."""
+    con, table = ws.con, items[0].table
+    parts = []
+    for number, item in enumerate(items):
+        _store_rejects(ws, import_id, str(item.path), table.name, item.raw.rejects)
+        rows = item.raw.table
+        seq = pc.add(pc.multiply(pa.scalar(number, pa.int64()), 1 << 32), rows["_line"])
+        parts.append(rows.append_column("_file", pa.array([str(item.path)] * rows.num_rows, pa.string())).append_column("_seq", seq))
+    batch = pa.concat_tables(parts)
+    con.register("raw_input", batch)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {staging_sql(table, 'raw_input', present, label)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {staging_sql(table, 'raw_input', batch.column_names)}")
     finally:
         con.unregister("raw_input")
     if table.key:
@@ -149,14 +183,26 @@ def _import_table(ws: Workspace, path: Path, table: Table, raw: RawFile, import_
         f"""INSERT INTO rejects SELECT {import_id}, src_file, src_line, {lit(table.name)}, _reason, _raw
             FROM staged WHERE _reason IS NOT NULL"""
     )
-    report.rejected = con.execute("SELECT count(*) FROM staged WHERE _reason IS NOT NULL").fetchone()[0] + len(raw.rejects)
-    report.accepted = raw.table.num_rows - (report.rejected - len(raw.rejects))
-    report.added = _store(con, table)
-    report.problems = con.execute(
-        "SELECT line, reason FROM rejects WHERE import_id = ? AND file = ? AND tbl = ? ORDER BY line LIMIT ?",
-        [import_id, label, table.name, FIRST_PROBLEMS],
-    ).fetchall()
-    return report
+    rejected = dict(con.execute("SELECT src_file, count(*) FROM staged WHERE _reason IS NOT NULL GROUP BY 1").fetchall())
+    added = _store(con, table)
+    problems: dict[str, list] = {}
+    for file, line, reason in con.execute(
+        """SELECT file, line, reason FROM rejects WHERE import_id = ? AND tbl = ?
+           QUALIFY row_number() OVER (PARTITION BY file ORDER BY line) <= ? ORDER BY file, line""",
+        [import_id, table.name, FIRST_PROBLEMS],
+    ).fetchall():
+        problems.setdefault(file, []).append((line, reason))
+    reports = []
+    for item in items:
+        label = str(item.path)
+        report = FileReport(label, table.name, item.format, item.encoding, read=item.raw.read)
+        report.rejected = rejected.get(label, 0) + len(item.raw.rejects)
+        report.accepted = report.read - report.rejected
+        report.added = added.get(label, 0)
+        report.problems = problems.get(label, [])
+        reports.append(report)
+    _ledger(ws, import_id, [(item.sha, report) for item, report in zip(items, reports, strict=True)])
+    return reports
 
 
 def _reject_key_conflicts(con, table: Table) -> None:
@@ -169,16 +215,17 @@ def _reject_key_conflicts(con, table: Table) -> None:
     )
 
 
-def _store(con, table: Table) -> int:
-    """Insert accepted rows not already stored; keyed tables replace rows with the same key. Returns rows added."""
+def _store(con, table: Table) -> dict[str, int]:
+    """Insert accepted rows not already stored; keyed tables replace rows with the same key.
+    Returns the rows added per source file."""
     columns = ", ".join(q(c) for c in stored_columns(table))
     dedup = table.dedup_columns
     # First occurrence of each key in the file: a hash aggregate, cheaper than a window.
-    rest = [c for c in stored_columns(table) if c not in dedup and c != "src_line"]
-    firsts = ", ".join(f"arg_min({q(c)}, src_line) AS {q(c)}" for c in rest)
+    rest = [c for c in stored_columns(table) if c not in dedup]
+    firsts = ", ".join(f"arg_min({q(c)}, _seq) AS {q(c)}" for c in rest)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT {", ".join(q(c) for c in dedup)}, {firsts + ", " if firsts else ""}min(src_line) AS src_line
+            SELECT {", ".join(q(c) for c in dedup)}, {firsts}
             FROM staged WHERE _reason IS NULL GROUP BY ALL"""
     )
     stored = con.execute(f"SELECT count(*) FROM {q(table.name)}").fetchone()[0]
@@ -189,19 +236,29 @@ def _store(con, table: Table) -> int:
         match = " AND ".join(f"t.{q(k)} = f.{q(k)}" for k in table.key)
         con.execute(f"DELETE FROM {q(table.name)} t WHERE EXISTS (SELECT 1 FROM fresh f WHERE {match})")
     con.execute(f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM fresh")
-    return con.execute("SELECT count(*) FROM fresh").fetchone()[0]
+    return dict(con.execute("SELECT src_file, count(*) FROM fresh GROUP BY 1").fetchall())
 
 
 def _store_rejects(ws: Workspace, import_id: int, file: str, table: str, rejects: list[formats.Reject]) -> None:
     if rejects:
-        ws.con.executemany(
-            "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
-            [(import_id, file, r.line, table, r.reason, r.raw) for r in rejects],
-        )
+        _insert_rows(ws, "rejects", ["import_id", "file", "line", "tbl", "reason", "raw"],
+                     [(import_id, file, r.line, table, r.reason, r.raw) for r in rejects])
 
 
-def _ledger(ws: Workspace, import_id: int, sha: str, r: FileReport) -> None:
-    ws.con.execute(
-        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-        [import_id, r.file, sha, r.format, r.encoding, r.table, None if r.error else r.read, r.accepted, r.rejected, r.added],
-    )
+def _ledger(ws: Workspace, import_id: int, entries: list[tuple[str, FileReport]]) -> None:
+    columns = ["import_id", "file", "sha256", "format", "encoding", "tbl", "read", "accepted", "rejected", "added"]
+    _insert_rows(ws, "imports", columns, [
+        (import_id, r.file, sha, r.format, r.encoding, r.table, None if r.error else r.read, r.accepted, r.rejected, r.added)
+        for sha, r in entries
+    ])
+
+
+def _insert_rows(ws: Workspace, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Many rows in one statement (DuckDB's executemany runs one statement per row)."""
+    if not rows:
+        return
+    ws.con.register("new_rows", pa.table(dict(zip(columns, map(list, zip(*rows))))))
+    try:
+        ws.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
+    finally:
+        ws.con.unregister("new_rows")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from kefu.schema import PROVENANCE, TS_FORMAT, Column, Table
 
+#: Columns the pipeline adds to a raw table: source file, line, and order across files.
+BOOKKEEPING = ("_file", "_line", "_seq")
 TS_PATTERN = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
 MONEY_PATTERN = r"\d{1,16}(\.\d{1,2})?"
 INT_PATTERN = r"[+-]?\d{1,9}"
@@ -28,7 +30,7 @@ def missing_required(table: Table, present: set[str]) -> list[str]:
     return [c.name for c in table.columns if c.required and c.name not in present]
 
 
-def staging_sql(table: Table, source: str, present: list[str], file_label: str) -> str:
+def staging_sql(table: Table, source: str, present: list[str]) -> str:
     """SELECT that types every canonical column of `source` and adds `_reason` (NULL = accepted)
     and `_raw` (the source row as JSON, for rejected rows only).
 
@@ -40,12 +42,13 @@ def staging_sql(table: Table, source: str, present: list[str], file_label: str) 
     inner = [f"{_cell(c, present)} AS {clean[c.name]}" for c in table.columns]
     inner += [f"{_typed(c, clean[c.name])} AS {typed[c.name]}" for c in table.columns]
     reasons = [r for c in table.columns for r in _reasons(c, clean[c.name], typed[c.name])]
-    extras = [name for name in present if name not in table.column_names and name != "_line"]
+    present = [name for name in present if name not in BOOKKEEPING]
+    extras = [name for name in present if name not in table.column_names]
     extra = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in extras)}))::VARCHAR" if extras else "NULL::VARCHAR"
-    raw = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in present if n != '_line')}))::VARCHAR"
+    raw = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in present)}))::VARCHAR"
     return f"""
         SELECT {', '.join(f"{typed[c.name]} AS {q(c.name)}" for c in table.columns)},
-               {extra} AS extra, {lit(file_label)} AS src_file, _line AS src_line, _reason,
+               {extra} AS extra, _file AS src_file, _line AS src_line, _seq, _reason,
                CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw
         FROM (
             SELECT *, NULLIF(concat_ws('; ', {', '.join(reasons)}), '') AS _reason
@@ -114,7 +117,7 @@ def conflict_sql(table: Table, staged: str) -> str:
                first_value(src_line) OVER w AS first_line,
                struct_pack({content}) IS DISTINCT FROM first_value(struct_pack({content})) OVER w AS differs
         FROM {staged} WHERE _reason IS NULL
-        WINDOW w AS (PARTITION BY {key} ORDER BY src_line)"""
+        WINDOW w AS (PARTITION BY {key}, src_file ORDER BY src_line)"""
 
 
 def stored_columns(table: Table) -> list[str]:
