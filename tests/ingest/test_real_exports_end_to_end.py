@@ -44,3 +44,19 @@ def test_cli_import_with_shop_dry_run_then_real(tmp_path):
     assert again.exit_code == 0
     with Workspace.open(ws, read_only=True) as workspace:
         assert workspace.count("orders") == 5
+
+
+def test_chat_of_a_main_account_uses_the_agents_imported_before_it_in_the_same_run(tmp_path):
+    # z.txt (a copy of tb_buyer_05.txt) is written by the main account 测试旗舰店 (no 店铺:客服
+    # prefix): only agents-extra.csv, imported earlier in the same run, says it is the shop's.
+    # a.txt is parsed before agents-extra.csv is stored, so the known accounts must be re-read.
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes((EXPORTS / "qianniu" / "测试旗舰店-小王-tb_buyer_01.txt").read_bytes())
+    (folder / "agents-extra.csv").write_text(f"agent,shop\n{SHOP},{SHOP}\n", encoding="utf-8")
+    (folder / "z.txt").write_bytes((EXPORTS / "qianniu" / "tb_buyer_05.txt").read_bytes())
+    ws = Workspace.memory()
+    reports = import_paths(ws, [folder])
+    assert not any(r.error for r in reports), [r.error for r in reports]
+    main_account = ws.con.execute("SELECT DISTINCT agent FROM messages WHERE src_file LIKE '%z.txt'").fetchall()
+    assert main_account == [(SHOP,)]

@@ -85,8 +85,9 @@ def import_paths(
         seen: dict[str, list[str]] = {}
         for sha, tbl in con.execute("SELECT sha256, tbl FROM imports WHERE read IS NOT NULL").fetchall():
             seen.setdefault(sha, []).append(tbl)
+        roster = Roster(ws)
         for done, path in enumerate(files):
-            reports += _import_file(ws, path, import_id, shop, batches, seen)
+            reports += _import_file(ws, path, import_id, shop, batches, seen, roster)
             if progress:
                 progress(str(path), done + 1, len(files))
         for items in batches.values():
@@ -99,6 +100,21 @@ def import_paths(
         raise
     order = {str(path): i for i, path in enumerate(files)}
     return sorted(reports, key=lambda r: (order.get(r.file, 0), r.table != "messages", r.table))
+
+
+class Roster:
+    """Known account → shop, for chat files: read once per import, again after agents were stored."""
+
+    def __init__(self, ws: Workspace):
+        self.ws, self._accounts = ws, None
+
+    def accounts(self) -> dict[str, str]:
+        if self._accounts is None:
+            self._accounts = dict(self.ws.con.execute("SELECT agent, shop FROM agents").fetchall())
+        return self._accounts
+
+    def changed(self) -> None:
+        self._accounts = None
 
 
 @dataclass
@@ -114,14 +130,14 @@ class Pending:
 
 
 def _import_file(
-    ws: Workspace, path: Path, import_id: int, shop: str | None, batches: dict, seen: dict[str, list[str]]
+    ws: Workspace, path: Path, import_id: int, shop: str | None, batches: dict, seen: dict[str, list[str]], roster: Roster
 ) -> list[FileReport]:
     """Read one file; store its keyed tables now and queue the others. `seen`: sha256 → tables imported before."""
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     if sha in seen:
         return [FileReport(str(path), tbl, skipped=True) for tbl in seen[sha]]
     try:
-        fmt, encoding, raws = _read(ws, path, shop)
+        fmt, encoding, raws = _read(path, shop, roster)
     except (ReadError, formats.FormatError) as exc:
         report = FileReport(str(path), error=str(exc))
         _ledger(ws, import_id, [(sha, report)])
@@ -132,12 +148,14 @@ def _import_file(
         item = Pending(path, sha, table, raw, fmt, raw.encoding or encoding)
         if table.key:
             reports += _import_batch(ws, [item], import_id)
+            if table.name == "agents":
+                roster.changed()
         else:
             batches.setdefault((table.name, tuple(raw.table.column_names)), []).append(item)
     return reports
 
 
-def _read(ws: Workspace, path: Path, shop: str | None) -> tuple[str, str, dict[Table, RawFile]]:
+def _read(path: Path, shop: str | None, roster: Roster) -> tuple[str, str, dict[Table, RawFile]]:
     """Which tables the file holds, as raw string tables."""
     canonical = table_for_file(path.stem) if path.suffix.lower() in CANONICAL_SUFFIXES else None
     if canonical:
@@ -152,8 +170,7 @@ def _read(ws: Workspace, path: Path, shop: str | None) -> tuple[str, str, dict[T
     if fmt is None:
         names = ", ".join(TABLES)
         raise ReadError(f"{path}: not a known export and the name does not say which table it is (canonical files are named {names})")
-    agents = dict(ws.con.execute("SELECT agent, shop FROM agents").fetchall())
-    parsed = formats.parse(path, shop=shop, agents=agents)
+    parsed = formats.parse(path, shop=shop, agents=roster.accounts())
     raws = {TABLES[name]: RawFile(tbl) for name, tbl in parsed.tables.items()}
     if parsed.rejects:  # records the parser could not read count against the file's main table
         main = next(iter(raws), None) or TABLES["messages"]
