@@ -175,3 +175,22 @@ def test_a_table_with_its_own_reason_column_imports(ws, tmp_path):
     [report] = import_paths(ws, [write(tmp_path / "refunds.csv", text)])
     assert (report.accepted, report.rejected) == (1, 0)
     assert ws.con.execute("SELECT reason FROM refunds").fetchone()[0] == "多拍了"
+
+
+@pytest.mark.parametrize("row_hash", ["real", "all_collide"])
+def test_dedup_is_exact_even_when_every_row_hash_collides(tmp_path, monkeypatch, row_hash):
+    """Duplicates are found by a 64-bit hash first; rows whose hashes match are compared column by
+    column, so a collision never drops a distinct row (here every row gets the same hash)."""
+    if row_hash == "all_collide":
+        monkeypatch.setattr(pipeline, "_row_hash", lambda table: "42::UBIGINT")
+    ws = Workspace.memory()
+    rows = ["2026-11-11 10:00:01,s,b1,s:ann,buyer,a", "2026-11-11 10:00:01,s,b1,s:ann,buyer,",
+            "2026-11-11 10:00:01,s,b2,s:ann,buyer,a", "2026-11-11 10:00:02,s,b1,s:ann,agent,a"]
+    first = write(tmp_path / "messages-1.csv", HEADER + "\n".join([rows[0], rows[1], rows[0]]) + "\n")
+    second = write(tmp_path / "messages-2.csv", HEADER + "\n".join([rows[1], rows[2], rows[3], rows[3]]) + "\n")
+    [one] = import_paths(ws, [first])
+    [two] = import_paths(ws, [second])
+    assert (one.read, one.added, two.read, two.added) == (3, 2, 4, 2)
+    stored = ws.con.execute("SELECT buyer, sender, text, src_line FROM messages ORDER BY ts, buyer, text NULLS FIRST").fetchall()
+    # The first occurrence of each row is kept, with its own line number.
+    assert stored == [("b1", "buyer", "", 3), ("b1", "buyer", "a", 2), ("b2", "buyer", "a", 3), ("b1", "agent", "a", 4)]
