@@ -171,6 +171,17 @@ def test_message_in_the_same_second_as_the_order_counts(tmp_path):
     assert one(ws, agent="s:bob")["attributed_orders"] == 1
 
 
+def test_same_second_exchanges_credit_the_last_in_d1_order(tmp_path):
+    # D1/D13: at 10:05:00 the buyer writes to bob, and ann and bob both write to the buyer.
+    # Order in that second: buyer (rank 1) before agents (rank 3), then accounts by name: s:ann < s:bob.
+    # The last exchange before the order (10:06:00) is bob's, whatever the file order or the texts.
+    chat = [msg("10:05:00", "agent", agent="s:bob", text="a"), msg("10:05:00", "agent", agent="s:ann", text="z"),
+            msg("10:05:00", "buyer", agent="s:bob", text="zz")]
+    ws = shop(tmp_path, chat, [order("o1", "10:06:00", "10:07:00")])
+    assert kpis(ws)[("s", "s:bob", "2026-11-11")]["attributed_orders"] == 1
+    assert kpis(ws)[("s", "s:ann", "2026-11-11")]["attributed_orders"] == 0
+
+
 def test_buyer_with_two_agents_converts_for_both_and_pays_once(tmp_path):
     ws = shop(tmp_path, CREDIT_CHAT, [order("o1", "12:05:00", "12:06:00", "300.00")])
     rows = kpis(ws)

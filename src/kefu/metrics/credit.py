@@ -13,46 +13,46 @@ import ibis
 from ibis import _
 
 from kefu.config import Params
+from kefu.metrics.dialogue import accounts, coded_messages, conversations
 
 MOMENTS = {"order": "created_at", "payment": "paid_at"}
+#: Packing (epoch seconds, sender rank, account number) into one int64 whose maximum is the latest exchange.
+ACCOUNT_SPAN = 1 << 24  # up to 16 million accounts
+ORDER_SPAN = 4 * ACCOUNT_SPAN  # sender ranks 0-3
 
 
-def order_contacts(ordered: ibis.Table, orders: ibis.Table, bots: ibis.Table) -> ibis.Table:
+def order_contacts(messages: ibis.Table, orders: ibis.Table, bots: ibis.Table) -> ibis.Table:
     """Paid orders with `order_agent`/`order_contact_ts` and `payment_agent`/`payment_contact_ts`:
     the last message exchanged between the buyer and a human account of the shop at or
-    before created_at / paid_at (decisions D2, D13). NULL where there was none."""
-    exchanges = ordered.filter(_.sender.isin(("buyer", "agent"))).anti_join(bots, "agent").select(
-        "shop", "buyer", "ts", "pos", "agent"
-    )
+    before created_at / paid_at (decisions D2, D13). NULL where there was none.
+
+    One sort: the buyer's exchanges and order moments in time order. The last exchange
+    is the greatest (ts, sender rank, account) so far (D1 order), packed into one integer.
+    """
+    humans = messages.filter(_.sender.isin(("buyer", "agent"))).anti_join(bots, "agent")
+    convs, accts = conversations(messages), accounts(messages)
+    exchanges = coded_messages(humans, convs, accts)
     paid = orders.filter(_.paid_at.notnull())
-    moments = ibis.union(
-        *(
-            paid.select("shop", "buyer", "order_id", ts=paid[column], moment=ibis.literal(moment))
-            for moment, column in MOMENTS.items()
-        )
-    )
+    moments = paid.join(convs, ["shop", "buyer"]).select("conv", "order_id", created_at="created_at", paid_at="paid_at")
     none_int, none_str = ibis.null().cast("int64"), ibis.null().cast("string")
     stream = ibis.union(
-        exchanges.select("shop", "buyer", "ts", kind=ibis.literal(0), pos=_.pos.cast("int64"), order_id=none_str, moment=none_str),
-        moments.select("shop", "buyer", "ts", kind=ibis.literal(1), pos=none_int, order_id=_.order_id, moment=_.moment),
+        exchanges.select("conv", "ts", kind=ibis.literal(0), last=_.ts.epoch_seconds().cast("int64") * ORDER_SPAN + _.rank.cast("int64") * ACCOUNT_SPAN + _.acct.cast("int64"),
+                         order_id=none_str, moment=none_str),
+        *(moments.select("conv", ts=moments[column], kind=ibis.literal(1), last=none_int, order_id=_.order_id, moment=ibis.literal(moment))
+          for moment, column in MOMENTS.items()),
     )
     # A message in the same second as the moment sorts before it (kind 0 < 1): D2.
-    so_far = ibis.window(group_by=["shop", "buyer"], order_by=["ts", "kind", "pos"], preceding=None, following=0)
-    stream = stream.mutate(last_pos=ibis.ifelse(_.kind == 0, _.pos, None).max().over(so_far))
-    hits = stream.filter(_.kind == 1)
-    contact = exchanges.select(c_shop=_.shop, c_buyer=_.buyer, c_pos=_.pos.cast("int64"), c_agent=_.agent, c_ts=_.ts)
-    hits = hits.left_join(
-        contact, [hits.shop == contact.c_shop, hits.buyer == contact.c_buyer, hits.last_pos == contact.c_pos]
-    ).select("order_id", "moment", "c_agent", "c_ts")
+    so_far = ibis.window(group_by="conv", order_by=["ts", "kind"], preceding=None, following=0)
+    stream = stream.mutate(last=_.last.max().over(so_far), last_ts=ibis.ifelse(_.kind == 0, _.ts, None).max().over(so_far))
+    hits = stream.filter((_.kind == 1) & _.last.notnull()).mutate(acct=_.last % ACCOUNT_SPAN).join(accts, "acct")
     per_order = hits.group_by("order_id").aggregate(
         **{
-            f"{moment}_{field}": ibis.ifelse(_.moment == moment, _[f"c_{field}"], None).max()
+            f"{moment}_{field}": ibis.ifelse(_.moment == moment, _[column], None).max()
             for moment in MOMENTS
-            for field in ("agent", "ts")
+            for field, column in (("agent", "agent"), ("contact_ts", "last_ts"))
         }
     )
-    per_order = per_order.rename(order_contact_ts="order_ts", payment_contact_ts="payment_ts")
-    return paid.select("order_id", "shop", "buyer", "created_at", "paid_at", "amount").join(per_order, "order_id")
+    return paid.select("order_id", "shop", "buyer", "created_at", "paid_at", "amount").left_join(per_order, "order_id").drop("order_id_right")
 
 
 def credited_orders(contacts: ibis.Table, params: Params) -> ibis.Table:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 
 from kefu.metrics.credit import order_contacts
-from kefu.metrics.dialogue import bot_accounts, ordered_messages, questions
+from kefu.metrics.dialogue import bot_accounts, questions
 from kefu.metrics.kpis import Sources
 from kefu.workspace import Workspace
 
@@ -21,7 +21,7 @@ def derive(messages: ibis.Table, orders: ibis.Table, agents: ibis.Table) -> dict
     bots = bot_accounts(messages, agents)
     return {
         "questions": questions(messages),
-        "order_contacts": order_contacts(ordered_messages(messages), orders, bots),
+        "order_contacts": order_contacts(messages, orders, bots),
     }
 
 

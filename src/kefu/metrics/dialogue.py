@@ -14,23 +14,28 @@ from ibis import _
 #: Within one second: transfer, buyer, bot, agent (so a same-second reply takes 0 s).
 SENDER_RANK = {"transfer": 0, "buyer": 1, "bot": 2, "agent": 3}
 SHOP_SIDE = ("agent", "bot")
+REPLY_RANKS = tuple(SENDER_RANK[s] for s in SHOP_SIDE)
 
 
-def ordered_messages(messages: ibis.Table) -> ibis.Table:
-    """Messages with `pos`, their place in the buyer's conversation with the shop (decision D1)."""
-    rank = _.sender.cases(*SENDER_RANK.items(), else_=9)
-    ranked = messages.select("ts", "shop", "buyer", "agent", "sender", "text", rank=rank)
-    conversation = ibis.window(group_by=["shop", "buyer"], order_by=["ts", "rank", "agent", "text"])
-    return ranked.mutate(pos=ibis.row_number().over(conversation), day=_.ts.date())
+def coded_messages(messages: ibis.Table, convs: ibis.Table | None = None, accts: ibis.Table | None = None) -> ibis.Table:
+    """Messages as integers: `conv` (shop, buyer), `acct` (agent, numbered in name order), `rank`, `ts`.
+
+    Windows partitioned and sorted by integers are several times faster than
+    by the strings they stand for; names are joined back onto the (fewer) results.
+    """
+    convs = conversations(messages) if convs is None else convs
+    accts = accounts(messages) if accts is None else accts
+    coded = messages.join(convs, ["shop", "buyer"]).join(accts, "agent")
+    return coded.select("conv", "acct", "ts", rank=_.sender.cases(*SENDER_RANK.items(), else_=9))
 
 
-def mark_qualifying_transfers(ordered: ibis.Table) -> ibis.Table:
-    """Add `opens_by_transfer`: a transfer made while the buyer's latest message had no shop-side reply."""
-    so_far = ibis.window(group_by=["shop", "buyer"], order_by="pos", preceding=None, following=0)
-    last_buyer = ibis.ifelse(_.sender == "buyer", _.pos, None).max().over(so_far)
-    last_reply = ibis.ifelse(_.sender.isin(SHOP_SIDE), _.pos, None).max().over(so_far)
-    pending = last_buyer.notnull() & (last_reply.isnull() | (last_reply < last_buyer))
-    return ordered.mutate(opens_by_transfer=(_.sender == "transfer") & pending)
+def conversations(messages: ibis.Table) -> ibis.Table:
+    pairs = messages.select("shop", "buyer").distinct()
+    return pairs.mutate(conv=ibis.row_number().over(order_by=["shop", "buyer"]))
+
+
+def accounts(messages: ibis.Table) -> ibis.Table:
+    return messages.select("agent").distinct().mutate(acct=ibis.row_number().over(order_by="agent"))
 
 
 def questions(messages: ibis.Table) -> ibis.Table:
@@ -39,22 +44,33 @@ def questions(messages: ibis.Table) -> ibis.Table:
 
     A question opens at the first opening event for an account after its previous
     message to the buyer or after the start of the day (D4); it closes at the
-    account's next message to that buyer.
+    account's next message to that buyer. Two sorts in all: the buyer's
+    conversation (D1 order), then each account's thread within it.
     """
-    events = mark_qualifying_transfers(ordered_messages(messages))
+    coded = coded_messages(messages)
+    # D1 order. Rows equal in (ts, rank, acct) differ only in text, and their order changes nothing here.
+    conversation = dict(group_by="conv", order_by=["ts", "rank", "acct"])
+    so_far = ibis.window(**conversation, preceding=None, following=0)
+    # Replies in the same second as a buyer message come after it (D1), so equal times mean "replied".
+    last_buyer = ibis.ifelse(_.rank == SENDER_RANK["buyer"], _.ts, None).max().over(so_far)
+    last_reply = ibis.ifelse(_.rank.isin(REPLY_RANKS), _.ts, None).max().over(so_far)
+    pending = last_buyer.notnull() & (last_reply.isnull() | (last_reply < last_buyer))
+    coded = coded.mutate(pos=ibis.row_number().over(ibis.window(**conversation)),
+                         opens_by_transfer=(_.rank == SENDER_RANK["transfer"]) & pending)
     # Per account: its openers (buyer messages, qualifying transfers) and its replies.
-    events = events.filter((_.sender == "buyer") | _.opens_by_transfer | _.sender.isin(SHOP_SIDE))
-    thread = ibis.window(group_by=["shop", "buyer", "agent"], order_by="pos")
-    rest_of_thread = ibis.window(group_by=["shop", "buyer", "agent"], order_by="pos", preceding=0, following=None)
-    is_reply = _.sender.isin(SHOP_SIDE)
+    events = coded.filter((_.rank == SENDER_RANK["buyer"]) | _.opens_by_transfer | _.rank.isin(REPLY_RANKS))
+    events = events.mutate(is_reply=_.rank.isin(REPLY_RANKS), day=_.ts.date())
+    thread = dict(group_by=["conv", "acct"], order_by="pos")
     marked = events.mutate(
-        is_reply=is_reply,
-        prev_is_reply=is_reply.lag().over(thread),
-        prev_day=_.day.lag().over(thread),
-        close_ts=ibis.ifelse(is_reply, _.ts, None).min().over(rest_of_thread),
+        prev_is_reply=_.is_reply.lag().over(ibis.window(**thread)),
+        prev_day=_.day.lag().over(ibis.window(**thread)),
+        close_ts=ibis.ifelse(_.is_reply, _.ts, None).min().over(ibis.window(**thread, preceding=0, following=None)),
+        # The first opener of a day is the first non-reply of that day in the thread.
+        prev_opener_ts=ibis.ifelse(_.is_reply, None, _.ts).max().over(ibis.window(**thread, rows=(None, -1))),
     )
-    opens = ~marked.is_reply & (marked.prev_is_reply.isnull() | marked.prev_is_reply | (marked.prev_day != marked.day))
-    found = marked.filter(opens).select(
+    opens = ~_.is_reply & (_.prev_is_reply.isnull() | _.prev_is_reply | (_.prev_day != _.day))
+    found = marked.filter(opens).join(conversations(messages), "conv").join(accounts(messages), "acct")
+    return found.select(
         "shop",
         "buyer",
         "agent",
@@ -62,11 +78,10 @@ def questions(messages: ibis.Table) -> ibis.Table:
         open_ts=_.ts,
         close_ts=_.close_ts,
         response_s=(_.close_ts.epoch_seconds() - _.ts.epoch_seconds()).cast("int64"),
-        opened_by=ibis.ifelse(_.sender == "transfer", "transfer", "buyer"),
+        opened_by=ibis.ifelse(_.rank == SENDER_RANK["transfer"], "transfer", "buyer"),
         open_pos=_.pos,
+        first_of_day=_.prev_opener_ts.isnull() | (_.prev_opener_ts.date() < _.day),
     )
-    first = ibis.window(group_by=["shop", "agent", "buyer", "day"], order_by="open_pos")
-    return found.mutate(first_of_day=ibis.row_number().over(first) == 0)
 
 
 def bot_accounts(messages: ibis.Table, agents: ibis.Table) -> ibis.Table:

@@ -16,7 +16,7 @@ from ibis import _
 from kefu.config import Params
 from kefu.metrics.consult import consultations, human_questions
 from kefu.metrics.credit import credited_orders, order_contacts
-from kefu.metrics.dialogue import bot_accounts, ordered_messages, questions
+from kefu.metrics.dialogue import bot_accounts, questions
 from kefu.metrics.registry import AGENT_METRICS, METRICS, MONEY_MEASURES, Diff, Metric, Ratio, Sum
 
 WHO = ("shop", "agent", "team", "employer")
@@ -50,7 +50,7 @@ class Sources:
     def derived_contacts(self) -> ibis.Table:
         if self.order_contacts is not None:
             return self.order_contacts
-        return order_contacts(ordered_messages(self.messages), self.orders, self.bots)
+        return order_contacts(self.messages, self.orders, self.bots)
 
 
 def group_keys(by: list[str]) -> list[str]:
