@@ -133,11 +133,12 @@ def _import_file(
     ws: Workspace, path: Path, import_id: int, shop: str | None, batches: dict, seen: dict[str, list[str]], roster: Roster
 ) -> list[FileReport]:
     """Read one file; store its keyed tables now and queue the others. `seen`: sha256 → tables imported before."""
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
     if sha in seen:
         return [FileReport(str(path), tbl, skipped=True) for tbl in seen[sha]]
     try:
-        fmt, encoding, raws = _read(path, shop, roster)
+        fmt, encoding, raws = _read(path, data, shop, roster)
     except (ReadError, formats.FormatError) as exc:
         report = FileReport(str(path), error=str(exc))
         _ledger(ws, import_id, [(sha, report)])
@@ -155,11 +156,11 @@ def _import_file(
     return reports
 
 
-def _read(path: Path, shop: str | None, roster: Roster) -> tuple[str, str, dict[Table, RawFile]]:
+def _read(path: Path, data: bytes, shop: str | None, roster: Roster) -> tuple[str, str, dict[Table, RawFile]]:
     """Which tables the file holds, as raw string tables."""
     canonical = table_for_file(path.stem) if path.suffix.lower() in CANONICAL_SUFFIXES else None
     if canonical:
-        raw = read_canonical(path)
+        raw = read_canonical(path, data)
         absent = missing_required(canonical, set(raw.table.column_names) | ({"shop"} if shop else set()))
         if absent:
             raise ReadError(f"{path}: missing required column(s) {', '.join(absent)} for table {canonical.name}")
@@ -170,7 +171,7 @@ def _read(path: Path, shop: str | None, roster: Roster) -> tuple[str, str, dict[
     if fmt is None:
         names = ", ".join(TABLES)
         raise ReadError(f"{path}: not a known export and the name does not say which table it is (canonical files are named {names})")
-    parsed = formats.parse(path, shop=shop, agents=roster.accounts())
+    parsed = formats.parse(path, shop=shop, agents=roster.accounts(), data=data)
     raws = {TABLES[name]: RawFile(tbl) for name, tbl in parsed.tables.items()}
     if parsed.rejects:  # records the parser could not read count against the file's main table
         main = next(iter(raws), None) or TABLES["messages"]

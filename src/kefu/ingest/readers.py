@@ -38,10 +38,11 @@ class RawFile:
         return self.table.num_rows + len(self.rejects)
 
 
-def read_canonical(path: Path) -> RawFile:
+def read_canonical(path: Path, data: bytes | None = None) -> RawFile:
+    """The file's rows as strings; `data`, when given, is the file's content already read."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return read_csv(path)
+        return read_csv(path, path.read_bytes() if data is None else data)
     if suffix == ".parquet":
         return read_parquet(path)
     if suffix == ".xlsx":
@@ -51,13 +52,20 @@ def read_canonical(path: Path) -> RawFile:
 
 # --- CSV -------------------------------------------------------------------
 
+BOM = b"\xef\xbb\xbf"
 
-def read_csv(path: Path) -> RawFile:
-    data = path.read_bytes()
-    text_bytes, encoding = _as_utf8(path, data)
-    fast = _read_csv_fast(text_bytes)
+
+def read_csv(path: Path, data: bytes) -> RawFile:
+    # Arrow checks UTF-8 as it parses, so valid files are never decoded in Python.
+    body = pa.py_buffer(data)
+    fast = _read_csv_fast(body.slice(len(BOM)) if data.startswith(BOM) else body, data)
     if fast is not None:
-        return RawFile(fast, encoding)
+        return RawFile(fast, "utf-8-sig" if data.startswith(BOM) else "utf-8")
+    text_bytes, encoding = _as_utf8(path, data)
+    if encoding == "gb18030":
+        fast = _read_csv_fast(pa.py_buffer(text_bytes), text_bytes)
+        if fast is not None:
+            return RawFile(fast, encoding)
     # Blank lines or records with the wrong number of fields: re-read exactly,
     # so every record keeps its true line number and bad ones are rejected.
     return _read_csv_exact(path, text_bytes.decode("utf-8"), encoding)
@@ -65,8 +73,8 @@ def read_csv(path: Path) -> RawFile:
 
 def _as_utf8(path: Path, data: bytes) -> tuple[bytes, str]:
     """Canonical files are UTF-8; GBK/GB18030 (Excel on Chinese Windows) is detected, never guessed."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, encoding = data[3:], "utf-8-sig"
+    if data.startswith(BOM):
+        data, encoding = data[len(BOM):], "utf-8-sig"
     else:
         encoding = "utf-8"
     try:
@@ -81,12 +89,13 @@ def _as_utf8(path: Path, data: bytes) -> tuple[bytes, str]:
             ) from None
 
 
-def _read_csv_fast(data: bytes) -> pa.Table | None:
-    """Multi-threaded Arrow read; None when line numbers could not be exact."""
+def _read_csv_fast(body: pa.Buffer, data: bytes) -> pa.Table | None:
+    """Multi-threaded Arrow read of `body` (the CSV text of `data`); None when it is not valid
+    UTF-8 or when line numbers could not be exact."""
     skipped = []
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(body),
             read_options=pacsv.ReadOptions(block_size=64 << 20),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: skipped.append(row) or "skip"),
             convert_options=pacsv.ConvertOptions(column_types=_all_strings(data), strings_can_be_null=False),
@@ -95,19 +104,22 @@ def _read_csv_fast(data: bytes) -> pa.Table | None:
         return None
     if skipped:
         return None
+    rows, newlines = table.num_rows, data.count(b"\n")
+    final_newline = data.endswith(b"\n") or not rows
+    if newlines == rows + (1 if final_newline else 0):  # every record on one line, no blank lines
+        return table.append_column("_line", pa.array(np.arange(2, rows + 2), pa.int64()))
     # A record spans 1 + (newlines inside its quoted fields) lines.
-    spans = np.ones(table.num_rows, dtype=np.int64)
+    spans = np.ones(rows, dtype=np.int64)
     for column in table.columns:
         spans += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
-    starts = 2 + np.concatenate(([0], np.cumsum(spans)[:-1])) if table.num_rows else np.array([], dtype=np.int64)
-    expected_newlines = 1 + int(spans.sum()) - (0 if data.endswith(b"\n") or not table.num_rows else 1)
-    if data.count(b"\n") != expected_newlines:
+    starts = 2 + np.concatenate(([0], np.cumsum(spans)[:-1])) if rows else np.array([], dtype=np.int64)
+    if newlines != int(spans.sum()) + (1 if final_newline else 0):
         return None  # blank lines were skipped somewhere
     return table.append_column("_line", pa.array(starts, pa.int64()))
 
 
 def _all_strings(data: bytes) -> dict[str, pa.DataType]:
-    header = next(csv.reader(io.StringIO(data[: 1 << 16].decode("utf-8", errors="replace"))), [])
+    header = next(csv.reader(io.StringIO(data[: 1 << 16].decode("utf-8-sig", errors="replace"))), [])
     return {name: pa.string() for name in header}
 
 

@@ -33,11 +33,11 @@ _NO_AGENTS: Mapping[str, str] = MappingProxyType({})
 
 
 def parse(path: Path, *, shop: str | None = None,
-          agents: Mapping[str, str] = _NO_AGENTS) -> Parsed:
-    """Parse a real export; FormatError when the whole file cannot be read."""
+          agents: Mapping[str, str] = _NO_AGENTS, data: bytes | None = None) -> Parsed:
+    """Parse a real export (`data`: its content, when already read); FormatError when the whole file cannot be read."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except OSError as e:
         raise file_error(path, f"cannot read the file ({e.strerror or e})") from None
     if data.startswith(ZIP_MAGIC):
