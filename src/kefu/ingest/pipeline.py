@@ -237,8 +237,7 @@ def _store(con, table: Table) -> dict[str, int]:
     """Insert accepted rows not already stored; keyed tables replace rows with the same key.
     Returns the rows added per source file."""
     columns = ", ".join(q(c) for c in stored_columns(table))
-    _first_occurrences(con, table)
-    _unseen(con, table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fresh AS WITH {_first_occurrences(table)} {_unseen(con, table)}")
     if table.key:
         match = " AND ".join(f"t.{q(k)} = f.{q(k)}" for k in table.key)
         con.execute(f"DELETE FROM {q(table.name)} t WHERE EXISTS (SELECT 1 FROM fresh f WHERE {match})")
@@ -248,40 +247,35 @@ def _store(con, table: Table) -> dict[str, int]:
 
 def _row_hash(table: Table) -> str:
     """A 64-bit hash of a row's natural key. Equal keys hash equal, so a hash seen once is a key
-    seen once; only rows whose hash repeats are compared column by column (exact, and cheap)."""
+    seen once; only rows whose hashes match are compared column by column (exact, and cheap)."""
     return f"hash({', '.join(q(c) for c in table.dedup_columns)})"
 
 
-def _first_occurrences(con, table: Table) -> None:
-    """`incoming`: the accepted rows, each natural key once (its first row in file order)."""
+def _first_occurrences(table: Table) -> str:
+    """CTE `incoming`: the accepted rows, each natural key once (its first row in file order)."""
     dedup = ", ".join(q(c) for c in table.dedup_columns)
     rest = [c for c in stored_columns(table) if c not in table.dedup_columns]
     firsts = ", ".join(f"arg_min({q(c)}, _seq) AS {q(c)}" for c in rest)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT *, {_row_hash(table)} AS _h FROM staged WHERE _reason IS NULL")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE incoming AS
-            WITH repeated AS (SELECT _h FROM accepted GROUP BY _h HAVING count(*) > 1)
-            SELECT * EXCLUDE (_reason, _raw, _seq) FROM accepted ANTI JOIN repeated USING (_h)
+    return f"""accepted AS MATERIALIZED (SELECT * EXCLUDE (_reason, _raw), {_row_hash(table)} AS _h FROM staged WHERE _reason IS NULL),
+        repeated AS (SELECT _h FROM accepted GROUP BY _h HAVING count(*) > 1),
+        incoming AS MATERIALIZED (
+            SELECT * EXCLUDE (_seq) FROM accepted ANTI JOIN repeated USING (_h)
             UNION ALL BY NAME
-            SELECT {dedup}, _h, {firsts} FROM accepted SEMI JOIN repeated USING (_h) GROUP BY {dedup}, _h"""
-    )
+            SELECT {dedup}, _h, {firsts} FROM accepted SEMI JOIN repeated USING (_h) GROUP BY {dedup}, _h)"""
 
 
-def _unseen(con, table: Table) -> None:
-    """`fresh`: incoming rows not already stored with the same values (the same key and values, for keyed tables)."""
+def _unseen(con, table: Table) -> str:
+    """SELECT of the incoming rows not already stored with the same values (the same key and values, for keyed tables)."""
     if not con.execute(f"SELECT count(*) FROM {q(table.name)}").fetchone()[0]:
-        con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM incoming")
-        return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stored_hashes AS SELECT DISTINCT {_row_hash(table)} AS _h FROM {q(table.name)}")
+        return "SELECT * FROM incoming"
     same = " AND ".join(f"i.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in table.column_names)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE fresh AS
-            WITH candidates AS (SELECT * FROM {q(table.name)} WHERE {_row_hash(table)} IN (SELECT _h FROM stored_hashes SEMI JOIN incoming USING (_h)))
-            SELECT * FROM incoming ANTI JOIN stored_hashes USING (_h)
-            UNION ALL BY NAME
-            SELECT i.* FROM incoming i SEMI JOIN stored_hashes USING (_h)
-            WHERE NOT EXISTS (SELECT 1 FROM candidates t WHERE {same})"""
-    )
+    return f""", stored_hashes AS MATERIALIZED (
+            SELECT DISTINCT _h FROM (SELECT {_row_hash(table)} AS _h FROM {q(table.name)}) SEMI JOIN incoming USING (_h)),
+        candidates AS (SELECT * FROM {q(table.name)} WHERE {_row_hash(table)} IN (SELECT _h FROM stored_hashes))
+        SELECT * FROM incoming ANTI JOIN stored_hashes USING (_h)
+        UNION ALL BY NAME
+        SELECT i.* FROM incoming i SEMI JOIN stored_hashes USING (_h)
+        WHERE NOT EXISTS (SELECT 1 FROM candidates t WHERE {same})"""
 
 
 def _store_rejects(ws: Workspace, import_id: int, file: str, table: str, rejects: list[formats.Reject]) -> None:
