@@ -13,6 +13,7 @@ from pathlib import Path
 import ibis
 
 from kefu.metrics.derived import derive
+from kefu.metrics.dialogue import bot_accounts
 from kefu.metrics.kpis import Sources
 from kefu.workspace import Workspace
 
@@ -60,5 +61,5 @@ def sources_from_workspace(con: ibis.BaseBackend, ws: Workspace, prefix: str = "
     for name in SOURCE_TABLES:
         frame = ws.con.execute(f'SELECT * EXCLUDE (extra, src_file, src_line) FROM "{name}"').to_arrow_table()
         tables[name] = con.create_table(prefix + name, ibis.memtable(frame), overwrite=True).cache()
-    derived = derive(tables["messages"], tables["orders"], tables["agents"])
+    derived = derive(tables["messages"], tables["orders"], bot_accounts(tables["messages"], tables["agents"]))
     return Sources(**tables, **{name: expr.cache() for name, expr in derived.items()})

@@ -23,6 +23,7 @@ from kefu.workspace import Workspace
 
 Progress = Callable[[str, int, int], None]  # (file, done, total)
 FIRST_PROBLEMS = 5
+TOUCHING = ("messages", "orders")  # tables the derived tables are computed from, per shop and buyer
 
 
 @dataclass
@@ -70,7 +71,7 @@ def import_paths(
     with them; the keyless tables of all files are validated and stored in one
     pass per table and column layout (a folder of 10,000 chat files is one batch).
     """
-    from kefu.metrics.derived import refresh_derived
+    from kefu.metrics.derived import Changes
 
     files = expand(paths)
     missing = [str(p) for p in files if not p.exists()]
@@ -86,6 +87,7 @@ def import_paths(
         for sha, tbl in con.execute("SELECT sha256, tbl FROM imports WHERE read IS NOT NULL").fetchall():
             seen.setdefault(sha, []).append(tbl)
         roster = Roster(ws)
+        changes = Changes.start(ws)
         for done, path in enumerate(files):
             reports += _import_file(ws, path, import_id, shop, batches, seen, roster)
             if progress:
@@ -93,7 +95,7 @@ def import_paths(
         for items in batches.values():
             reports += _import_batch(ws, items, import_id)
         if any(r.added for r in reports):
-            refresh_derived(ws)
+            changes.refresh_derived()
         con.execute("ROLLBACK" if dry_run else "COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -238,8 +240,12 @@ def _store(con, table: Table) -> dict[str, int]:
     Returns the rows added per source file."""
     columns = ", ".join(q(c) for c in stored_columns(table))
     con.execute(f"CREATE OR REPLACE TEMP TABLE fresh AS WITH {_first_occurrences(table)} {_unseen(con, table)}")
+    if table.name in TOUCHING:  # the conversations whose derived rows must be recomputed
+        con.execute("INSERT INTO touched SELECT DISTINCT shop, buyer FROM fresh")
     if table.key:
         match = " AND ".join(f"t.{q(k)} = f.{q(k)}" for k in table.key)
+        if table.name in TOUCHING:
+            con.execute(f"INSERT INTO touched SELECT DISTINCT shop, buyer FROM {q(table.name)} t WHERE EXISTS (SELECT 1 FROM fresh f WHERE {match})")
         con.execute(f"DELETE FROM {q(table.name)} t WHERE EXISTS (SELECT 1 FROM fresh f WHERE {match})")
     con.execute(f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM fresh")
     return dict(con.execute("SELECT src_file, count(*) FROM fresh GROUP BY 1").fetchall())
