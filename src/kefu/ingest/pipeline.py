@@ -169,7 +169,7 @@ def _read(path: Path, data: bytes, shop: str | None, roster: Roster) -> tuple[st
         if shop and "shop" not in raw.table.column_names:
             raw.table = raw.table.append_column("shop", pa.array([shop] * raw.table.num_rows, pa.string()))
         return "canonical", raw.encoding, {canonical: raw}
-    fmt = formats.detect(path)
+    fmt = formats.detect(path, data)
     if fmt is None:
         names = ", ".join(TABLES)
         raise ReadError(f"{path}: not a known export and the name does not say which table it is (canonical files are named {names})")

@@ -62,18 +62,22 @@ def classify_xlsx_rows(rows: list[tuple]) -> str | None:
     return classify_header_rows(cells for _, _, cells, _ in rows)
 
 
-def detect(path: Path) -> str | None:
-    """Format name of a real export, or None (canonical files, unknown files)."""
+def detect(path: Path, data: bytes | None = None) -> str | None:
+    """Format name of a real export, or None (canonical files, unknown files).
+    `data`: the file's content, when already read."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            head = f.read(PREFIX_BYTES)
+        if data is None:
+            with path.open("rb") as f:
+                head = f.read(PREFIX_BYTES)
+        else:
+            head = data[:PREFIX_BYTES]
     except OSError:
         return None
     if head.startswith(ZIP_MAGIC):
         try:
             rows = []
-            for record in xlsx_records(path.read_bytes(), path):
+            for record in xlsx_records(path.read_bytes() if data is None else data, path):
                 rows.append(record)
                 if len(rows) >= HEADER_SEARCH_ROWS:
                     break
