@@ -258,16 +258,19 @@ def _row_hash(table: Table) -> str:
 
 
 def _first_occurrences(table: Table) -> str:
-    """CTE `incoming`: the accepted rows, each natural key once (its first row in file order)."""
+    """CTE `incoming`: the accepted rows, each natural key once (its first row in file order).
+    Not materialised: recomputing the hash is cheaper than copying every row again."""
     dedup = ", ".join(q(c) for c in table.dedup_columns)
     rest = [c for c in stored_columns(table) if c not in table.dedup_columns]
     firsts = ", ".join(f"arg_min({q(c)}, _seq) AS {q(c)}" for c in rest)
-    return f"""accepted AS MATERIALIZED (SELECT * EXCLUDE (_reason, _raw), {_row_hash(table)} AS _h FROM staged WHERE _reason IS NULL),
-        repeated AS (SELECT _h FROM accepted GROUP BY _h HAVING count(*) > 1),
-        incoming AS MATERIALIZED (
-            SELECT * EXCLUDE (_seq) FROM accepted ANTI JOIN repeated USING (_h)
+    row_hash = _row_hash(table)
+    return f"""repeated AS MATERIALIZED (SELECT {row_hash} AS _h FROM staged WHERE _reason IS NULL GROUP BY 1 HAVING count(*) > 1),
+        incoming AS NOT MATERIALIZED (
+            SELECT * EXCLUDE (_reason, _raw, _seq), {row_hash} AS _h FROM staged
+            WHERE _reason IS NULL AND {row_hash} NOT IN (SELECT _h FROM repeated)
             UNION ALL BY NAME
-            SELECT {dedup}, _h, {firsts} FROM accepted SEMI JOIN repeated USING (_h) GROUP BY {dedup}, _h)"""
+            SELECT {dedup}, {row_hash} AS _h, {firsts} FROM staged
+            WHERE _reason IS NULL AND {row_hash} IN (SELECT _h FROM repeated) GROUP BY {dedup})"""
 
 
 def _unseen(con, table: Table) -> str:
@@ -278,10 +281,10 @@ def _unseen(con, table: Table) -> str:
     return f""", stored_hashes AS MATERIALIZED (
             SELECT DISTINCT _h FROM (SELECT {_row_hash(table)} AS _h FROM {q(table.name)}) SEMI JOIN incoming USING (_h)),
         candidates AS (SELECT * FROM {q(table.name)} WHERE {_row_hash(table)} IN (SELECT _h FROM stored_hashes))
-        SELECT * FROM incoming ANTI JOIN stored_hashes USING (_h)
+        SELECT * FROM incoming WHERE _h NOT IN (SELECT _h FROM stored_hashes)
         UNION ALL BY NAME
-        SELECT i.* FROM incoming i SEMI JOIN stored_hashes USING (_h)
-        WHERE NOT EXISTS (SELECT 1 FROM candidates t WHERE {same})"""
+        SELECT i.* FROM incoming i WHERE _h IN (SELECT _h FROM stored_hashes)
+        AND NOT EXISTS (SELECT 1 FROM candidates t WHERE {same})"""
 
 
 def _store_rejects(ws: Workspace, import_id: int, file: str, table: str, rejects: list[formats.Reject]) -> None:
