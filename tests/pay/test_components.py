@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 
 from kefu.pay import components as c
-from kefu.pay.model import Prize
-from kefu.pay.scheme import Commission, Condition, KpiScore, Pool, Prizes, Ranking, Threshold
+from kefu.pay.model import MutualAccount, MutualError, Prize
+from kefu.pay.scheme import Commission, Condition, KpiScore, MutualFund, Pool, Prizes, Ranking, Threshold
 from kefu.pay.slip import rmb_upper
 
 
@@ -134,6 +135,42 @@ def test_prizes_and_limits():
     assert c.performance_limit(D("5000"), D("3000"), None).amount == D("-2000")
     assert c.performance_limit(D("-10"), None, D("0")).amount == D("10")
     assert c.performance_limit(D("100"), D("3000"), D("0")) is None
+
+
+def fund(*sources: str, warning_only: bool = False, start: str = "100") -> MutualAccount:
+    """A ledger row as kefu.qc.ledger works it out: 10 an error, 20 one QC found that nobody reported."""
+    errors = tuple(MutualError(s, dt.date(2026, 11, i + 1), f"差错{i + 1}", D("10.00") if s == "peer" else D("20.00"))
+                   for i, s in enumerate(sources))
+    costs = sum((e.cost for e in errors), D("0.00"))
+    deductions = D("0.00") if warning_only else costs
+    return MutualAccount(D(start), costs, deductions, max(D(start) - deductions, D("0.00")), warning_only, errors)
+
+
+def test_mutual_fund_pays_the_balance():
+    spec = MutualFund(kind="mutual_fund", name="互查基金")
+    # 100 − 2 × 10 (colleagues reported them) − 1 × 20 (QC found it, nobody reported it) = 60
+    line = c.mutual_fund(spec, fund("peer", "supervisor", "peer"))
+    assert (line.kind, line.amount) == ("mutual_fund", D("60.00"))
+    assert line.formula == "¥100.00 − 2 × ¥10.00(同事互查) − 1 × ¥20.00(主管发现) = ¥60.00"
+    assert line.detail[0]["balance"] == D("60.00") and [d["source"] for d in line.detail[1:]] == ["peer", "supervisor", "peer"]
+    # a warning-only month: the costs are shown, the whole fund is paid
+    warned = c.mutual_fund(spec, fund("peer", "supervisor", "peer", warning_only=True))
+    assert warned.amount == D("100.00") and "¥40.00 不扣" in warned.formula
+    # 6 × 20 = 120 > 100: the fund stops at 0
+    floored = c.mutual_fund(spec, fund(*["supervisor"] * 6))
+    assert floored.amount == D("0.00") and floored.formula.endswith("= −¥20.00，基金不低于 ¥0.00 = ¥0.00")
+    assert c.mutual_fund(spec, fund()).formula == "本月无差错，全额发放：¥100.00 = ¥100.00"
+    # no fund this month (no message, no error): nothing
+    assert c.mutual_fund(spec, None).amount == D("0.00")
+
+
+def test_mutual_fund_own_cap_and_floor():
+    capped = MutualFund(kind="mutual_fund", name="互查基金", cap=50)
+    assert c.mutual_fund(capped, fund("peer")).amount == D("50.00")
+    floored = MutualFund(kind="mutual_fund", name="互查基金", floor=30)
+    line = c.mutual_fund(floored, fund(*["supervisor"] * 4))
+    assert line.amount == D("30.00") and line.formula.endswith("= ¥20.00，保底 ¥30.00")
+    assert c.mutual_fund(floored, None).amount == D("30.00")
 
 
 def test_base_prorated():

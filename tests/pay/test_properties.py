@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kefu.pay import components as c
-from kefu.pay.model import AgentInfo, MonthData, Prize
+from kefu.pay.model import AgentInfo, MonthData, MutualAccount, MutualError, Prize
 from kefu.pay.output import slip_summary
 from kefu.pay.payroll import compute
 from kefu.pay.scheme import Commission, Scheme
@@ -76,6 +76,18 @@ KEYS = ("reply_rate", "avg_response_s", "inquiry_conversion", "complaints", "sal
 
 
 @st.composite
+def mutual_fund(draw):
+    """An agent's 互查 fund as kefu.qc.ledger works it out: the fund less each error's cost, never below 0."""
+    start, peer, supervisor = draw(amounts), draw(amounts), draw(amounts)
+    errors = tuple(MutualError(source, dt.date(2026, 11, 1), "x", peer if source == "peer" else supervisor)
+                   for source in draw(st.lists(st.sampled_from(["peer", "supervisor"]), max_size=8)))
+    costs = sum((e.cost for e in errors), D("0.00"))
+    warning = draw(st.booleans())
+    deductions = D("0.00") if warning else costs
+    return MutualAccount(start, costs, deductions, max(start - deductions, D("0.00")), warning, errors, peer, supervisor)
+
+
+@st.composite
 def month(draw):
     n = draw(st.integers(min_value=1, max_value=5))
     agents = {f"s:a{i}": AgentInfo(f"s:a{i}", "s", f"a{i}", team=draw(st.sampled_from(["A", "B"]))) for i in range(n)}
@@ -89,13 +101,17 @@ def month(draw):
         values[a] = v
     prizes = {a: (Prize(draw(cents), "奖"),) for a in agents if draw(st.booleans())}
     shop = {"s": {"inquiry_conversion": draw(ratios)}}
-    return MonthData("2026-11", dt.date(2026, 11, 1), dt.date(2026, 11, 30), agents, values, shop, prizes=prizes, days_from_chats=True)
+    mutual = {a: draw(mutual_fund()) for a in agents if draw(st.booleans())}  # no entry: no fund this month
+    return MonthData("2026-11", dt.date(2026, 11, 1), dt.date(2026, 11, 30), agents, values, shop, prizes=prizes, mutual=mutual,
+                     days_from_chats=True)
 
 
 @st.composite
 def scheme(draw):
     cap = draw(st.one_of(st.none(), amounts))
     floor = draw(st.one_of(st.none(), cents.filter(lambda x: cap is None or x <= cap)))
+    fund_cap = draw(st.one_of(st.none(), amounts))
+    fund_floor = draw(st.one_of(st.none(), amounts.filter(lambda x: fund_cap is None or x <= fund_cap)))
     return Scheme.model_validate({
         "name": "s", "effective_from": "2026-01", "applies_to": {"shops": ["s"]},
         "base": {"amount": draw(amounts)},
@@ -110,6 +126,7 @@ def scheme(draw):
              "per_qc_error": draw(amounts), "per_complaint": draw(amounts)},
             {"kind": "ranking", "name": "排名", "kpi": "sales_amount", "prizes": draw(st.lists(amounts, min_size=1, max_size=3))},
             {"kind": "prizes", "name": "奖励"},
+            {"kind": "mutual_fund", "name": "互查", "cap": fund_cap, "floor": fund_floor},
         ],
         "limits": {"cap": cap, "floor": floor},
     })
@@ -130,6 +147,15 @@ def test_total_is_the_exact_sum_of_the_components(data, s):
         if s.limits.floor is not None:
             assert performance >= s.limits.floor
     assert payroll.total == sum((x.total for x in payroll.slips), D(0))
+    fund_spec = s.components[6]
+    for slip in payroll.slips:  # the 互查 line is the ledger's balance (0 without a fund), within its own cap and floor
+        found = data.mutual.get(slip.agent.agent)
+        paid = found.balance if found else D("0.00")
+        if fund_spec.cap is not None:
+            paid = min(paid, fund_spec.cap)
+        if fund_spec.floor is not None:
+            paid = max(paid, fund_spec.floor)
+        assert slip.line("互查").amount == paid >= 0
     pools = [x.line("池").detail[0]["share"] for x in payroll.slips]
     if s.components[3].shared_within == "scheme" and sum(data.values[a]["working_days"] for a in data.agents):
         assert sum(pools, D(0)) == s.components[3].pool

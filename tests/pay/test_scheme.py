@@ -110,6 +110,26 @@ def test_semantic_checks():
     assert "'2026-13' is not a month" in parse_problems('name = "x"\neffective_from = "2026-13"\n[applies_to]\nroles = ["qc"]\n')
 
 
+def test_mutual_fund_validation():
+    fund = '[[components]]\nkind = "mutual_fund"\nname = "互查基金"\n'
+    assert parse_scheme(HEAD + fund + "cap = 80\nnote = \"月末余额\"\n").components[0].cap == 80
+    # the fund and the costs are the workspace's (kefu.toml [qc.mutual]), not a scheme's: said at the key's line
+    found = problems(HEAD + fund + "fund = 200\nfloor = 0\nwarning_only_months = [\"2026-11\"]\n")
+    assert found == [f"s.toml:{line}: components[1].{key}: unknown key: the 互查 fund and what an error costs are set for the "
+                     "whole workspace in kefu.toml [qc.mutual] (fund, error_cost, supervisor_multiplier, warning_only_months), "
+                     "not in a scheme" for line, key in ((8, "fund"), (10, "warning_only_months"))]
+    assert problems(HEAD + fund + "pool = 100\n") == ["s.toml:8: components[1].pool: unknown key (a typo? see docs/pay.md)"]
+    assert problems(HEAD + fund + "cap = 10\nfloor = 20\n") == ["s.toml:5: components[1]: cap 10 is below floor 20"]
+    assert problems(HEAD + fund + "cap = \"lots\"\n")[0].startswith("s.toml:8: components[1].cap: 'lots' is not a number")
+    assert problems(HEAD + '[[components]]\nkind = "mutual_fund"\n') == ["s.toml:5: components[1].name: missing"]
+    # paid once per scheme
+    twice = problems(HEAD + fund + '[[components]]\nkind = "prizes"\nname = "奖励"\n' + fund.replace("互查基金", "互查基金2"))
+    assert twice == ['s.toml: (top level): components[1] (互查基金) and components[3] (互查基金2) are both kind = "mutual_fund": '
+                     "the 互查 fund is paid once; keep one"]
+    assert "kinds: commission, kpi_score, threshold, pool, ranking, prizes, mutual_fund" in problems(
+        HEAD + '[[components]]\nkind = "mutual"\nname = "x"\n')[0]
+
+
 def parse_problems(text: str) -> str:
     return "\n".join(problems(text))
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from kefu.pay.measures import MEASURES, show
-from kefu.pay.model import Line, Prize, Used
-from kefu.pay.scheme import Commission, Condition, KpiScore, Pool, Prizes, Ranking, Threshold
+from kefu.pay.model import Line, MutualAccount, Prize, Used
+from kefu.pay.scheme import Commission, Condition, KpiScore, MutualFund, Pool, Prizes, Ranking, Threshold
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -218,6 +218,52 @@ def prizes(spec: Prizes, found: Sequence[Prize]) -> Line:
     formula = (" + ".join(f"{yuan(p.amount)}({p.reason})" for p in found) or "本月无导入奖励") + f" = {yuan(amount)}"
     detail = tuple({"amount": p.amount, "reason": p.reason, "source": p.source} for p in found)
     return _limited(spec, Line(spec.name, "prizes", amount, _with_note("本月导入的奖励合计(排名奖、专项奖等)", spec.note), formula, (), detail))
+
+
+# -- the 互查 fund ----------------------------------------------------------------------
+
+SOURCES_ZH = {"peer": "同事互查", "supervisor": "主管发现"}
+
+
+def mutual_fund(spec: MutualFund, fund: MutualAccount | None) -> Line:
+    """The agent's 互查 balance at the end of the month, as kefu.qc.ledger worked it out (the fund, less each
+    error's cost, never below 0; nothing deducted in a warning-only month); no fund that month pays 0."""
+    if fund is None:
+        rule = "互查基金月末余额(kefu.toml [qc.mutual])"
+        return _limited(spec, Line(spec.name, "mutual_fund", ZERO, _with_note(rule, spec.note),
+                                   f"本月无互查基金(本月无聊天记录，也无差错) = {yuan(ZERO)}"))
+    rule = (f"互查基金每月 {yuan(fund.fund_start)}：同事举报并经主管确认的差错每个扣 {yuan(fund.peer_cost)}，"
+            f"主管质检发现而无同事举报的差错每个扣 {yuan(fund.supervisor_cost)}；基金不低于 ¥0.00，警示月只提示不扣款；发放月末余额")
+    terms = []
+    for source in ("peer", "supervisor"):
+        costs: dict[Decimal, int] = {}
+        for e in fund.errors:
+            if e.source == source:
+                costs[e.cost] = costs.get(e.cost, 0) + 1
+        terms += [f"{n} × {yuan(cost)}({SOURCES_ZH[source]})" for cost, n in sorted(costs.items())]
+    amount = money(fund.balance)
+    if not fund.errors:
+        formula = f"本月无差错，全额发放：{yuan(fund.fund_start)} = {yuan(amount)}"
+    elif fund.warning_only:
+        formula = (f"警示月，只提示不扣款：差错 {' + '.join(terms)} = {yuan(fund.costs)} 不扣；"
+                   f"{yuan(fund.fund_start)} − {yuan(ZERO)} = {yuan(amount)}")
+    else:
+        left = fund.fund_start - fund.deductions
+        formula = f"{yuan(fund.fund_start)} − {' − '.join(terms)} = "
+        formula += yuan(amount) if left == amount else f"{yuan(left)}，基金不低于 ¥0.00 = {yuan(amount)}"
+    count = {s: sum(e.source == s for e in fund.errors) for s in ("peer", "supervisor")}
+    values = (
+        Used("mutual_fund", "互查基金", fund.fund_start, yuan(fund.fund_start), "kefu.toml [qc.mutual] fund"),
+        Used("mutual_peer_errors", "同事互查确认差错", Decimal(count["peer"]), str(count["peer"]), "互查举报(主管已确认)"),
+        Used("mutual_supervisor_errors", "主管发现差错", Decimal(count["supervisor"]), str(count["supervisor"]),
+             "质检复核确认、无同事举报"),
+        Used("mutual_deductions", "互查扣款", fund.deductions, yuan(fund.deductions), "警示月：只提示不扣款" if fund.warning_only else ""),
+    )
+    detail = ({"fund_start": fund.fund_start, "peer_errors": count["peer"], "supervisor_errors": count["supervisor"],
+               "costs": fund.costs, "deductions": fund.deductions, "balance": fund.balance, "warning_only": fund.warning_only},)
+    detail += tuple({"source": e.source, "day": e.day, "description": e.description, "cost": e.cost,
+                     "report_id": e.report_id, "finding_id": e.finding_id} for e in fund.errors)
+    return _limited(spec, Line(spec.name, "mutual_fund", amount, _with_note(rule, spec.note), formula, values, detail))
 
 
 # -- base and limits ------------------------------------------------------------------

@@ -3,8 +3,9 @@
 For each line: the rule, the KPI values used (with their 中文名), the formula
 with the numbers substituted; then the rows behind them: the credited orders
 and their amounts, the refunds subtracted, the complaints, the confirmed QC
-findings, the imported attendance, test scores and prizes, and the agent's
-daily values of every KPI the scheme uses (each day opens in `kefu explain`).
+findings, the imported attendance, test scores and prizes, the 互查 errors behind
+the fund (when the scheme pays it), and the agent's daily values of every KPI
+the scheme uses (each day opens in `kefu explain`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from kefu.pay import inputs, sources
 from kefu.pay.measures import KPI_KEYS
 from kefu.pay.model import MonthData, Slip
 from kefu.pay.output import plain, slip_record
-from kefu.pay.scheme import Commission, KpiScore, Pool, Ranking, Scheme, Threshold
+from kefu.pay.components import SOURCES_ZH
+from kefu.pay.scheme import Commission, KpiScore, MutualFund, Pool, Ranking, Scheme, Threshold
 from kefu.workspace import Workspace
 
 SECTIONS = {
@@ -29,6 +31,7 @@ SECTIONS = {
     "attendance": "出勤",
     "test_scores": "产品知识考试",
     "prizes": "奖励",
+    "mutual_errors": "互查差错",
     "kpi_days": "每日 KPI",
 }
 
@@ -68,6 +71,11 @@ def rows_behind(ws: Workspace, data: MonthData, slip: Slip, scheme: Scheme, para
                                 "scheduled_days": found.scheduled_days, "source": found.source})] if found else []
     out["test_scores"] = [plain({"score": s, "test": t, "source": w}) for s, t, w in inputs.test_scores(ws.con, data.month).get(agent, [])]
     out["prizes"] = [plain({"amount": p.amount, "reason": p.reason, "source": p.source}) for p in data.prizes.get(agent, ())]
+    fund = data.mutual.get(agent)  # the 互查 ledger is the shop's internal fund: shown only where the scheme pays it
+    pays_fund = any(isinstance(comp, MutualFund) for comp in scheme.components)
+    out["mutual_errors"] = [plain({"day": e.day, "source": SOURCES_ZH[e.source], "description": e.description, "cost": e.cost,
+                                   "report_id": e.report_id, "finding_id": e.finding_id})
+                            for e in (fund.errors if fund and pays_fund else ())]
     keys = [k for k in used_kpis(scheme) if k in KPI_KEYS]
     if day_kpis is None:
         from kefu import api

@@ -42,6 +42,32 @@ class Attendance:
 
 
 @dataclass(frozen=True)
+class MutualError:
+    """One error behind a 互查 deduction (kefu.qc.ledger.month_errors)."""
+
+    source: str  # "peer" (a colleague reported it) or "supervisor" (found in QC review, nobody reported it)
+    day: dt.date
+    description: str
+    cost: Decimal
+    report_id: str | None = None
+    finding_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MutualAccount:
+    """An agent's 互查 fund of the month (kefu.qc.ledger.month_ledger, kefu.toml `[qc.mutual]`)."""
+
+    fund_start: Decimal
+    costs: Decimal  # what the month's errors cost
+    deductions: Decimal  # costs, or 0 in a warning-only month
+    balance: Decimal  # fund_start − deductions, never below 0: what a `mutual_fund` component pays
+    warning_only: bool = False
+    errors: tuple[MutualError, ...] = ()
+    peer_cost: Decimal = Decimal("10.00")  # what one error costs, as the settings of the month say
+    supervisor_cost: Decimal = Decimal("20.00")
+
+
+@dataclass(frozen=True)
 class MonthData:
     """Everything a scheme can use for one month: per-agent values, the shop's own figures, inputs."""
 
@@ -57,6 +83,8 @@ class MonthData:
     targets: dict[tuple[str, str, str, str], Decimal] = field(default_factory=dict)
     prizes: dict[str, tuple[Prize, ...]] = field(default_factory=dict)
     attendance: dict[str, Attendance] = field(default_factory=dict)
+    #: agent -> their 互查 fund of the month; no entry: no fund (no message and no error in the month)
+    mutual: dict[str, MutualAccount] = field(default_factory=dict)
     #: True when working days come from the chats because no attendance was imported for the month
     days_from_chats: bool = False
     #: first and last day of the month with any message (None: no data)
@@ -83,7 +111,7 @@ class Line:
     """One component of one agent's pay."""
 
     component: str  # the component's name in the scheme (基本工资 for the base)
-    kind: str  # base, commission, kpi_score, threshold, pool, ranking, prizes, limit
+    kind: str  # base, commission, kpi_score, threshold, pool, ranking, prizes, mutual_fund, limit
     amount: Decimal
     rule: str  # the rule in words
     formula: str  # the computation with the numbers substituted

@@ -16,7 +16,8 @@ from decimal import Decimal
 from kefu.pay import components as c
 from kefu.pay.measures import MEASURES, show
 from kefu.pay.model import AgentInfo, Line, MonthData, Payroll, Slip
-from kefu.pay.scheme import Commission, Condition, KpiScore, Pool, Prizes, Ranking, Scheme, Threshold, assign, select
+from kefu.pay.scheme import (Commission, Condition, KpiScore, MutualFund, Pool, Prizes, Ranking, Scheme, Threshold, assign,
+                             select)
 
 
 class PayrollError(ValueError):
@@ -151,6 +152,8 @@ def _component(comp, data: MonthData, scheme: Scheme, agent: str, values, base: 
     if isinstance(comp, Ranking):
         g = groups[(scheme.name, comp.name, agent)]
         return c.ranking(comp, g["rank"], g["competitors"], values.get(comp.kpi), g["checks"])
+    if isinstance(comp, MutualFund):
+        return c.mutual_fund(comp, data.mutual.get(agent))
     assert isinstance(comp, Prizes)
     return c.prizes(comp, data.prizes.get(agent, ()))
 

@@ -285,8 +285,19 @@ class Prizes(_Component):
     kind: Literal["prizes"]
 
 
-Component = Annotated[Union[Commission, KpiScore, Threshold, Pool, Ranking, Prizes], Field(discriminator="kind")]
-COMPONENT_KINDS = (Commission, KpiScore, Threshold, Pool, Ranking, Prizes)
+class MutualFund(_Component):
+    """互查基金: the agent's 互查 fund left at the end of the month (kefu.qc.ledger: `[qc.mutual] fund` of kefu.toml
+    minus the cost of each error a colleague reported or QC found, never below 0; the whole fund in a warning-only
+    month). An agent with no fund that month (no message, no error) gets 0. The fund and the costs are set in
+    kefu.toml `[qc.mutual]` for the whole workspace, not here."""
+
+    kind: Literal["mutual_fund"]
+
+
+Component = Annotated[Union[Commission, KpiScore, Threshold, Pool, Ranking, Prizes, MutualFund], Field(discriminator="kind")]
+COMPONENT_KINDS = (Commission, KpiScore, Threshold, Pool, Ranking, Prizes, MutualFund)
+#: keys of kefu.toml `[qc.mutual]`, which a `mutual_fund` component does not take (the fund is the workspace's)
+MUTUAL_SETTINGS = ("fund", "error_cost", "supervisor_multiplier", "warning_only_months")
 
 
 class Scheme(_Model):
@@ -317,6 +328,9 @@ class Scheme(_Model):
             raise ValueError(f"component names must be unique: {', '.join(twice)}")
         if "基本工资" in names:
             raise ValueError("基本工资 is the base pay's line; name the component differently")
+        funds = [f"components[{i}] ({c.name})" for i, c in enumerate(self.components, 1) if isinstance(c, MutualFund)]
+        if len(funds) > 1:
+            raise ValueError(f"{' and '.join(funds)} are both kind = \"mutual_fund\": the 互查 fund is paid once; keep one")
         return self
 
     @property
@@ -446,7 +460,7 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     return tuple(path)
 
 
-_TAGS = {"commission", "kpi_score", "threshold", "pool", "ranking", "prizes"}
+_TAGS = {"commission", "kpi_score", "threshold", "pool", "ranking", "prizes", "mutual_fund"}
 
 
 def _dotted(path: tuple) -> str:
@@ -458,6 +472,9 @@ def _dotted(path: tuple) -> str:
 
 def _message(err: dict) -> str:
     kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden" and "mutual_fund" in err["loc"] and err["loc"][-1] in MUTUAL_SETTINGS:
+        return ("unknown key: the 互查 fund and what an error costs are set for the whole workspace in kefu.toml "
+                f"[qc.mutual] ({', '.join(MUTUAL_SETTINGS)}), not in a scheme")
     if kind == "extra_forbidden":
         return "unknown key (a typo? see docs/pay.md)"
     if kind == "missing":

@@ -6,6 +6,7 @@
 - Credited sales (客服销售额) and counted refunds from the credited orders
   (kefu.metrics.kpis.facts), in Ibis, as exact decimals.
 - Complaints (the KPI), confirmed QC errors (kefu.qc.confirmed_errors), imported inputs, targets.
+- Each agent's 互查 fund of the month and the errors behind it (kefu.qc.ledger, docs/qc-review.md).
 
 Decision P3 (docs/pay.md): a refund is subtracted from the commission base of
 the agent the refunded order is credited to, in the month the refund
@@ -29,7 +30,7 @@ from kefu.metrics.derived import workspace_sources
 from kefu.metrics.kpis import facts
 from kefu.pay import inputs
 from kefu.pay.measures import KPI_KEYS, MEASURES
-from kefu.pay.model import AgentInfo, MonthData
+from kefu.pay.model import AgentInfo, MonthData, MutualAccount, MutualError
 from kefu.pay.scheme import MONTH_RE
 from kefu.workspace import Workspace
 
@@ -100,6 +101,26 @@ def confirmed_findings(ws: Workspace, agent: str, first: dt.date, last: dt.date)
     return findings(ws, agent=agent, date_from=first, date_to=last, status="confirmed")
 
 
+def mutual_funds(ws: Workspace, month: str) -> dict[str, MutualAccount]:
+    """Each agent's 互查 fund of the month, as kefu.qc.ledger works it out with kefu.toml's `[qc.mutual]`,
+    and the errors behind it. Reads only: a workspace without QC or peer-report tables has no errors."""
+    from kefu.qc import ledger
+
+    errors: dict[str, list[MutualError]] = {}
+    for e in ledger.month_errors(ws, month):
+        errors.setdefault(e["agent"], []).append(
+            MutualError(e["source"], e["day"], e["description"], _cents(e["cost"]), e["report_id"], e["finding_id"]))
+    costs = ledger.error_costs(ws.config.mutual)
+    return {r["agent"]: MutualAccount(_cents(r["fund_start"]), _cents(r["costs"]), _cents(r["deductions"]), _cents(r["balance"]),
+                                      bool(r["warning_only"]), tuple(errors.get(r["agent"], ())), costs["peer"], costs["supervisor"])
+            for r in ledger.month_ledger(ws, month)}
+
+
+def _cents(value: float) -> Decimal:
+    """The ledger's yuan (floats of whole cents) as exact decimals."""
+    return Decimal(repr(value)).quantize(Decimal("0.01"))
+
+
 # -- the month ------------------------------------------------------------------------------
 
 
@@ -148,7 +169,8 @@ def gather(ws: Workspace, month: str, params: Params | None = None, kpis: KpiFn 
     values = {a: _values(by_agent.get(a, {}), per_agent, a, days, bool(present)) for a in agents}
     shop_values = {s: {k: _decimal(r.get(k), k) for k in KPI_KEYS if k in r} for s, r in by_shop.items()}
     return MonthData(month, first, last, agents, values, shop_values, _targets(ws, month), inputs.prizes(ws.con, month),
-                     present, days_from_chats=not present, coverage=(coverage[0], coverage[1]), credit_rule=params.credit_rule)
+                     present, mutual=mutual_funds(ws, month), days_from_chats=not present, coverage=(coverage[0], coverage[1]),
+                     credit_rule=params.credit_rule)
 
 
 def _paid_agents(listed: dict[str, AgentInfo], by_agent: dict[str, dict]) -> dict[str, AgentInfo]:

@@ -65,8 +65,9 @@ def _schemes(store: Store) -> list[Scheme]:
 
 
 def _workspace(cur, store: Store) -> Workspace:
-    """The snapshot seen through one cursor, as the engine-edge functions of kefu.pay expect it."""
-    return Workspace(cur, Config(params=store.params), store.path)
+    """The snapshot seen through one cursor, as the engine-edge functions of kefu.pay expect it
+    (with kefu.toml's `[qc.mutual]`, which the 互查 fund reads)."""
+    return Workspace(cur, Config(params=store.params, mutual=store.ws.config.mutual), store.path)
 
 
 def month_data(store: Store, month: str) -> MonthData:
