@@ -147,10 +147,11 @@ def _texts(slot, r, msg_round, kind, rng) -> np.ndarray:
     fill(slot == _HELLO, lambda i: ph.pick(ph.HELLO, u[i]))
     fill((slot == _QUESTION) & ~ask_human, lambda i: ph.TOPIC_QUESTION[topic[i]])
     fill((slot == _QUESTION) & ask_human, lambda i: ph.pick(ph.ASK_HUMAN, u[i]))
-    fill(slot == _BURST, lambda i: ph.pick(ph.BURST, u[i]))
+    fill(slot == _BURST, lambda i: ph.rarely(ph.pick(ph.BURST, u[i]), u[i], ph.BUYER_COMPLAINT_RATE, ph.BUYER_COMPLAINTS))
     fill((slot == _GREET_REPLY) | (slot == _GREET), lambda i: ph.pick(ph.GREET, u[i]))
     fill(slot == _ANSWER, lambda i: ph.answer(topic[i], u[i]))
-    fill(slot == _ADDON, lambda i: ph.pick_by_kind(ph.ADDON, kind[i], u[i]))
+    fill(slot == _ADDON, lambda i: ph.rarely(ph.pick_by_kind(ph.ADDON, kind[i], u[i]), u[i], ph.AGENT_VIOLATION_RATE,
+                                             ph.AGENT_VIOLATIONS))
     fill(slot == _BOT_REPLY, lambda i: ph.pick_by_kind(ph.BOT, kind[i], u[i]))
     return text
 

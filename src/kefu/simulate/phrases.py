@@ -106,6 +106,13 @@ FOLLOW_UP = _add(_FOLLOW_UP)
 ADDON = {kind: _add(p) for kind, p in _ADDON.items()}
 BOT = {kind: _add(p) for kind, p in _BOT.items()}
 
+# Rare lines a quality inspection (kefu.qc) must catch: an agent's add-on turned into a
+# violation, a buyer's nudge into a complaint threat. Rates are per add-on / nudge slot.
+AGENT_VIOLATION_RATE, BUYER_COMPLAINT_RATE = 0.003, 0.01
+AGENT_VIOLATIONS = _add(["有问题可以加我微信详聊哦", "亲,收到给个五星好评返现5元哦", "说了多少遍了,详情页都有写",
+                         "亲,不走淘宝的话可以私下转账便宜点"])
+BUYER_COMPLAINTS = _add(["再不回复我就投诉了", "什么破服务,给差评", "你们是骗子吧"])
+
 # Topics: global topic id -> question text index, answers block (offset, count).
 _all_topics = []
 TOPICS: dict[int, tuple[int, int]] = {}  # kind -> (first topic id, number of topics)
@@ -133,6 +140,16 @@ def pick_by_kind(blocks: dict[int, tuple[int, int]], kind: np.ndarray, u: np.nda
     offsets = np.array([blocks[k][0] for k in sorted(blocks)], dtype=np.int32)
     counts = np.array([blocks[k][1] for k in sorted(blocks)], dtype=np.int32)
     return (offsets[kind] + (u * counts[kind]).astype(np.int32)).astype(np.int32)
+
+
+def rarely(text: np.ndarray, u: np.ndarray, rate: float, block: tuple[int, int]) -> np.ndarray:
+    """Replace a `rate` share of the texts by phrases of `block`, chosen by the low-order bits of the
+    same uniforms `u` that chose the texts: no new draws, so the random stream stays as it was."""
+    spare = np.modf(u * 2.0**20)[0]  # independent of the leading bits that picked the phrase
+    hit = spare < rate
+    out = text.copy()
+    out[hit] = pick(block, spare[hit] / rate)
+    return out
 
 
 def answer(topic: np.ndarray, u: np.ndarray) -> np.ndarray:

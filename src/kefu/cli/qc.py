@@ -1,0 +1,308 @@
+"""`kefu qc …`: quality inspection (质检) — run, findings, scores, sample, rules. Thin wrappers over kefu.qc (docs/qc.md).
+
+`qc_app` is the `kefu qc` group; kefu.cli.qc_review adds `review` and `ledger` to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import unquote
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(width=None if sys.stdout.isatty() else 220)
+errors = Console(stderr=True)
+
+qc_app = typer.Typer(help="Quality inspection (质检): check every chat against the rule library.", no_args_is_help=True)
+
+Day = Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
+From = Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="first day (YYYY-MM-DD)")]
+To = Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="last day (YYYY-MM-DD)")]
+Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
+
+#: Column headings of the tables (zh, en).
+WORDS = {
+    "rule": ("规则", "Rule"), "rule_name": ("名称", "Name"), "severity": ("严重度", "Severity"), "points": ("扣分", "Points"),
+    "scope": ("范围", "Scope"), "kind": ("类型", "Kind"), "findings": ("问题数", "Findings"), "ts": ("时间", "Time"),
+    "shop": ("店铺", "Shop"), "agent": ("客服", "Agent"), "buyer": ("买家", "Buyer"), "day": ("日期", "Day"),
+    "match": ("命中", "Match"), "text": ("原文", "Text"), "status": ("状态", "Status"), "confirmed": ("已确认", "Confirmed"),
+    "dismissed": ("已驳回", "Dismissed"), "open": ("待复核", "Open"), "points_deducted": ("扣分合计", "Points deducted"),
+    "qc_score": ("质检分", "QC score"), "stratum": ("分层", "Stratum"), "pick": ("序号", "#"), "rules": ("命中规则", "Rules"),
+    "chat": ("聊天记录", "Chat"), "patterns": ("模式数", "Patterns"), "enabled": ("启用", "On"),
+}
+SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低", "clean": "无问题"}
+FINDING_KEYS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points", "scope",
+                "text", "match", "match_start", "status", "reviewer", "comment")
+
+
+class Format(str, Enum):
+    json = "json"
+    csv = "csv"
+    table = "table"
+
+
+class Status(str, Enum):
+    open = "open"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+def fail(message: str) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def workspace(ws: Path, *, write: bool = False):
+    from kefu.config import ConfigError
+    from kefu.workspace import Workspace, WorkspaceError, is_workspace
+
+    if not is_workspace(ws):
+        fail(f"{ws} is not a kefu workspace (no kefu.duckdb); import data first: kefu import {ws} FILES")
+    try:
+        w = Workspace.open(ws, read_only=not write)
+    except (WorkspaceError, ConfigError) as exc:
+        fail(str(exc))
+    except Exception as exc:  # DuckDB lock held by a running server
+        fail(f"cannot open {ws}: {exc} (is `kefu serve` running on it? stop it, or use the web UI)")
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def _date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def _period(date_from, date_to) -> tuple[dt.date | None, dt.date | None]:
+    first, last = _date(date_from), _date(date_to)
+    if first and last and last < first:
+        fail(f"--to {last} is before --from {first}")
+    return first, last
+
+
+def word(key: str, lang: str) -> str:
+    zh, en = WORDS.get(key, (key, key))
+    return en if lang == "en" else zh
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def emit(records: list[dict], format: Format, columns: tuple[str, ...], lang: str, title: str = "") -> None:
+    """JSON (one object per record), CSV with a header, or a Rich table of `columns`."""
+    records = [{k: _plain(v) for k, v in r.items()} for r in records]
+    if format is Format.json:
+        print(json.dumps(records, ensure_ascii=False))
+    elif format is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else list(columns))
+        writer.writeheader()
+        writer.writerows(records)
+    else:
+        table = Table(title=title or None, header_style="bold")
+        for key in columns:
+            table.add_column(word(key, lang), justify="right" if key in ("points", "findings", "qc_score", "pick") else "left",
+                             overflow="fold", max_width=48 if key == "text" else None)
+        for r in records:
+            table.add_row(*(_cell(key, r.get(key), lang) for key in columns))
+        console.print(table)
+
+
+def _cell(key: str, value: Any, lang: str) -> str:
+    if value is None:
+        return "—"
+    if key in ("severity", "stratum") and lang != "en":
+        return SEVERITY_ZH.get(value, value)
+    if key == "chat":  # readable in a terminal; JSON and CSV keep the encoded path
+        return unquote(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@qc_app.command("run")
+def run(
+    ws: Path,
+    date_from: From = None,
+    date_to: To = None,
+    rules: Annotated[Optional[Path], typer.Option(help="a rule file to use instead of the workspace's library")] = None,
+    lang: Lang = "zh",
+) -> None:
+    """Check every chat of the period (default: all data) and replace the period's findings; reviews stay."""
+    from kefu.qc import engine
+    from kefu.qc.rules import RuleError, load_rules, parse_rules
+
+    first, last = _period(date_from, date_to)
+    with workspace(ws, write=True) as w:
+        try:
+            ruleset = parse_rules(rules.read_text(encoding="utf-8"), str(rules)) if rules else load_rules(w)
+        except (RuleError, OSError) as exc:
+            fail(str(exc))
+        summary = engine.run(w, first, last, ruleset)
+    period = f"{first or '…'} – {last or '…'}"
+    table = Table(title=(f"质检 {period}: {summary.messages:,} 条消息, {summary.findings:,} 个问题 ({summary.seconds:.1f} 秒)" if lang != "en"
+                         else f"QC {period}: {summary.messages:,} messages, {summary.findings:,} findings ({summary.seconds:.1f} s)"))
+    table.add_column(word("rule", lang))
+    table.add_column(word("rule_name", lang))
+    table.add_column(word("severity", lang))
+    table.add_column(word("findings", lang), justify="right")
+    for rule in ruleset.enabled:
+        table.add_row(rule.id, rule.name if lang != "en" else (rule.name_en or rule.name), _cell("severity", rule.severity, lang),
+                      f"{summary.by_rule.get(rule.id, 0):,}")
+    console.print(table)
+    if summary.replaced:
+        console.print(f"replaced {summary.replaced:,} earlier findings of the period (reviews kept)", style="dim")
+
+
+@qc_app.command("findings")
+def findings(
+    ws: Path,
+    agent: Annotated[Optional[str], typer.Option(help="account, e.g. 'shop:ann'")] = None,
+    day: Day = None,
+    date_from: From = None,
+    date_to: To = None,
+    rule: Annotated[Optional[str], typer.Option(help="a rule id")] = None,
+    status: Annotated[Optional[Status], typer.Option(help="open, confirmed or dismissed")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many (0 = all)")] = 0,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    lang: Lang = "zh",
+) -> None:
+    """Stored findings with their review status; JSON: one object per finding."""
+    from kefu.qc import engine
+
+    first, last = _period(date_from, date_to)
+    with workspace(ws) as w:
+        rows = engine.findings(w, agent=agent, day=_date(day), date_from=first, date_to=last, rule=rule,
+                               status=status.value if status else None)
+    rows = [{k: r.get(k) for k in FINDING_KEYS} for r in rows[: limit or None]]
+    emit(rows, format, ("ts", "agent", "buyer", "rule_name", "severity", "points", "match", "text", "status"), lang,
+         title=f"{len(rows):,} QC findings")
+
+
+@qc_app.command("scores")
+def scores(
+    ws: Path,
+    date_from: From = None,
+    date_to: To = None,
+    agent: Annotated[Optional[str], typer.Option(help="only this account")] = None,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    lang: Lang = "zh",
+) -> None:
+    """QC score per agent and day: 100 minus the points of findings not dismissed (at least 0)."""
+    from kefu.qc import engine
+
+    first, last = _period(date_from, date_to)
+    with workspace(ws) as w:
+        rows = engine.agent_day_scores(w, first, last)
+    rows = [r for r in rows if agent is None or r["agent"] == agent]
+    emit(rows, format, ("day", "agent", "findings", "open", "confirmed", "dismissed", "points_deducted", "qc_score"), lang,
+         title="质检分" if lang != "en" else "QC scores")
+
+
+@qc_app.command("sample")
+def sample(
+    ws: Path,
+    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W46 (or --from/--to)")] = None,
+    date_from: From = None,
+    date_to: To = None,
+    per_agent: Annotated[int, typer.Option("--per-agent", min=1, help="dialogues per agent")] = 10,
+    seed: Annotated[int, typer.Option(help="the same seed and data give the same sample")] = 7,
+    agent: Annotated[Optional[str], typer.Option(help="only this account")] = None,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    lang: Lang = "zh",
+) -> None:
+    """A reproducible stratified sample of dialogues per agent for manual review, doubtful ones first."""
+    from kefu.qc import sample as sampling
+    from kefu.qc import store
+
+    if week and (date_from or date_to):
+        fail("give --week or --from/--to, not both")
+    if week:
+        try:
+            first, last = sampling.week_days(week)
+        except ValueError as exc:
+            fail(str(exc))
+    else:
+        first, last = _period(date_from, date_to)
+        if not (first and last):
+            fail("give --week 2026-W46 or both --from and --to")
+    with workspace(ws) as w:
+        if not (store.has_tables(w.con) and w.con.execute("SELECT count(*) FROM qc_findings WHERE day BETWEEN ? AND ?", [first, last]).fetchone()[0]):
+            errors.print(f"[yellow]warning:[/yellow] no QC findings stored for {first} – {last}: every dialogue counts as clean; "
+                         f"run `kefu qc run {ws} --from {first} --to {last}` first", highlight=False)
+        rows = sampling.sample(w, first, last, per_agent, seed, agent)
+    emit(rows, format, ("agent", "pick", "day", "buyer", "stratum", "findings", "rules", "chat"), lang,
+         title=f"抽检 {first} – {last} (seed {seed})" if lang != "en" else f"Sample {first} – {last} (seed {seed})")
+
+
+@qc_app.command("rules")
+def rules_(
+    ws: Path,
+    init: Annotated[bool, typer.Option("--init", help="write the default library to WS/qc-rules.toml for editing")] = False,
+    check: Annotated[Optional[Path], typer.Option(help="validate a rule file and its examples; change nothing")] = None,
+    install: Annotated[Optional[Path], typer.Option(help="validate a rule file and make it the workspace's library")] = None,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    lang: Lang = "zh",
+) -> None:
+    """The workspace's rule library (qc-rules.toml, else the default); --init, --check FILE, --install FILE."""
+    from kefu.qc.examples import example_problems
+    from kefu.qc.rules import RULES_FILE, RuleError, default_rules_text, load_rules, parse_rules, save_rules
+    target = ws / RULES_FILE
+    if init:
+        if target.exists():
+            fail(f"{target} exists; edit it, or remove it to start again from the default library")
+        ws.mkdir(parents=True, exist_ok=True)
+        target.write_text(default_rules_text(), encoding="utf-8")
+        console.print(f"written: {target} (the default library; edit it, then `kefu qc rules {ws} --check {target}`)")
+        return
+    try:
+        if check or install:
+            path = check or install
+            text = path.read_text(encoding="utf-8")
+            ruleset = parse_rules(text, str(path))
+            problems = example_problems(ruleset)
+            if problems:
+                raise RuleError(problems)
+            if install:
+                save_rules(SimpleNamespace(path=ws), text)
+            console.print(f"{path}: {len(ruleset.rules)} rules, all valid" + (f"; installed as {target}" if install else ""))
+        else:
+            ruleset = load_rules(SimpleNamespace(path=ws))
+    except OSError as exc:
+        fail(str(exc))
+    except RuleError as exc:
+        for problem in exc.problems:
+            errors.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2)
+    rows = [{"rule": r.id, "rule_name": r.name if lang != "en" else (r.name_en or r.name), "severity": r.severity,
+             "scope": r.scope, "kind": r.kind, "points": r.points, "patterns": len(r.patterns), "enabled": r.enabled}
+            for r in ruleset.rules]
+    emit(rows, format, ("rule", "rule_name", "severity", "scope", "kind", "points", "patterns", "enabled"), lang,
+         title=ruleset.source)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `kefu qc` (and its review / ledger commands, kefu.cli.qc_review) to the `kefu` CLI."""
+    try:
+        from kefu.cli import qc_review
+    except ImportError:  # the review commands are optional
+        qc_review = None
+    if qc_review is not None:
+        qc_review.register(qc_app)
+    app.add_typer(qc_app, name="qc")

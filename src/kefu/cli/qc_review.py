@@ -1,0 +1,238 @@
+"""`kefu qc review …` and `kefu qc ledger …`: thin wrappers over kefu.qc.review and kefu.qc.ledger (docs/qc-review.md)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(width=None if sys.stdout.isatty() else 220)
+errors = Console(stderr=True)
+
+review_app = typer.Typer(help="Manual review (人工复核) of QC findings.", no_args_is_help=True)
+ledger_app = typer.Typer(help="互查 mutual-inspection ledger: peer reports and each agent's monthly fund.", no_args_is_help=True)
+
+Day = Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"])]
+Month = Annotated[str, typer.Option(help="YYYY-MM")]
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Decision(str, Enum):
+    confirmed = "confirmed"
+    rejected = "rejected"
+    open = "open"
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _workspace(ws: Path):
+    from kefu.config import ConfigError
+    from kefu.workspace import Workspace, WorkspaceError
+
+    try:
+        w = Workspace.open(ws)
+    except (WorkspaceError, ConfigError) as e:
+        _fail(str(e))
+    except Exception as e:  # DuckDB lock held by a running server
+        _fail(f"cannot open {ws}: {e} (is `kefu serve` running on it? stop it, or use the web UI)")
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+@contextmanager
+def _refusals():
+    """A ReviewError / ReportError is the user's mistake: say why, exit 2."""
+    from kefu.qc.ledger import ReportError
+    from kefu.qc.review import ReviewError
+
+    try:
+        yield
+    except (ReviewError, ReportError) as e:
+        _fail(str(e))
+
+
+def _emit(records: list[dict], format: Format, title: str, columns: tuple[str, ...] | None = None) -> None:
+    if columns:
+        records = [{c: r.get(c) for c in columns} for r in records]
+    if format is Format.json:
+        print(json.dumps(records, ensure_ascii=False, default=str))
+    elif format is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else list(columns or ()))
+        writer.writeheader()
+        writer.writerows(records)
+    else:
+        table = Table(title=title)
+        for key in records[0] if records else columns or ():
+            table.add_column(key)
+        for r in records:
+            table.add_row(*("" if v is None else str(v) for v in r.values()))
+        console.print(table)
+
+
+def _date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+# -- review ---------------------------------------------------------------------------------------
+
+QUEUE_COLUMNS = ("finding_id", "status", "severity", "agent", "buyer", "ts", "rule_name", "match", "reviewer", "comment")
+
+
+@review_app.command("list")
+def review_list(
+    ws: Path,
+    status: Annotated[Optional[str], typer.Option(help="open, confirmed or dismissed")] = None,
+    agent: Annotated[Optional[str], typer.Option(help="account, e.g. 'shop:ann'")] = None,
+    date_from: Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+    date_to: Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+    rule: Annotated[Optional[str], typer.Option(help="rule id")] = None,
+    severity: Annotated[Optional[str], typer.Option(help="low, medium, high or critical")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many (0 = all)")] = 100,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """The review queue: findings with their review, open ones first, then the most severe."""
+    from kefu.qc.review import queue
+
+    with _workspace(ws) as w, _refusals():
+        rows = queue(w.con, status=status, agent=agent, date_from=_date(date_from), date_to=_date(date_to), rule=rule,
+                     severity=severity, limit=limit or None)
+    _emit(rows, format, "QC findings", None if format is Format.json else QUEUE_COLUMNS)
+
+
+def _review(ws: Path, finding_id: str, status: str, reviewer: str, comment: str) -> None:
+    from kefu.qc.review import set_status
+
+    with _workspace(ws) as w, _refusals():
+        found = set_status(w.con, finding_id, status, reviewer, comment)
+    console.print(f"{finding_id}: {found['status']} by {found['reviewer']} ({found['agent']}, {found['rule_name']})")
+
+
+@review_app.command("confirm")
+def review_confirm(ws: Path, finding_id: str, reviewer: Annotated[str, typer.Option(help="who reviewed it")],
+                   comment: Annotated[str, typer.Option(help="shown to the agent with the finding")] = "") -> None:
+    """Confirm a finding: it becomes the agent's feedback and counts for pay and the 互查 ledger."""
+    _review(ws, finding_id, "confirmed", reviewer, comment)
+
+
+@review_app.command("dismiss")
+def review_dismiss(ws: Path, finding_id: str, reviewer: Annotated[str, typer.Option(help="who reviewed it")],
+                   comment: Annotated[str, typer.Option(help="why it is not an error")] = "") -> None:
+    """Dismiss a finding (a false alarm)."""
+    _review(ws, finding_id, "dismissed", reviewer, comment)
+
+
+@review_app.command("reopen")
+def review_reopen(ws: Path, finding_id: str) -> None:
+    """Undo the review of a finding: it is open again."""
+    from kefu.qc.review import clear_status
+
+    with _workspace(ws) as w:
+        clear_status(w.con, finding_id)
+    console.print(f"{finding_id}: open")
+
+
+# -- ledger ---------------------------------------------------------------------------------------
+
+
+@ledger_app.command("month")
+def ledger_month(ws: Path, month: Month, shop: Annotated[Optional[str], typer.Option()] = None,
+                 format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Each agent's fund for the month: errors, costs, deductions, balance (kefu.toml [qc.mutual])."""
+    from kefu.qc.ledger import month_ledger
+
+    with _workspace(ws) as w, _refusals():
+        rows = month_ledger(w, month, shop)
+    _emit(rows, format, f"互查 {month}")
+
+
+@ledger_app.command("errors")
+def ledger_errors(ws: Path, month: Month, shop: Annotated[Optional[str], typer.Option()] = None,
+                  format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """The errors behind the month's deductions, each with its report or finding."""
+    from kefu.qc.ledger import month_errors
+
+    with _workspace(ws) as w, _refusals():
+        rows = month_errors(w, month, shop)
+    _emit(rows, format, f"互查 {month}")
+
+
+@ledger_app.command("public")
+def ledger_public(ws: Path, month: Month, shop: Annotated[str, typer.Option()],
+                  format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """The month's errors of a shop with who made them hidden (匿名), as agents see them."""
+    from kefu.qc.ledger import public_list
+
+    with _workspace(ws) as w, _refusals():
+        rows = public_list(w, month, shop)
+    _emit(rows, format, f"互查 {month} {shop}", ("day", "source", "description", "cost"))
+
+
+@ledger_app.command("report")
+def ledger_report(
+    ws: Path,
+    reporter: Annotated[str, typer.Option(help="the peer who found it (their account)")],
+    description: Annotated[str, typer.Option(help="what was wrong")],
+    finding: Annotated[Optional[str], typer.Option(help="a QC finding id (shop, agent and day come from it)")] = None,
+    shop: Annotated[Optional[str], typer.Option()] = None,
+    agent: Annotated[Optional[str], typer.Option(help="the account that made the error")] = None,
+    day: Day = None,
+    buyer: Annotated[Optional[str], typer.Option(help="with --ts: the message the error is in")] = None,
+    ts: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d %H:%M:%S"], help="'YYYY-MM-DD HH:MM:SS' of the message")] = None,
+) -> None:
+    """Record a peer's report of a colleague's error (open until a supervisor decides)."""
+    from kefu.qc.ledger import file_report
+
+    with _workspace(ws) as w, _refusals():
+        report_id = file_report(w.con, reporter=reporter, description=description, finding_id=finding, shop=shop,
+                                agent=agent, day=_date(day), buyer=buyer, ts=ts)
+    console.print(f"report {report_id}: open")
+
+
+@ledger_app.command("decide")
+def ledger_decide(ws: Path, report_id: str, decision: Decision,
+                  by: Annotated[str, typer.Option("--by", help="the supervisor deciding")]) -> None:
+    """Confirm or reject a peer report (open undoes the decision)."""
+    from kefu.qc.ledger import decide
+
+    with _workspace(ws) as w, _refusals():
+        found = decide(w.con, report_id, decision.value, by)
+    console.print(f"report {report_id}: {found['status']} ({found['agent']}, {found['day']})")
+
+
+@ledger_app.command("reports")
+def ledger_reports(ws: Path, month: Annotated[Optional[str], typer.Option(help="YYYY-MM")] = None,
+                   shop: Annotated[Optional[str], typer.Option()] = None,
+                   status: Annotated[Optional[str], typer.Option(help="open, confirmed or rejected")] = None,
+                   format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Peer reports, open ones first."""
+    from kefu.qc.ledger import reports
+
+    with _workspace(ws) as w, _refusals():
+        rows = reports(w.con, month=month, shops=[shop] if shop else None, status=status)
+    _emit(rows, format, "互查 reports")
+
+
+def register(qc_app: typer.Typer) -> None:
+    """Add `review` and `ledger` to `kefu qc`."""
+    qc_app.add_typer(review_app, name="review")
+    qc_app.add_typer(ledger_app, name="ledger")

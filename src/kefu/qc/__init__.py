@@ -1,0 +1,59 @@
+"""Quality inspection (质检): rules, the engine that checks every chat, sampling, reviews, the 互查 ledger.
+
+The contract shared with the review queue, the ledger and pay schemes is in
+docs/qc.md. This package's front door:
+
+- `kefu.qc.rules`: parse_rules, load_rules, save_rules, default_rules_text;
+- `kefu.qc.engine`: run, findings, agent_day_scores;
+- `confirmed_errors` (here): what pay schemes deduct for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__ = ["confirmed_errors", "day_tally", "score"]
+
+
+def confirmed_errors(ws: Any, date_from: dt.date | None, date_to: dt.date | None) -> list[dict[str, Any]]:
+    """Confirmed findings per shop, agent and day of the period: shop, agent, day, confirmed_errors (int),
+    points (float, the points they deduct). Open and dismissed findings are not errors."""
+    from kefu.qc import store
+
+    con = getattr(ws, "con", ws)
+    if not store.has_tables(con):
+        return []
+    where, args = store.period_clause("f.day", date_from, date_to)
+    rows = con.execute(
+        f"""SELECT f.shop, f.agent, f.day, count(*) AS confirmed_errors, sum(f.points) AS points
+            FROM qc_findings f JOIN qc_reviews r USING (finding_id)
+            WHERE r.status = 'confirmed' AND {where}
+            GROUP BY ALL ORDER BY f.shop, f.agent, f.day""", args).fetchall()
+    return [{"shop": shop, "agent": agent, "day": day, "confirmed_errors": int(n), "points": float(points)}
+            for shop, agent, day, n, points in rows]
+
+
+def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | None:
+    """Per agent of a shop on a day: findings, confirmed, open, points_deducted (findings not dismissed).
+
+    None when no QC run covered the day (so a report shows no QC figures rather than perfect scores).
+    An agent with messages but no findings is not listed: their score is 100 (`score`).
+    """
+    from kefu.qc import store
+
+    con = getattr(con, "con", con)
+    if not store.covered(con, day):
+        return None
+    rows = con.execute(
+        """SELECT f.agent, count(*), count(*) FILTER (WHERE r.status = 'confirmed'), count(*) FILTER (WHERE r.status IS NULL),
+                  coalesce(sum(f.points) FILTER (WHERE r.status IS DISTINCT FROM 'dismissed'), 0)
+           FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
+           WHERE f.shop = ? AND f.day = ? GROUP BY f.agent""", [shop, day]).fetchall()
+    return {agent: {"findings": n, "confirmed": confirmed, "open": still_open, "points_deducted": float(points)}
+            for agent, n, confirmed, still_open, points in rows}
+
+
+def score(points_deducted: float) -> float:
+    """The QC score of an agent-day: 100 minus the points deducted, at least 0."""
+    return max(0.0, 100.0 - points_deducted)

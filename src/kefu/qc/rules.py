@@ -1,0 +1,366 @@
+"""The QC rule library (质检规则库): one TOML file per workspace, validated before use.
+
+A workspace's `qc-rules.toml` replaces the shipped default library
+(`kefu/qc/default_rules.toml`) as a whole. Every rule is declared once here
+and read by the engine, the CLI, the web editor and docs/qc.md.
+
+Patterns are regular expressions in the portable subset of RE2 (DuckDB) and
+Java (Spark): no look-around, no back-references, no named groups. They are
+checked by compiling them with RE2 and must not match the empty text.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from kefu.qc.store import SCOPES, SEVERITIES
+
+RULES_FILE = "qc-rules.toml"
+DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
+
+#: What a rule looks for. `phrase`: a pattern in a message (the default);
+#: `missing_at_start` / `missing_at_end`: the first / last agent message of a
+#: dialogue (agent × buyer × day) has none of the patterns; the timing kinds
+#: read the engine's questions (kefu.metrics.dialogue).
+TEXT_KINDS = ("phrase", "missing_at_start", "missing_at_end")
+TIMING_KINDS = ("slow_reply", "unanswered", "long_silence")
+KINDS = TEXT_KINDS + TIMING_KINDS
+CHECKSUMS = ("luhn", "gb11643")
+
+#: Keys a rule may have, with their help (docs/qc.md is checked against this table).
+RULE_KEYS: dict[str, str] = {
+    "id": "unique id: lower-case letters, digits and _ (findings keep it; do not rename a rule in use)",
+    "name": "名称 shown to reviewers and agents",
+    "name_en": "English name (optional)",
+    "description": "what the rule is for and why (optional)",
+    "severity": "low, medium, high or critical (the review queue shows the worst first)",
+    "scope": "agent_text, buyer_text or timing",
+    "kind": "phrase (default), missing_at_start, missing_at_end, slow_reply, unanswered or long_silence",
+    "points": "points one finding deducts from the agent's QC score of the day (0: a signal for review only)",
+    "patterns": "regular expressions; a phrase rule flags a message containing one, a missing_* rule a message containing none",
+    "exceptions": "regular expressions; text matched by an exception is skipped (phrase rules), a question whose buyer messages all match one is exempt (timing rules)",
+    "ignore_case": "match letters regardless of case (default true)",
+    "checksum": "luhn or gb11643: flag only numbers whose check digit is right (phrase rules)",
+    "span": "regular expression narrowing the reported match inside a pattern's match, e.g. the digits without their boundaries",
+    "skip_order_ids": "a matched number equal to an order_id of the shop is the buyer's order, not personal data (default false)",
+    "threshold_s": "seconds: slow_reply (default kefu.toml slow_threshold_s), long_silence (default 600)",
+    "enabled": "false switches the rule off (default true)",
+    "hits": "example texts the rule must flag (checked by `kefu qc rules --check` and the tests)",
+    "misses": "near-miss example texts the rule must not flag",
+}
+REQUIRED_KEYS = ("id", "name", "severity", "scope", "points")
+LONG_SILENCE_DEFAULT_S = 600
+
+
+class RuleError(ValueError):
+    """The rule library is wrong; `problems` lists every problem as 'file:line: rule id: reason'."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: str
+    scope: str
+    points: float
+    kind: str = "phrase"
+    patterns: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = ()
+    name_en: str = ""
+    description: str = ""
+    ignore_case: bool = True
+    checksum: str | None = None
+    span: str | None = None
+    skip_order_ids: bool = False
+    threshold_s: int | None = None
+    enabled: bool = True
+    hits: tuple[str, ...] = ()
+    misses: tuple[str, ...] = ()
+    line: int = 0  # where the rule starts in its file
+
+    @property
+    def is_timing(self) -> bool:
+        return self.kind in TIMING_KINDS
+
+    @property
+    def pattern(self) -> str:
+        """All patterns as one regular expression (empty for timing rules)."""
+        return _alternation(self.patterns, self.ignore_case)
+
+    @property
+    def exception(self) -> str:
+        return _alternation(self.exceptions, self.ignore_case)
+
+    @property
+    def span_pattern(self) -> str | None:
+        return _alternation((self.span,), self.ignore_case) if self.span else None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    source: str = RULES_FILE
+    text: str = ""
+
+    @cached_property
+    def enabled(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.enabled)
+
+    def get(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def of_kind(self, *kinds: str, scope: str | None = None) -> tuple[Rule, ...]:
+        return tuple(r for r in self.enabled if r.kind in kinds and (scope is None or r.scope == scope))
+
+
+def _alternation(patterns: tuple[str, ...], ignore_case: bool) -> str:
+    if not patterns:
+        return ""
+    body = "|".join(f"(?:{p})" for p in patterns)
+    return f"(?i:{body})" if ignore_case else f"(?:{body})"
+
+
+# -- reading and writing -------------------------------------------------------------------------
+
+
+def default_rules_text() -> str:
+    """The shipped default library (kefu/qc/default_rules.toml)."""
+    return DEFAULT_RULES.read_text(encoding="utf-8")
+
+
+def load_rules(ws: Any) -> RuleSet:
+    """The workspace's `qc-rules.toml`, else the default library."""
+    path = Path(ws.path) / RULES_FILE if getattr(ws, "path", None) else None
+    if path is not None and path.exists():
+        return parse_rules(path.read_text(encoding="utf-8"), str(path))
+    return parse_rules(default_rules_text(), "kefu/qc/default_rules.toml")
+
+
+def save_rules(ws: Any, text: str) -> RuleSet:
+    """Validate `text` (syntax, every rule, and each rule's own examples) and write it as the workspace's library."""
+    if not getattr(ws, "path", None):
+        raise RuleError(["an in-memory workspace has no rule file"])
+    path = Path(ws.path) / RULES_FILE
+    rules = parse_rules(text, str(path))
+    from kefu.qc.examples import example_problems  # the engine checks the examples
+
+    problems = example_problems(rules)
+    if problems:
+        raise RuleError(problems)
+    path.write_text(text, encoding="utf-8")
+    return rules
+
+
+def parse_rules(text: str, source: str = RULES_FILE) -> RuleSet:
+    """Parse and validate a rule library; raises RuleError listing every problem (file, line, rule id, reason)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise RuleError([f"{source}:{line.group(1) if line else 1}: not valid TOML: {exc}"]) from None
+    problems: list[str] = []
+    unknown_top = sorted(set(data) - {"rules", "version"})
+    if unknown_top:
+        problems.append(f"{source}:1: unknown top-level key(s) {', '.join(unknown_top)} (rules are [[rules]] tables)")
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        problems.append(f"{source}:1: no rules: declare each rule as a [[rules]] table")
+        raise RuleError(problems)
+    places = _rule_places(text)
+    rules, seen = [], {}
+    for i, raw in enumerate(raw_rules):
+        start, key_lines = places[i] if i < len(places) else (1, {})
+        rule_id = raw.get("id") if isinstance(raw.get("id"), str) else f"#{i + 1}"
+
+        def report(key: str | None, reason: str, rule_id=rule_id, start=start, key_lines=key_lines) -> None:
+            problems.append(f"{source}:{key_lines.get(key, start)}: rule {rule_id}: {reason}")
+
+        if rule_id in seen:
+            report("id", f"id used twice (first at line {seen[rule_id]})")
+        seen.setdefault(rule_id, start)
+        rule = _rule(raw, start, report)
+        if rule is not None:
+            rules.append(rule)
+    if problems:
+        raise RuleError(problems)
+    return RuleSet(tuple(rules), source, text)
+
+
+def _rule(raw: dict, line: int, report) -> Rule | None:
+    ok = True
+
+    def bad(key: str | None, reason: str) -> None:
+        nonlocal ok
+        ok = False
+        report(key, reason)
+
+    for key in sorted(set(raw) - set(RULE_KEYS)):
+        bad(key, f"unknown key {key!r} (known: {', '.join(RULE_KEYS)})")
+    missing = [key for key in REQUIRED_KEYS if key not in raw]
+    for key in missing:
+        bad(None, f"missing {key!r} ({RULE_KEYS[key]})")
+    if missing:
+        return None
+    values = {k: raw[k] for k in raw}
+    if not isinstance(values["id"], str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", values["id"]):
+        bad("id", f"id must be lower-case letters, digits and _, starting with a letter; got {values['id']!r}")
+    for key in ("name", "name_en", "description", "span"):
+        if key in values and not isinstance(values[key], str):
+            bad(key, f"{key} must be text")
+    if isinstance(values.get("name"), str) and not values["name"].strip():
+        bad("name", "name must not be empty")
+    if values["severity"] not in SEVERITIES:
+        bad("severity", f"severity must be one of {', '.join(SEVERITIES)}, got {values['severity']!r}")
+    if values["scope"] not in SCOPES:
+        bad("scope", f"scope must be one of {', '.join(SCOPES)}, got {values['scope']!r}")
+    kind = values.get("kind", "phrase")
+    if kind not in KINDS:
+        bad("kind", f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    points = values["points"]
+    if isinstance(points, bool) or not isinstance(points, int | float) or points < 0 or points > 100:
+        bad("points", f"points must be a number from 0 to 100, got {points!r}")
+    for key in ("ignore_case", "enabled", "skip_order_ids"):
+        if key in values and not isinstance(values[key], bool):
+            bad(key, f"{key} must be true or false")
+    lists = {}
+    for key in ("patterns", "exceptions", "hits", "misses"):
+        value = values.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            bad(key, f"{key} must be a list of non-empty texts")
+            value = []
+        lists[key] = tuple(value)
+    for key in ("patterns", "exceptions", "span"):
+        items = lists.get(key) or ((values[key],) if key == "span" and isinstance(values.get(key), str) else ())
+        for pattern in items:
+            reason = regex_problem(pattern)
+            if reason:
+                bad(key, f"{key[:-1] if key.endswith('s') else key} {pattern!r}: {reason}")
+    threshold = values.get("threshold_s")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0):
+        bad("threshold_s", f"threshold_s must be a whole number of seconds ≥ 0, got {threshold!r}")
+    checksum = values.get("checksum")
+    if checksum is not None and checksum not in CHECKSUMS:
+        bad("checksum", f"checksum must be one of {', '.join(CHECKSUMS)}, got {checksum!r}")
+    if kind in TIMING_KINDS:
+        if values["scope"] != "timing":
+            bad("scope", f"a {kind} rule has scope 'timing'")
+        for key in ("patterns", "checksum", "span", "skip_order_ids", "hits", "misses"):
+            if values.get(key):
+                bad(key, f"{key} has no meaning for a {kind} rule")
+    elif kind in TEXT_KINDS:
+        if values["scope"] == "timing":
+            bad("scope", f"a {kind} rule reads text: scope agent_text or buyer_text")
+        if not lists["patterns"]:
+            bad("patterns", "a text rule needs at least one pattern")
+        if threshold is not None:
+            bad("threshold_s", "threshold_s is for timing rules")
+        if kind != "phrase":
+            if values["scope"] != "agent_text":
+                bad("scope", f"{kind} checks the agent's messages: scope agent_text")
+            for key in ("exceptions", "checksum", "span", "skip_order_ids"):
+                if values.get(key):
+                    bad(key, f"{key} has no meaning for a {kind} rule (add accepted wording to patterns)")
+    if not ok:
+        return None
+    return Rule(
+        id=values["id"], name=values["name"].strip(), severity=values["severity"], scope=values["scope"],
+        points=float(points), kind=kind, patterns=lists["patterns"], exceptions=lists["exceptions"],
+        name_en=values.get("name_en", ""), description=values.get("description", "").strip(),
+        ignore_case=values.get("ignore_case", True), checksum=checksum, span=values.get("span"),
+        skip_order_ids=values.get("skip_order_ids", False),
+        threshold_s=threshold if threshold is not None else (LONG_SILENCE_DEFAULT_S if kind == "long_silence" else None),
+        enabled=values.get("enabled", True), hits=lists["hits"], misses=lists["misses"], line=line,
+    )
+
+
+# -- regular expressions -------------------------------------------------------------------------------
+
+#: Constructs RE2 or Java's regex engine reads differently or not at all.
+_NOT_PORTABLE = (
+    (re.compile(r"\(\?[=!]|\(\?<[=!]"), "look-around is not supported (RE2)"),
+    (re.compile(r"\(\?P?<[A-Za-z]|\(\?P[=>]"), "named groups are not portable; use (?:…)"),
+    (re.compile(r"\\[1-9]"), "back-references are not supported (RE2)"),
+    (re.compile(r"\(\?[imsx-]*[imsx]+[imsx-]*\)"), "write inline flags as (?i:…) around a part, not (?i) alone"),
+    (re.compile(r"\\p\{?[A-Za-z]"), "\\p{…} classes are named differently in Java; write the characters"),
+)
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a pattern cannot be used, or None: RE2 must compile it, it must be portable and must not match ''."""
+    for check, reason in _NOT_PORTABLE:
+        if check.search(pattern):
+            return reason
+    import duckdb
+
+    con = _re2()
+    try:
+        matches_empty = con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchone()[0]
+    except duckdb.Error as exc:
+        return f"not a valid regular expression: {str(exc).split(':', 1)[-1].strip()}"
+    if matches_empty:
+        return "matches the empty text (every message would match)"
+    return None
+
+
+_RE2_CON = None
+
+
+def _re2():
+    """A small in-memory DuckDB used only to compile patterns with RE2, as the engine will."""
+    global _RE2_CON
+    if _RE2_CON is None:
+        import duckdb
+
+        _RE2_CON = duckdb.connect()
+    return _RE2_CON.cursor()
+
+
+def count_groups(pattern: str) -> int:
+    """Capturing groups in a pattern: '(' not escaped, not inside [...], not followed by '?'."""
+    count, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":
+                i += 1  # a literal ] first in a class
+        elif c == "(" and pattern[i + 1:i + 2] != "?":
+            count += 1
+        i += 1
+    return count
+
+
+# -- where each rule and key is written (for error messages) ------------------------------------------
+
+
+def _rule_places(text: str) -> list[tuple[int, dict[str, int]]]:
+    """For each [[rules]] table in order: its header line and the line of each of its keys."""
+    places: list[tuple[int, dict[str, int]]] = []
+    in_string = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count("'''") % 2 or line.count('"""') % 2:
+            in_string = not in_string
+            continue
+        if in_string:
+            continue
+        if re.match(r"\s*\[\[\s*rules\s*\]\]", line):
+            places.append((number, {}))
+        elif places:
+            key = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
+            if key:
+                places[-1][1].setdefault(key.group(1), number)
+    return places

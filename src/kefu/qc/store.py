@@ -1,0 +1,123 @@
+"""The workspace tables of quality inspection (质检): findings and their reviews.
+
+`qc_findings` is rebuilt per period by `kefu qc run`; `qc_reviews` is only
+written by people (kefu.qc.review) and keyed by the finding's deterministic
+id, so re-running QC never loses a review. A finding without a review is open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+SEVERITIES = ("low", "medium", "high", "critical")
+SCOPES = ("agent_text", "buyer_text", "timing")
+STATUSES = ("open", "confirmed", "dismissed")
+
+# finding_id is unique by construction (kefu.qc.engine.describe) and carries no index: DuckDB
+# builds an index over 1.5 M such ids in about 20 s, the whole budget of a 10 M-message run (docs/qc.md).
+FINDINGS_DDL = """CREATE TABLE IF NOT EXISTS qc_findings (
+    finding_id VARCHAR NOT NULL, shop VARCHAR, agent VARCHAR, buyer VARCHAR, ts TIMESTAMP, day DATE,
+    rule VARCHAR, rule_name VARCHAR, severity VARCHAR, points DOUBLE, scope VARCHAR,
+    text VARCHAR, match VARCHAR, match_start INTEGER, run_at TIMESTAMP)"""
+REVIEWS_DDL = """CREATE TABLE IF NOT EXISTS qc_reviews (
+    finding_id VARCHAR PRIMARY KEY, status VARCHAR, reviewer VARCHAR, comment VARCHAR, reviewed_at TIMESTAMP)"""
+# Which days QC has checked (NULL bounds: all data): a day no run covered has no QC figures, not a perfect score.
+RUNS_DDL = """CREATE TABLE IF NOT EXISTS qc_runs (
+    run_at TIMESTAMP, date_from DATE, date_to DATE, findings BIGINT)"""
+
+FINDING_COLUMNS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points",
+                   "scope", "text", "match", "match_start", "run_at")
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create qc_findings and qc_reviews when missing (idempotent)."""
+    con.execute(FINDINGS_DDL)
+    con.execute(REVIEWS_DDL)
+    con.execute(RUNS_DDL)
+
+
+def has_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    return _count_tables(con, ("qc_findings", "qc_reviews")) == 2
+
+
+def _count_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> int:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
+                       [list(names)]).fetchone()[0]
+
+
+def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: dt.date | None, date_to: dt.date | None,
+                   run_at: dt.datetime) -> tuple[int, int]:
+    """Replace the findings of [date_from, date_to] (None = open end) by the rows of `select_sql`.
+
+    `select_sql` yields the contract's columns except finding_id and run_at, plus `finding_key`
+    (rule|shop|agent|buyer|ts|match_start, made unique by the engine); the id is its sha1.
+    Returns (removed, added). One transaction: a failed run leaves the old findings in place.
+    """
+    ensure_tables(con)
+    where, args = period_clause("day", date_from, date_to)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        removed = con.execute(f"SELECT count(*) FROM qc_findings WHERE {where}", args).fetchone()[0]
+        con.execute(f"DELETE FROM qc_findings WHERE {where}", args)
+        columns = ", ".join(FINDING_COLUMNS)
+        values = ", ".join("sha1(finding_key)" if c == "finding_id" else "?::TIMESTAMP" if c == "run_at" else c
+                           for c in FINDING_COLUMNS)
+        before = con.execute("SELECT count(*) FROM qc_findings").fetchone()[0]
+        con.execute(f"INSERT INTO qc_findings ({columns}) SELECT {values} FROM ({select_sql})", [run_at])
+        added = con.execute("SELECT count(*) FROM qc_findings").fetchone()[0] - before
+        con.execute("INSERT INTO qc_runs VALUES (?, ?, ?, ?)", [run_at, date_from, date_to, added])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return removed, added
+
+
+def covered(con: duckdb.DuckDBPyConnection, day: dt.date) -> bool:
+    """Whether a QC run has checked this day."""
+    if _count_tables(con, ("qc_runs",)) == 0:
+        return False
+    return con.execute("""SELECT count(*) FROM qc_runs WHERE coalesce(date_from <= ?, TRUE) AND coalesce(date_to >= ?, TRUE)""",
+                       [day, day]).fetchone()[0] > 0
+
+
+def read_findings(con: duckdb.DuckDBPyConnection, *, agent: str | None = None, day: dt.date | None = None,
+                  date_from: dt.date | None = None, date_to: dt.date | None = None, status: str | None = None,
+                  rule: str | None = None, shop: str | None = None) -> list[dict[str, Any]]:
+    """Findings with their review (status 'open' when none), ordered by day, agent, time, rule."""
+    if not has_tables(con):
+        return []
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    clauses, args = [], []
+    for column, value in (("f.agent", agent), ("f.day", day), ("f.rule", rule), ("f.shop", shop)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    period, period_args = period_clause("f.day", date_from, date_to)
+    clauses.append(period)
+    args += period_args
+    if status is not None:
+        clauses.append("coalesce(r.status, 'open') = ?")
+        args.append(status)
+    cur = con.execute(
+        f"""SELECT f.*, coalesce(r.status, 'open') AS status, r.reviewer, r.comment, r.reviewed_at
+            FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
+            WHERE {' AND '.join(clauses)}
+            ORDER BY f.day, f.shop, f.agent, f.ts, f.match_start, f.rule, f.text, f.finding_id""", args)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def period_clause(column: str, date_from: dt.date | None, date_to: dt.date | None) -> tuple[str, list]:
+    clauses, args = ["TRUE"], []
+    if date_from is not None:
+        clauses.append(f"{column} >= ?")
+        args.append(date_from)
+    if date_to is not None:
+        clauses.append(f"{column} <= ?")
+        args.append(date_to)
+    return " AND ".join(clauses), args

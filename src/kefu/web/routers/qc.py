@@ -1,0 +1,521 @@
+"""Quality inspection (质检) in the web app: the review queue, the rule editor, agents' feedback and the 互查 ledger.
+
+Who may do what is decided in kefu.web.permissions (qc_review, qc_rules, qc_ledger, qc_feedback, qc_public,
+qc_report); docs/qc-review.md explains it. Findings are read from the store's snapshot on every request
+(never cached), and every change goes through `store.write`, so the next page shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
+
+from kefu.qc import ledger, review
+from kefu.users import User
+from kefu.web import permissions
+from kefu.web.auth import CurrentUser
+from kefu.web.common import StoreDep, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.store import Store
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+SEVERITIES = review.SEVERITY_ORDER
+
+
+# -- the review queue ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    shop: str | None = None
+    agent: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    rule: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    source: str = "all"  # "all" findings, or only those in the dialogues of the reproducible "sample"
+    page: int = 1
+    per_agent: int = 10  # the sample's size per agent and its seed (kefu.qc.sample)
+    seed: int = 7
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"date {value!r} is not YYYY-MM-DD") from None
+
+
+def require_workspace_shop(user: User, store: Store) -> None:
+    """Workspace-wide QC pages are for users who see at least one shop of the workspace."""
+    if not visible_shops(user, store):
+        raise HTTPException(404, "no shop with data is visible to this user")
+
+
+def queue_filter(user: User, store: Store, shop: str | None, agent: str | None, day: str | None, date_from: str | None,
+                 date_to: str | None, rule: str | None, severity: str | None, status: str | None, source: str | None,
+                 page: int, per_agent: int = 10, seed: int = 7) -> QueueFilter:
+    if shop:
+        permissions.require_shop(user, shop)
+    require_workspace_shop(user, store)
+    if agent:
+        permissions.require_agent(user, agent, store.agents())
+    if severity and severity not in SEVERITIES:
+        raise HTTPException(422, f"severity is one of {', '.join(SEVERITIES)}")
+    if status and status not in review.QUEUE_STATUSES:
+        raise HTTPException(422, f"status is one of {', '.join(review.QUEUE_STATUSES)}")
+    if source not in (None, "", "all", "sample"):
+        raise HTTPException(422, "source is all or sample")
+    first, last = (_date(day), _date(day)) if day else (_date(date_from), _date(date_to))
+    if source == "sample":  # a sample is of a period: the latest week with data unless one is given
+        days = store.days()
+        last = last or (days[-1] if days else dt.date.today())
+        first = first or last - dt.timedelta(days=6)
+        if not 1 <= per_agent <= 200:
+            raise HTTPException(422, "per_agent is 1 to 200")
+    return QueueFilter(shop or None, agent or None, first, last, rule or None, severity or None, status or None,
+                       source or "all", max(page, 1), per_agent, seed)
+
+
+def scope_agents(user: User, store: Store, shop: str | None) -> list[str]:
+    """The accounts whose findings the user may see, in one shop or in all their shops."""
+    agents = store.agents()
+    return sorted(a for a in permissions.visible_agents(user, agents) if shop is None or agents[a]["shop"] == shop)
+
+
+def queue_data(user: User, store: Store, f: QueueFilter) -> dict:
+    filters: dict[str, Any] = {"agents": scope_agents(user, store, f.shop), "agent": f.agent, "date_from": f.date_from,
+                               "date_to": f.date_to, "rule": f.rule, "severity": f.severity}
+    picked = sampled_dialogues(store, f, set(filters["agents"])) if f.source == "sample" else None
+    if picked is not None:
+        filters["dialogues"] = [(d["agent"], d["buyer"], d["day"]) for d in picked]
+    found = store.con_read(lambda c: review.queue(c, **filters, status=f.status, limit=PAGE_SIZE, offset=(f.page - 1) * PAGE_SIZE))
+    counts = store.con_read(lambda c: review.counts(c, **filters))
+    total = counts[f.status] if f.status else sum(counts.values())
+    return {"filters": asdict(f), "counts": counts, "total": total, "page": f.page, "page_size": PAGE_SIZE,
+            "pages": max(1, -(-total // PAGE_SIZE)), "findings": found, "sample": picked}
+
+
+def sampled_dialogues(store: Store, f: QueueFilter, visible: set[str]) -> list[dict]:
+    """The reproducible stratified sample of the period (kefu.qc.sample): dialogues with findings and clean ones."""
+    from kefu.qc import sample
+
+    picked = store.con_read(lambda c: sample.sample(c, f.date_from, f.date_to, f.per_agent, f.seed, agent=f.agent, shop=f.shop))
+    return [d for d in picked if d["agent"] in visible]
+
+
+@router.get("/api/qc/findings", tags=["qc"], summary="The review queue: findings of the user's shops with their review, open first")
+def api_findings(user: CurrentUser, store: StoreDep, shop: str | None = None, agent: str | None = None, day: str | None = None,
+                 date_from: str | None = None, date_to: str | None = None, rule: str | None = None, severity: str | None = None,
+                 status: str | None = None, source: str | None = None, page: int = 1, per_agent: int = 10, seed: int = 7) -> dict:
+    permissions.require(user, "qc_review")
+    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed)
+    return queue_data(user, store, f)
+
+
+@router.get("/qc", include_in_schema=False)
+def queue_page(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, agent: str | None = None,
+               day: str | None = None, date_from: str | None = None, date_to: str | None = None, rule: str | None = None,
+               severity: str | None = None, status: str | None = None, source: str | None = None, page: int = 1,
+               per_agent: int = 10, seed: int = 7, part: str | None = None):
+    permissions.require(user, "qc_review")
+    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed)
+    data = queue_data(user, store, f)
+    agents = store.agents()
+    query = urlencode({k: v for k, v in request.query_params.items() if k not in ("page", "part")})
+    if part == "counts":  # the header's counts, refreshed after a review
+        return render(request, "qc_counts.html", data=data, query=query)
+    log(request, "view_qc_queue", " ".join(f"{k}={v}" for k, v in asdict(f).items() if v not in (None, "all", 1)))
+    return render(request, "qc_queue.html", data=data, f=f, shops=visible_shops(user, store),
+                  agents=agents, choices=[agents[a] for a in scope_agents(user, store, f.shop)], severities=SEVERITIES,
+                  statuses=review.QUEUE_STATUSES, days=store.days(), query=query, page="qc")
+
+
+# -- reviewing ------------------------------------------------------------------------------------
+
+
+class ReviewIn(BaseModel):
+    status: Literal["confirmed", "dismissed", "open"] | None = None  # None: change only the comment
+    comment: str | None = None
+
+
+def visible_finding(user: User, store: Store, finding_id: str) -> dict:
+    found = store.con_read(lambda c: review.get_finding(c, finding_id))
+    if found is None:
+        raise HTTPException(404, f"no QC finding {finding_id!r}")
+    agents = store.agents()
+    if user.role != "admin" or found["agent"] in agents:
+        permissions.require_agent(user, found["agent"], agents)
+    return found
+
+
+def apply_review(request: Request, user: User, store: Store, finding_id: str, status: str | None, comment: str | None) -> dict:
+    """Record a review (audited) and return the finding as the next page shows it."""
+    permissions.require(user, "qc_review")
+    found = visible_finding(user, store, finding_id)
+    reviews = ("qc_reviews",)  # all a review changes: the snapshot need not copy the findings again
+    try:
+        if status == "open":
+            store.write(lambda con: review.clear_status(con, finding_id), tables=reviews)
+        elif status is None:
+            store.write(lambda con: review.set_comment(con, finding_id, user.name, comment or ""), tables=reviews)
+        else:
+            store.write(lambda con: review.set_status(con, finding_id, status, user.name, comment or ""), tables=reviews)
+    except review.ReviewError as e:
+        raise HTTPException(422, str(e)) from None
+    log(request, "qc_review", f"{finding_id} {status or 'comment'} {found['agent']}" + (f": {comment}" if comment else ""))
+    return store.con_read(lambda c: review.get_finding(c, finding_id))
+
+
+@router.post("/api/qc/findings/{finding_id}/review", tags=["qc"],
+             summary="Confirm or dismiss a finding, reopen it (status open), or change only its comment (no status)")
+def api_review(request: Request, user: CurrentUser, store: StoreDep, finding_id: str, body: ReviewIn) -> dict:
+    return apply_review(request, user, store, finding_id, body.status, body.comment)
+
+
+ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open", "comment": None}
+
+
+@router.post("/qc/findings/{finding_id}/review", include_in_schema=False)
+def review_form(request: Request, user: CurrentUser, store: StoreDep, finding_id: str, action: str = Form(...),
+                comment: str = Form("")):
+    if action not in ACTIONS:
+        raise HTTPException(422, f"action is one of {', '.join(ACTIONS)}")
+    try:
+        found = apply_review(request, user, store, finding_id, ACTIONS[action], comment.strip())
+        error = None
+    except HTTPException as e:
+        if e.status_code != 422 or not request.headers.get("HX-Request"):
+            raise
+        found, error = visible_finding(user, store, finding_id), e.detail
+    if request.headers.get("HX-Request"):
+        response = render(request, "qc_finding.html", x=found, error=error, agents=store.agents())
+        response.headers["HX-Trigger"] = "qc-reviewed"  # the queue's counts reload
+        return response
+    return RedirectResponse(request.headers.get("referer") or "/qc", status_code=303)
+
+
+# -- feedback: an agent's confirmed findings ----------------------------------------------------
+
+
+def feedback_of(user: User, store: Store, agent: str, date_from: str | None, date_to: str | None) -> list[dict]:
+    permissions.require(user, "qc_feedback")
+    permissions.require_agent(user, agent, store.agents())
+    return store.con_read(lambda c: review.feedback(c, agent, _date(date_from), _date(date_to)))
+
+
+@router.get("/api/qc/feedback/{agent}", tags=["qc"], summary="An agent's confirmed findings (质检反馈), newest first")
+def api_feedback(request: Request, user: CurrentUser, store: StoreDep, agent: str, date_from: str | None = None,
+                 date_to: str | None = None) -> list[dict]:
+    found = feedback_of(user, store, agent, date_from, date_to)
+    log(request, "view_qc_feedback", agent)
+    return found
+
+
+@router.get("/qc/feedback/{agent}", include_in_schema=False)
+def feedback_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, fragment: bool = False,
+                  date_from: str | None = None, date_to: str | None = None):
+    found = feedback_of(user, store, agent, date_from, date_to)
+    log(request, "view_qc_feedback", agent)
+    return render(request, "qc_feedback_list.html" if fragment else "qc_feedback.html", agent=store.agents()[agent],
+                  feedback=found, page="qc")
+
+
+# -- the rule library ---------------------------------------------------------------------------------
+
+
+class RulesIn(BaseModel):
+    text: str
+
+
+def rules_data(store: Store) -> dict:
+    from kefu.qc import rules
+
+    ws = store.ws
+    path = ws.path / "qc-rules.toml"
+    text = path.read_text(encoding="utf-8") if path.exists() else rules.default_rules_text()
+    parsed = rules.load_rules(ws)
+    return {"custom": path.exists(), "text": text, "rules": [_rule_dict(r) for r in parsed.rules]}
+
+
+def _rule_dict(rule: Any) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(rule).items()}
+
+
+def save_rules(request: Request, user: User, store: Store, text: str) -> dict:
+    from kefu.qc import rules
+
+    permissions.require(user, "qc_rules")
+    require_workspace_shop(user, store)
+    try:
+        saved = rules.save_rules(store.ws, text)
+    except rules.RuleError as e:
+        raise HTTPException(422, str(e)) from None
+    log(request, "edit_qc_rules", f"{len(saved.rules)} rules")
+    return rules_data(store)
+
+
+@router.get("/api/qc/rules", tags=["qc"], summary="The workspace's QC rule library (TOML text and the parsed rules)")
+def api_rules(user: CurrentUser, store: StoreDep) -> dict:
+    permissions.require(user, "qc_rules")
+    require_workspace_shop(user, store)
+    return rules_data(store)
+
+
+@router.put("/api/qc/rules", tags=["qc"], summary="Replace the rule library (validated first; 422 names the line and rule)")
+def api_save_rules(request: Request, user: CurrentUser, store: StoreDep, body: RulesIn) -> dict:
+    return save_rules(request, user, store, body.text)
+
+
+@router.get("/qc/rules", include_in_schema=False)
+def rules_page(request: Request, user: CurrentUser, store: StoreDep, saved: bool = False):
+    permissions.require(user, "qc_rules")
+    require_workspace_shop(user, store)
+    return render(request, "qc_rules.html", data=rules_data(store), error=None, saved=saved, days=store.days(), page="qc")
+
+
+@router.post("/qc/rules", include_in_schema=False)
+def rules_form(request: Request, user: CurrentUser, store: StoreDep, text: str = Form(...)):
+    try:
+        save_rules(request, user, store, text)
+    except HTTPException as e:
+        if e.status_code != 422:
+            raise
+        data = rules_data(store) | {"text": text}  # keep what the user typed
+        response = render(request, "qc_rules.html", data=data, error=e.detail, saved=False, days=store.days(), page="qc")
+        response.status_code = 422
+        return response
+    return RedirectResponse("/qc/rules?saved=true", status_code=303)
+
+
+# -- running QC from the page ---------------------------------------------------------------------------
+
+
+class RunIn(BaseModel):
+    date_from: dt.date
+    date_to: dt.date
+
+
+MAX_RUN_DAYS = 31
+
+
+def run_qc(request: Request, user: User, store: Store, date_from: dt.date, date_to: dt.date) -> dict:
+    from kefu.qc import engine
+    from kefu.workspace import Workspace
+
+    permissions.require(user, "qc_review")
+    require_workspace_shop(user, store)
+    if date_to < date_from or (date_to - date_from).days >= MAX_RUN_DAYS:
+        raise HTTPException(422, f"choose a period of 1 to {MAX_RUN_DAYS} days (longer: `kefu qc run`)")
+    config, path = store.ws.config, store.ws.path
+    summary = store.write(lambda con: engine.run(Workspace(con, config, path), date_from, date_to))
+    log(request, "run_qc", f"{date_from} {date_to}")
+    return asdict(summary) if hasattr(summary, "__dataclass_fields__") else dict(summary)
+
+
+@router.post("/api/qc/run", tags=["qc"], summary="Run QC over a period (replaces its findings; reviews stay attached)")
+def api_run(request: Request, user: CurrentUser, store: StoreDep, body: RunIn) -> dict:
+    return run_qc(request, user, store, body.date_from, body.date_to)
+
+
+@router.post("/qc/run", include_in_schema=False)
+def run_form(request: Request, user: CurrentUser, store: StoreDep, date_from: str = Form(...), date_to: str = Form(...)):
+    first, last = _date(date_from), _date(date_to)
+    run_qc(request, user, store, first, last)
+    return RedirectResponse("/qc?" + urlencode({"date_from": first, "date_to": last}), status_code=303)
+
+
+# -- the 互查 ledger ---------------------------------------------------------------------------------------
+
+
+class ReportIn(BaseModel):
+    description: str
+    finding_id: str | None = None
+    agent: str | None = None
+    day: dt.date | None = None
+    buyer: str | None = None
+    ts: dt.datetime | None = None
+    reporter: str | None = None  # supervisors recording a peer's report; an agent always reports as themself
+
+
+class DecisionIn(BaseModel):
+    status: Literal["confirmed", "rejected", "open"]
+
+
+def month_of(month: str | None, store: Store) -> str:
+    month = month or parse_day(None, store).strftime("%Y-%m")
+    if not _is_month(month):
+        raise HTTPException(422, f"month {month!r} is not YYYY-MM")
+    return month
+
+
+def _is_month(text: str) -> bool:
+    try:
+        ledger.month_range(text)
+        return True
+    except ledger.ReportError:
+        return False
+
+
+def ledger_rows(user: User, store: Store, month: str, shop: str) -> list[dict]:
+    """Supervisors see every agent's fund; an agent only their own."""
+    settings = store.ws.config.mutual
+    rows = store.con_read(lambda c: ledger.month_ledger(c, month, shop, settings=settings))
+    if permissions.allowed(user, "qc_ledger"):
+        return rows
+    return [r for r in rows if r["agent"] == user.agent]
+
+
+def reports_of(user: User, store: Store, month: str | None, shop: str, status: str | None) -> list[dict]:
+    """Supervisors see the shop's reports; an agent the reports they filed."""
+    found = store.con_read(lambda c: ledger.reports(c, month=month, shops=[shop], status=status))
+    return found if permissions.allowed(user, "qc_ledger") else [r for r in found if r["reporter"] == user.agent]
+
+
+@router.get("/api/qc/ledger", tags=["qc"], summary="互查: each agent's fund for a month (an agent: their own row)")
+def api_ledger(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None) -> list[dict]:
+    permissions.require(user, "qc_public")
+    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    log(request, "view_qc_ledger", f"{shop} {month}")
+    return ledger_rows(user, store, month, shop)
+
+
+@router.get("/api/qc/ledger/errors", tags=["qc"], summary="互查: the errors behind a month's deductions, each with its report or finding")
+def api_ledger_errors(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None) -> list[dict]:
+    permissions.require(user, "qc_ledger")
+    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    settings = store.ws.config.mutual
+    return store.con_read(lambda c: ledger.month_errors(c, month, shop, settings=settings))
+
+
+@router.get("/api/qc/ledger/public", tags=["qc"], summary="互查: the month's errors of a shop with who made them hidden (匿名)")
+def api_ledger_public(user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None) -> list[dict]:
+    permissions.require(user, "qc_public")
+    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    settings = store.ws.config.mutual
+    return store.con_read(lambda c: ledger.public_list(c, month, shop, settings=settings))
+
+
+@router.get("/api/qc/reports", tags=["qc"], summary="互查 reports of a shop (an agent: the ones they filed)")
+def api_reports(user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None,
+                status: str | None = None) -> list[dict]:
+    permissions.require(user, "qc_report")
+    shop = pick_shop(user, shop, store)
+    if status and status not in ledger.STATUSES:
+        raise HTTPException(422, f"status is one of {', '.join(ledger.STATUSES)}")
+    return reports_of(user, store, month_of(month, store) if month else None, shop, status)
+
+
+def file_report(request: Request, user: User, store: Store, body: ReportIn) -> dict:
+    permissions.require(user, "qc_report")
+    agents = store.agents()
+    if body.finding_id:
+        finding = store.con_read(lambda c: review.get_finding(c, body.finding_id))
+        if finding is None:
+            raise HTTPException(422, f"no QC finding {body.finding_id!r}")
+        agent = finding["agent"]
+    else:
+        agent = body.agent
+    if not agent or agent not in agents:
+        raise HTTPException(422, f"unknown agent {agent!r}")
+    shop = agents[agent]["shop"]
+    permissions.require_shop(user, shop)  # an agent reports colleagues of their own shop, whoever they are
+    reporter = user.agent if user.role == "agent" else body.reporter
+    if user.role != "agent" and (not reporter or reporter not in agents or agents[reporter]["shop"] != shop):
+        raise HTTPException(422, "name the reporting agent (an account of the same shop)")
+    try:
+        report_id = store.write(lambda con: ledger.file_report(
+            con, reporter=reporter, description=body.description, finding_id=body.finding_id, shop=shop, agent=agent,
+            day=body.day, buyer=body.buyer or None, ts=body.ts), tables=("qc_peer_reports",))
+    except ledger.ReportError as e:
+        raise HTTPException(422, str(e)) from None
+    log(request, "qc_peer_report", f"{report_id} {reporter} -> {agent}")
+    return store.con_read(lambda c: ledger.get_report(c, report_id))
+
+
+@router.post("/api/qc/reports", tags=["qc"], summary="File a 互查 report of a colleague's error (open until a supervisor decides)")
+def api_file_report(request: Request, user: CurrentUser, store: StoreDep, body: ReportIn) -> dict:
+    return file_report(request, user, store, body)
+
+
+def decide(request: Request, user: User, store: Store, report_id: str, status: str) -> dict:
+    permissions.require(user, "qc_ledger")
+    found = store.con_read(lambda c: ledger.get_report(c, report_id))
+    if found is None:
+        raise HTTPException(404, f"no peer report {report_id!r}")
+    permissions.require_shop(user, found["shop"])
+    try:
+        decided = store.write(lambda con: ledger.decide(con, report_id, status, user.name), tables=("qc_peer_reports",))
+    except ledger.ReportError as e:
+        raise HTTPException(422, str(e)) from None
+    log(request, "qc_peer_decision", f"{report_id} {status} {found['agent']}")
+    return decided
+
+
+@router.post("/api/qc/reports/{report_id}/decision", tags=["qc"], summary="Confirm or reject a 互查 report (open undoes the decision)")
+def api_decide(request: Request, user: CurrentUser, store: StoreDep, report_id: str, body: DecisionIn) -> dict:
+    return decide(request, user, store, report_id, body.status)
+
+
+@router.get("/qc/ledger", include_in_schema=False)
+def ledger_page(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None,
+                error: str | None = None):
+    permissions.require(user, "qc_public")
+    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    log(request, "view_qc_ledger", f"{shop} {month}")
+    return _ledger_page(request, user, store, month, shop, [])
+
+
+def _ledger_page(request: Request, user: User, store: Store, month: str, shop: str, errors: list[str], form: dict | None = None):
+    agents = store.agents()
+    colleagues = sorted((a for a, i in agents.items() if i["shop"] == shop and a != user.agent), key=lambda a: agents[a]["name"])
+    settings = store.ws.config.mutual
+    public = store.con_read(lambda c: ledger.public_list(c, month, shop, settings=settings))
+    return render(request, "qc_ledger.html", month=month, shop=shop, shops=visible_shops(user, store), agents=agents,
+                  colleagues=colleagues, rows=ledger_rows(user, store, month, shop),
+                  public=public,
+                  reports=reports_of(user, store, month, shop, None), settings=settings,
+                  warning_only=month in settings.warning_only_months, errors=errors, form=form or {}, page="qc_ledger")
+
+
+@router.post("/qc/reports", include_in_schema=False)
+def report_form(request: Request, user: CurrentUser, store: StoreDep, description: str = Form(...), agent: str = Form(""),
+                day: str = Form(""), buyer: str = Form(""), time: str = Form(""), reporter: str = Form(""),
+                finding_id: str = Form(""), month: str = Form("")):
+    form = {"description": description, "agent": agent, "day": day, "buyer": buyer, "time": time, "reporter": reporter}
+    try:
+        when = dt.datetime.fromisoformat(f"{day} {time}") if day and time else None
+    except ValueError:
+        when = None
+    try:
+        body = ReportIn(description=description, agent=agent or None, day=_date(day) if day else None, buyer=buyer or None,
+                        ts=when, reporter=reporter or None, finding_id=finding_id or None)
+        report = file_report(request, user, store, body)
+    except HTTPException as e:
+        if e.status_code != 422:
+            raise
+        shop = pick_shop(user, None if not agent or agent not in store.agents() else store.agents()[agent]["shop"], store)
+        response = _ledger_page(request, user, store, month_of(month or None, store), shop, [str(e.detail)], form)
+        response.status_code = 422
+        return response
+    return RedirectResponse("/qc/ledger?" + urlencode({"shop": report["shop"], "month": report["day"].strftime("%Y-%m"),
+                                                        "reported": report["report_id"]}), status_code=303)
+
+
+@router.post("/qc/reports/{report_id}/decision", include_in_schema=False)
+def decision_form(request: Request, user: CurrentUser, store: StoreDep, report_id: str, status: str = Form(...)):
+    if status not in ledger.DECISIONS:
+        raise HTTPException(422, f"status is one of {', '.join(ledger.DECISIONS)}")
+    decided = decide(request, user, store, report_id, status)
+    return RedirectResponse("/qc/ledger?" + urlencode({"shop": decided["shop"], "month": decided["day"].strftime("%Y-%m")}),
+                            status_code=303)
