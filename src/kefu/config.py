@@ -6,6 +6,7 @@ options, the generated `kefu.toml` and docs/config.md (checked by a test).
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ class Setting:
     name: str
     default: Any
     help: str
+    section: str = "kpi"  # the kefu.toml table it lives in
 
 
 SETTINGS = (
@@ -27,6 +29,10 @@ SETTINGS = (
     Setting("after_sales_days", 15, "a buyer who paid an order in this many days before asking is after-sales, not an inquiry"),
     Setting("attribution_hours", 72, "only chat messages at most this many hours before an order can win its credit"),
     Setting("credit_rule", "order_first", "who is 落实客服: order (下单判定), payment (付款判定) or order_first (下单优先)"),
+    Setting("fund", 100, "互查: each agent's fund at the start of a month, in yuan", "qc.mutual"),
+    Setting("error_cost", 10, "互查: yuan one confirmed error costs", "qc.mutual"),
+    Setting("supervisor_multiplier", 2, "互查: a confirmed QC finding that no peer reported costs error_cost × this", "qc.mutual"),
+    Setting("warning_only_months", [], "互查: months (\"YYYY-MM\") whose costs are shown but not deducted, e.g. the first month", "qc.mutual"),
 )
 
 
@@ -69,6 +75,37 @@ def param_problems(values: dict[str, Any]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Mutual:
+    """互查 mutual-inspection fund settings (`[qc.mutual]`, docs/qc-review.md)."""
+
+    fund: float = 100
+    error_cost: float = 10
+    supervisor_multiplier: float = 2
+    warning_only_months: tuple[str, ...] = ()
+
+
+def mutual_problems(values: dict[str, Any]) -> list[str]:
+    """Every problem with a `[qc.mutual]` table."""
+    known = {f.name for f in fields(Mutual)}
+    problems = [f"[qc.mutual] unknown key {k!r} (known: {', '.join(sorted(known))})" for k in values.keys() - known]
+    for key in ("fund", "error_cost", "supervisor_multiplier"):
+        value = values.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or round(value, 2) != value:
+            problems.append(f"[qc.mutual] {key} must be a number ≥ 0 with at most two decimals, got {value!r}")
+    months = values.get("warning_only_months", [])
+    if not isinstance(months, list) or not all(isinstance(m, str) and _is_month(m) for m in months):
+        problems.append(f'[qc.mutual] warning_only_months must be a list of "YYYY-MM", got {months!r}')
+    return problems
+
+
+def _is_month(text: str) -> bool:
+    try:
+        return len(text) == 7 and bool(dt.date.fromisoformat(text + "-01"))
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
 class Shop:
     name: str
     timezone: str = "Asia/Shanghai"
@@ -78,6 +115,7 @@ class Shop:
 class Config:
     params: Params = Params()
     shops: tuple[Shop, ...] = ()
+    mutual: Mutual = Mutual()
 
 
 def load_config(path: Path) -> Config:
@@ -89,6 +127,8 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     problems = param_problems(data.get("kpi", {}))
+    mutual = data.get("qc", {}).get("mutual", {})
+    problems += mutual_problems(mutual)
     shops = []
     for i, raw in enumerate(data.get("shops", [])):
         if not isinstance(raw, dict) or not raw.get("name"):
@@ -102,19 +142,24 @@ def load_config(path: Path) -> Config:
         shops.append(Shop(raw["name"], tz))
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    return Config(Params(**data.get("kpi", {})), tuple(shops))
+    mutual = {**mutual, "warning_only_months": tuple(mutual.get("warning_only_months", ()))}
+    return Config(Params(**data.get("kpi", {})), tuple(shops), Mutual(**mutual))
 
 
 def render_config(config: Config) -> str:
     """The text of a `kefu.toml`, every parameter written out with its help."""
-    lines = ["# kefu workspace configuration (docs/config.md)", "", "[kpi]"]
-    for s in SETTINGS:
-        value = getattr(config.params, s.name)
-        lines += [f"# {s.help} (default {s.default!r})", f"{s.name} = {_toml_value(value)}"]
+    lines = ["# kefu workspace configuration (docs/config.md)"]
+    for section, values in (("kpi", config.params), ("qc.mutual", config.mutual)):
+        lines += ["", f"[{section}]"]
+        for s in SETTINGS:
+            if s.section == section:
+                lines += [f"# {s.help} (default {s.default!r})", f"{s.name} = {_toml_value(getattr(values, s.name))}"]
     for shop in config.shops:
         lines += ["", "[[shops]]", f"name = {_toml_value(shop.name)}", f"timezone = {_toml_value(shop.timezone)}"]
     return "\n".join(lines) + "\n"
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return f'"{value}"' if isinstance(value, str) else str(value)

@@ -45,7 +45,7 @@ def tables_markdown() -> str:
     return "\n".join(out)
 
 
-def settings_markdown() -> str:
+def settings_markdown(section: str = "kpi") -> str:
     rows = ["| key | default | meaning |", "|---|---|---|"]
-    rows += [f"| `{s.name}` | `{s.default}` | {s.help} |" for s in SETTINGS]
+    rows += [f"| `{s.name}` | `{s.default}` | {s.help} |" for s in SETTINGS if s.section == section]
     return "\n".join(rows) + "\n"

@@ -4,7 +4,14 @@ A target is (month 'YYYY-MM', shop, scope, subject, metric, value): scope is
 `shop` (subject = the shop), `team` (subject = team name) or `agent`
 (subject = the account `shop:name` or just the name). Metrics are keys of
 kefu.metrics.registry; ratios are fractions (0.65) or percentages ("65%").
-Stored in the workspace table `web_targets`, created on demand.
+Given the workspace's roster, subjects are checked too: the shop's own name,
+a team of that shop, an account of that shop. Stored in the workspace table
+`web_targets`, created on demand.
+
+A team's month to date is the engine's team grouping (`kpis(["team"],
+first of month, day)`): the sum of its agents' consultations, orders … with
+every ratio recomputed from those sums (decision D7), never an average of
+the agents' ratios; an agent belongs to the team the `agents` table names now.
 """
 
 from __future__ import annotations
@@ -12,10 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from kefu.metrics.registry import BY_KEY
 
@@ -47,7 +56,7 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def parse_row(row: dict[str, str], where: str) -> tuple[Target | None, list[str]]:
+def parse_row(row: dict[str, str], where: str, roster: Mapping[str, Mapping] | None = None) -> tuple[Target | None, list[str]]:
     """One target from a row of text, or the problems with it (each naming `where`)."""
     problems = []
     get = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
@@ -74,9 +83,27 @@ def parse_row(row: dict[str, str], where: str) -> tuple[Target | None, list[str]
             problems.append(f"{where}: {metric} is a rate; {raw!r} is above 100%")
     if scope == "agent" and ":" not in subject:
         subject = f"{shop}:{subject}"
+    if roster is not None and scope in SCOPES:
+        problems += subject_problems(shop, scope, subject, roster, where)
     if problems:
         return None, problems
     return Target(month, shop, scope, subject, metric, value), []
+
+
+def subject_problems(shop: str, scope: str, subject: str, roster: Mapping[str, Mapping], where: str) -> list[str]:
+    """Whether the shop, team or account a target is for exists (roster: account -> shop, team)."""
+    shops = {r["shop"] for r in roster.values()}
+    if shop not in shops:
+        return [f"{where}: no shop {shop!r} in this workspace (shops: {', '.join(sorted(shops)) or 'none yet'})"]
+    if scope == "shop" and subject != shop:
+        return [f"{where}: a shop target's subject is the shop itself ({shop!r}), not {subject!r}"]
+    if scope == "team":
+        teams = sorted({r["team"] for r in roster.values() if r["shop"] == shop and r.get("team")})
+        if subject not in teams:
+            return [f"{where}: no team {subject!r} in {shop} (teams: {', '.join(teams) or 'none: fill agents.team'})"]
+    if scope == "agent" and roster.get(subject, {}).get("shop") != shop:
+        return [f"{where}: no agent account {subject!r} in {shop}"]
+    return []
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -92,37 +119,46 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def parse_rows(rows: list[dict[str, str]], source: str) -> list[Target]:
-    """Every target, or TargetError listing every problem (line numbers count the header as line 1)."""
-    targets, problems = [], []
+def parse_rows(rows: list[dict[str, str]], source: str, roster: Mapping[str, Mapping] | None = None) -> list[Target]:
+    """Every target, or TargetError listing every problem (line numbers count the header as line 1).
+
+    With `roster` (account -> shop, team), shops, teams and accounts must exist.
+    Two rows for the same month, shop, scope, subject and metric are a problem too.
+    """
+    targets, problems, seen = [], [], {}
     for i, row in enumerate(rows, start=2):
-        target, found = parse_row(row, f"{source} line {i}")
+        target, found = parse_row(row, f"{source} line {i}", roster)
         problems += found
         if target:
+            key = (target.month, target.shop, target.scope, target.subject, target.metric)
+            if key in seen:
+                problems.append(f"{source} line {i}: the same target as line {seen[key]} ({target.subject} {target.metric} {target.month})")
+            seen.setdefault(key, i)
             targets.append(target)
     if problems:
         raise TargetError(problems)
     return targets
 
 
-def import_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+def import_file(con: duckdb.DuckDBPyConnection, path: Path, roster: Mapping[str, Mapping] | None = None) -> int:
     """Validate every row first, then store all of them (nothing is stored when one is wrong)."""
-    targets = parse_rows(read_rows(Path(path)), Path(path).name)
+    targets = parse_rows(read_rows(Path(path)), Path(path).name, roster)
     save(con, targets)
     return len(targets)
 
 
 def save(con: duckdb.DuckDBPyConnection, targets: list[Target]) -> None:
+    """Create or replace targets, all in one statement (so all or none are stored)."""
     ensure_table(con)
-    con.execute("BEGIN")
+    if not targets:
+        return
+    rows = pa.table({c: [getattr(t, c) for t in targets] for c in COLUMNS})
+    cur = con.cursor()
     try:
-        for t in targets:
-            con.execute("INSERT OR REPLACE INTO web_targets VALUES (?, ?, ?, ?, ?, ?)",
-                        [t.month, t.shop, t.scope, t.subject, t.metric, t.value])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        cur.register("_kefu_targets", rows)
+        cur.execute(f"INSERT OR REPLACE INTO web_targets SELECT {', '.join(COLUMNS)} FROM _kefu_targets")
+    finally:
+        cur.close()
 
 
 def delete(con: duckdb.DuckDBPyConnection, *, month: str, shop: str, scope: str, subject: str, metric: str) -> None:
@@ -132,8 +168,11 @@ def delete(con: duckdb.DuckDBPyConnection, *, month: str, shop: str, scope: str,
 
 
 def load(con: duckdb.DuckDBPyConnection, month: str | None = None, shops: list[str] | None = None) -> list[Target]:
-    ensure_table(con)
-    rows = con.execute("SELECT * FROM web_targets ORDER BY month, shop, scope, subject, metric").fetchall()
+    """Stored targets (none when the table was never made: works on read-only connections)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'web_targets'").fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM web_targets ORDER BY month, shop, scope, subject, metric").fetchall()
     found = [Target(*r) for r in rows]
     return [t for t in found if (month is None or t.month == month) and (shops is None or t.shop in shops)]
 

@@ -6,6 +6,9 @@ pointed at a folder of canonical files instead of a workspace.
 
 from __future__ import annotations
 
+import os
+import re
+import time
 from pathlib import Path
 
 import duckdb
@@ -32,6 +35,40 @@ class WorkspaceError(Exception):
     """The folder is not a usable workspace."""
 
 
+class WorkspaceBusy(WorkspaceError):
+    """Another process holds kefu.duckdb (DuckDB allows one writer, and a writer excludes readers)."""
+
+
+#: Seconds a command waits for kefu.duckdb while another process holds it (`kefu serve` writes for milliseconds).
+LOCK_WAIT = float(os.environ.get("KEFU_LOCK_WAIT", "30"))
+_BUSY = ("could not set lock", "unique file handle conflict", "different configuration")
+
+
+def is_busy(exc: Exception) -> bool:
+    """Whether a DuckDB error means the file is held by another process (or connection) right now."""
+    return isinstance(exc, duckdb.Error) and any(s in str(exc).lower() for s in _BUSY)
+
+
+def connect(db: Path, *, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, retrying with a short backoff while another process holds it, for up to `wait` seconds."""
+    wait = LOCK_WAIT if wait is None else wait
+    deadline = time.monotonic() + wait
+    pause = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only)
+        except duckdb.Error as exc:
+            if not is_busy(exc):
+                raise
+            if time.monotonic() + pause > deadline:
+                pid = re.search(r"PID (\d+)", str(exc))
+                raise WorkspaceBusy(
+                    f"{db} is busy: another process{f' (PID {pid.group(1)})' if pid else ''} holds it, e.g. a running "
+                    f"`kefu import`; gave up after {wait:g} s. Try again when it has finished (KEFU_LOCK_WAIT sets the wait)") from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 def is_workspace(path: Path) -> bool:
     return (path / DB_FILE).exists()
 
@@ -56,7 +93,7 @@ class Workspace:
         config_path = path / CONFIG_FILE
         if create and not config_path.exists():
             config_path.write_text(render_config(Config()), encoding="utf-8")
-        con = duckdb.connect(str(path / DB_FILE), read_only=read_only)
+        con = connect(path / DB_FILE, read_only=read_only)
         ws = cls(con, load_config(config_path), path)
         if not read_only:
             ws.create_tables()

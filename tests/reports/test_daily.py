@@ -30,11 +30,16 @@ def report():
                    {}),
         "team_mtd": rec(consult_buyers=900, sales_amount=33000.0, reply_rate=0.93),
         "agents_mtd": {"s:a": rec(sales_amount=20000.0), "s:b": rec(sales_amount=13000.0)},
+        "teams_mtd": {"售前": rec(sales_amount=33000.0, reply_rate=0.93), None: rec(sales_amount=0.0)},
     }
     targets = [Target("2026-11", "s", "shop", "s", "sales_amount", 100000.0),
                Target("2026-11", "s", "shop", "s", "reply_rate", 0.95),
                Target("2026-11", "s", "agent", "s:a", "sales_amount", 40000.0),
-               Target("2026-10", "s", "shop", "s", "consult_buyers", 1.0)]
+               Target("2026-10", "s", "shop", "s", "consult_buyers", 1.0),
+               Target("2026-11", "s", "team", "售前", "sales_amount", 60000.0),
+               Target("2026-11", "s", "team", "售前", "reply_rate", 0.9),
+               Target("2026-11", "s", "team", "售后", "complaints", 4.0),  # a team with a target and no figures yet
+               Target("2026-11", "other", "team", "售前", "sales_amount", 1.0)]  # another shop's team
     names = {"s:a": {"name": "阿", "team": "售前", "employer": "in_house"}, "s:b": {"name": "波", "team": "售前", "employer": "外包甲"}}
     return build("s", DAY, data, targets, names)
 
@@ -79,7 +84,7 @@ def test_xlsx_cells_and_native_charts(report, tmp_path):
     path = tmp_path / "日报.xlsx"
     write_daily_xlsx(report, path)
     wb = load_workbook(path)
-    assert wb.sheetnames == ["团队", "客服", "峰谷差", "图表"]
+    assert wb.sheetnames == ["团队", "客服", "组别", "峰谷差", "图表"]
     team = wb["团队"]
     rows = {r[0].value: r for r in team.iter_rows(min_row=4)}
     sales = rows["客服销售额"]
@@ -91,3 +96,27 @@ def test_xlsx_cells_and_native_charts(report, tmp_path):
     assert agents.cell(1, 4).value == "咨询人数" and agents.cell(2, 4).value == 60
     assert len(wb["图表"]._charts) == 2  # native Excel charts (read back by openpyxl)
     assert wb["峰谷差"].cell(2, 1).value == "咨询人数" and wb["峰谷差"].cell(2, 6).value == 20
+
+
+def test_team_targets_month_to_date_and_gap(report):
+    teams = {t["team"]: t for t in report.teams}
+    assert list(teams) == ["售前", "售后", None]  # by name; agents without a team last
+    reply, sales = teams["售前"]["targets"]  # in the registry's order
+    assert (reply["metric"], sales["metric"]) == ("reply_rate", "sales_amount")
+    # 33,000 of 60,000 after 11 of 30 days: 55% done, 22,000 expected by now -> on track; 27,000 still to go
+    assert sales["completion"] == pytest.approx(0.55) and sales["expected_to_date"] == pytest.approx(22000.0)
+    assert sales["gap"] == pytest.approx(-27000.0) and sales["on_track"] is True
+    assert reply["gap"] == pytest.approx(0.03) and reply["on_track"] is True and reply["expected_to_date"] == 0.9  # rates as they are
+    nothing = teams["售后"]["targets"][0]
+    assert nothing["mtd"] is None and nothing["gap"] is None and nothing["on_track"] is None  # no figures: no verdict
+    assert teams[None]["targets"] == [] and teams[None]["figures"]["sales_amount"] == 0.0
+
+
+def test_xlsx_team_sheet(report, tmp_path):
+    path = tmp_path / "日报.xlsx"
+    write_daily_xlsx(report, path)
+    rows = [[c.value for c in r] for r in load_workbook(path)["组别"].iter_rows(min_row=2)]
+    assert rows[0][:2] == ["售前", "回复率"] and rows[0][6] == pytest.approx(3.0)  # the gap of a rate in percentage points
+    assert rows[1][:8] == ["售前", "客服销售额", 33000.0, 60000.0, 22000.0, 0.55, -27000.0, "达标"]
+    assert rows[2][:4] == ["售后", "投诉数", None, 4.0]
+    assert rows[3][:3] == ["未分组", "客服销售额", 0.0]

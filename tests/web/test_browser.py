@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook
@@ -141,3 +140,69 @@ def test_language_switch_and_heatmap(page, world):
     shot(page, "heatmap-en")
     page.click("a.lang")
     page.wait_for_selector("text=时段热力图")
+
+
+def log_in(browser, server, name, password):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=server)
+    pg = context.new_page()
+    pg.goto("/login")
+    pg.fill("input[name=name]", name)
+    pg.fill("input[name=password]", password)
+    pg.click("button[type=submit]")
+    pg.wait_for_load_state()
+    return pg
+
+
+def test_admin_creates_a_user_who_logs_in_and_changes_their_password(browser, server):
+    admin = log_in(browser, server, "boss", PASSWORD)
+    admin.goto("/users")
+    form = admin.locator("#create-user")
+    form.locator("input[name=name]").fill("浏览器质检")
+    form.locator("select[name=role]").select_option("qc")
+    form.locator(f"input[name=shops][value='{SHOP}']").check()
+    form.locator("button.primary").click()
+    admin.wait_for_selector("#new-password")
+    shot(admin, "users-created")
+    password = admin.locator("#new-password code.secret").inner_text()
+    assert admin.locator("tr[data-user='浏览器质检'] td.status").inner_text() == "正常"
+
+    qc = log_in(browser, server, "浏览器质检", password)
+    assert qc.url.endswith("/chats")  # a qc user lands on the chats
+    qc.click("a[href='/account/password']")
+    qc.fill("input[name=current_password]", password)
+    qc.fill("input[name=new_password]", "Br0wser-pass")
+    qc.fill("input[name=new_password_again]", "Br0wser-pass")
+    qc.click("#change-password button.primary")
+    qc.wait_for_selector("#password-changed")
+    shot(qc, "password-changed")
+    qc.goto("/chats")
+    assert qc.url.endswith("/chats")  # still logged in after the change
+
+    admin.goto("/users")
+    admin.locator("tr[data-user='浏览器质检'] button.toggle").click()
+    admin.wait_for_selector("tr[data-user='浏览器质检'].off")
+    assert admin.locator("tr[data-user='浏览器质检'] td.status").inner_text() == "已停用"
+    qc.goto("/chats")
+    assert "/login" in qc.url  # disabled: the session has ended
+    again = log_in(browser, server, "浏览器质检", "Br0wser-pass")
+    assert again.locator(".alert").inner_text() == "用户名或密码错误"
+    for pg in (admin, qc, again):
+        pg.context.close()
+
+
+def test_team_targets_on_the_overview(page, app, world):
+    from kefu.targets import Target, save
+
+    store = app.state.store
+    team, = [a["team"] for a in store.agents().values() if a["agent"] == world.own]
+    month = world.day.strftime("%Y-%m")
+    store.write(lambda con: save(con, [Target(month, SHOP, "team", team, "sales_amount", 500000.0)]))
+    with store.lock:
+        mtd = next(r for r in api.kpis(store.ws, ["team"], date_from=world.day.replace(day=1), date_to=world.day)
+                   if r["shop"] == SHOP and r["team"] == team)
+    page.goto(f"/?date={world.day}")
+    row = page.locator(f"#teams tr[data-team='{team}'][data-metric='sales_amount']")
+    assert row.locator("td").nth(2).inner_text() == fmt("sales_amount", mtd["sales_amount"])
+    assert row.locator("td").nth(3).inner_text() == fmt("sales_amount", 500000.0)
+    assert row.locator("td.gap").inner_text() == "−" + fmt("sales_amount", 500000.0 - mtd["sales_amount"])
+    shot(page, "overview-teams")

@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kefu import api
 from kefu.cli import render
+from kefu.cli import pay as pay_cli
+from kefu.cli import qc as qc_cli
 from kefu.cli import web as web_cli
 from kefu.config import ConfigError
 from kefu.ingest.pipeline import import_paths
@@ -41,6 +43,8 @@ class CreditRule(str, Enum):
 
 
 web_cli.register(app)  # serve, user add/list, report daily, targets import (docs/web.md)
+pay_cli.register(app)  # kefu pay …: payroll, explain, compare, import, slip, settlement (docs/pay.md)
+qc_cli.register(app)  # kefu qc …: run, findings, scores, sample, rules (docs/qc.md); review, ledger (docs/qc-review.md)
 
 Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
 

@@ -1,8 +1,15 @@
-"""`kefu serve`, `kefu user add/list`, `kefu report daily`, `kefu targets import`: thin wrappers over kefu.web, kefu.users, kefu.reports, kefu.targets."""
+"""`kefu serve`, `kefu user add/list/passwd/disable/enable`, `kefu report daily`, `kefu targets import`:
+thin wrappers over kefu.web, kefu.users, kefu.reports, kefu.targets.
+
+Every command works while `kefu serve` runs: the server keeps no hold on
+kefu.duckdb (it serves an in-memory snapshot), and a command that finds the
+file held for a moment (the server writing, an import running) waits for it
+(kefu.workspace.connect, KEFU_LOCK_WAIT seconds), then fails with a clear message."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Reports are wide: outside a terminal (pipes, CI logs) do not squeeze them into 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 220)
 errors = Console(stderr=True)
 
 user_app = typer.Typer(help="Web users (用户) and roles.", no_args_is_help=True)
@@ -23,15 +31,20 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _open(ws: Path):
+def _open(ws: Path, *, read_only: bool = False):
+    """The workspace (waiting while another process holds the file), with the web tables in place."""
+    from kefu.targets import ensure_table
+    from kefu.users import ensure_tables
     from kefu.workspace import Workspace, WorkspaceError
 
     try:
-        return Workspace.open(ws)
-    except WorkspaceError as e:
+        w = Workspace.open(ws, read_only=read_only)
+    except WorkspaceError as e:  # not a workspace, or busy for longer than KEFU_LOCK_WAIT
         _fail(str(e))
-    except Exception as e:  # DuckDB lock held by a running server
-        _fail(f"cannot open {ws}: {e} (is `kefu serve` running on it? stop it, or use the web UI)")
+    if not read_only:
+        ensure_tables(w.con)
+        ensure_table(w.con)
+    return w
 
 
 def serve(
@@ -41,8 +54,9 @@ def serve(
     admin_password: Annotated[Optional[str], typer.Option(help="create/replace user `admin` with this password")] = None,
     create_admin: Annotated[bool, typer.Option(help="create user `admin` with a generated password and print it")] = False,
     insecure_cookies: Annotated[bool, typer.Option(help="send session cookies over plain http (only behind a trusted LAN; localhost does not need it)")] = False,
+    check_every: Annotated[float, typer.Option(help="seconds between checks of the workspace file for imports and other changes")] = 2.0,
 ) -> None:
-    """Serve the web app for a workspace (one process holds the workspace file)."""
+    """Serve the web app for a workspace (from an in-memory snapshot: every other command keeps working)."""
     import uvicorn
 
     from kefu.users import add_user
@@ -57,7 +71,7 @@ def serve(
         password = add_user(w.con, name="admin", role="admin", password=admin_password)
         w.close()
         console.print(f"admin user: [bold]admin[/bold]  password: [bold]{password}[/bold]")
-    app = create_app(ws, secure_cookies=not insecure_cookies)
+    app = create_app(ws, secure_cookies=not insecure_cookies, check_every=check_every)
     console.print(f"kefu web: [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -72,11 +86,17 @@ def user_add(
     employer: Annotated[Optional[str], typer.Option(help="role vendor: the outsourcing company")] = None,
     password: Annotated[Optional[str], typer.Option(help="default: a generated one, printed once")] = None,
 ) -> None:
-    """Create or replace a web user; prints the password."""
-    from kefu.users import UserError, add_user
+    """Create or replace a web user (checked against the workspace's shops, accounts and companies); prints the password."""
+    from kefu.users import UserError, add_user, roster, scope_problems, validate
 
     w = _open(ws)
     try:
+        full_agent = f"{shop[0]}:{agent}" if agent and ":" not in agent and shop else agent
+        problems = validate(role=role, shops=shop, agent=full_agent, employer=employer)
+        if not problems:
+            problems = scope_problems(role=role, shops=shop, agent=full_agent, employer=employer, roster=roster(w.con))
+        if problems:
+            _fail("; ".join(problems))
         pw = add_user(w.con, name=name, role=role, password=password, shops=shop, agent=agent, employer=employer)
     except UserError as e:
         _fail(str(e))
@@ -87,15 +107,62 @@ def user_add(
 
 @user_app.command("list")
 def user_list(ws: Path) -> None:
-    """List web users."""
+    """List web users (disabled ones too)."""
     from kefu.users import list_users
 
     w = _open(ws)
-    table = Table("name", "role", "shops", "agent", "employer")
-    for u in list_users(w.con):
-        table.add_row(u.name, u.role, ", ".join(u.shops), u.agent or "", u.employer or "")
+    table = Table("name", "role", "shops", "agent", "employer", "status")
+    for u in list_users(w.con, include_disabled=True):
+        table.add_row(u.name, u.role, ", ".join(u.shops), u.agent or "", u.employer or "", "disabled" if u.disabled else "active")
     w.close()
     console.print(table)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    ws: Path,
+    name: Annotated[str, typer.Option(help="login name")],
+    generate: Annotated[bool, typer.Option("--generate", help="generate a password and print it, instead of asking for one")] = False,
+) -> None:
+    """Set a user's password (asked twice, or generated); every session of the user ends."""
+    from kefu.users import PASSWORD_RULE, UserError, set_password
+
+    password = None
+    if not generate:
+        password = typer.prompt(f"new password for {name} ({PASSWORD_RULE})", hide_input=True, confirmation_prompt=True)
+    w = _open(ws)
+    try:
+        pw = set_password(w.con, name, password)
+    except UserError as e:
+        _fail(str(e))
+    finally:
+        w.close()
+    console.print(f"password of [bold]{name}[/bold] changed" + (f": [bold]{pw}[/bold]" if generate else ""))
+
+
+def _set_disabled(ws: Path, name: str, disabled: bool) -> None:
+    from kefu.users import UserError, set_disabled
+
+    w = _open(ws)
+    try:
+        set_disabled(w.con, name, disabled)
+    except UserError as e:
+        _fail(str(e))
+    finally:
+        w.close()
+    console.print(f"user [bold]{name}[/bold] {'disabled: every session ended' if disabled else 'enabled'}")
+
+
+@user_app.command("disable")
+def user_disable(ws: Path, name: Annotated[str, typer.Option(help="login name")]) -> None:
+    """Disable a user: logging in is refused and every session ends (the last admin cannot be disabled)."""
+    _set_disabled(ws, name, True)
+
+
+@user_app.command("enable")
+def user_enable(ws: Path, name: Annotated[str, typer.Option(help="login name")]) -> None:
+    """Enable a disabled user again (with the password they had)."""
+    _set_disabled(ws, name, False)
 
 
 @report_app.command("daily")
@@ -109,12 +176,13 @@ def report_daily(
     """The daily report (日报) of a shop: team and agents vs previous day, last week, monthly targets."""
     from kefu import api
     from kefu.metrics.registry import BY_KEY
-    from kefu.reports.daily import daily_report
+    from kefu.qc import day_tally
+    from kefu.reports.daily import attach_qc, daily_report
     from kefu.reports.xlsx import write_daily_xlsx
     from kefu.targets import load
     from kefu.web.formatting import fmt, fmt_delta
 
-    w = _open(ws)
+    w = _open(ws, read_only=True)
     try:
         shops = sorted({r["shop"] for r in api.kpis(w, ["shop"])})
         if not shops:
@@ -136,6 +204,7 @@ def report_daily(
 
         names = {r[0]: {"name": r[1], "team": r[2], "employer": r[3]} for r in w.con.execute("SELECT agent, name, team, employer FROM agents").fetchall()}
         report = daily_report(kpis, shop, day, load(w.con, day.strftime("%Y-%m"), [shop]), names)
+        report = attach_qc(report, day_tally(w.con, shop, day))  # QC figures, when a QC run covered the day
     finally:
         w.close()
     table = Table(title=f"{shop} 日报 {day}" if lang == "zh" else f"{shop} daily report {day}")
@@ -147,19 +216,61 @@ def report_daily(
                       fmt_delta(k, r["vs_last_week"], lang), fmt(k, r["mtd"], lang), "" if r["target"] is None else fmt(k, r["target"], lang),
                       "" if r["completion"] is None else f"{r['completion'] * 100:.0f}%")
     console.print(table)
+    if report.teams:
+        console.print(_teams_table(report, lang))
+    if report.qc:
+        console.print(_qc_table(report, lang))
     if xlsx:
         write_daily_xlsx(report, xlsx, lang)
         console.print(f"written: {xlsx}")
 
 
+def _qc_table(report, lang: str) -> Table:
+    """Each agent's QC score, findings and confirmed findings of the day (docs/qc.md)."""
+    zh = lang == "zh"
+    table = Table(title=f"质检 {report.day}" if zh else f"QC {report.day}")
+    for col in ("客服", "质检分", "质检问题", "已确认", "待复核") if zh else ("agent", "QC score", "findings", "confirmed", "open"):
+        table.add_column(col, justify="left" if col in ("客服", "agent") else "right")
+    for a in sorted(report.agents, key=lambda a: (a["qc"]["qc_score"], a["name"])):
+        q = a["qc"]
+        table.add_row(a["name"], f"{q['qc_score']:g}", str(q["findings"]), str(q["confirmed"]), str(q["open"]))
+    return table
+
+
+def _teams_table(report, lang: str) -> Table:
+    """Each team's month to date against its team targets (the gap: month to date − monthly target)."""
+    from kefu.metrics.registry import BY_KEY
+    from kefu.web.formatting import fmt, fmt_delta
+
+    zh = lang == "zh"
+    table = Table(title=f"组别目标 {report.month}" if zh else f"Team targets {report.month}")
+    for col in ("组别", "指标", "本月累计", "月目标", "按进度应达", "完成率", "差距") if zh else \
+            ("team", "metric", "MTD", "target", "expected by now", "completion", "gap"):
+        table.add_column(col)
+    for team in report.teams:
+        name = team["team"] or ("未分组" if zh else "no team")
+        for r in team["targets"]:
+            k = r["metric"]
+            done = "" if r["completion"] is None else f"{r['completion'] * 100:.0f}%"
+            mark = {True: " ✓", False: " ✗"}.get(r["on_track"], "")
+            table.add_row(name, BY_KEY[k].zh if zh else BY_KEY[k].en, fmt(k, r["mtd"], lang), fmt(k, r["target"], lang),
+                          fmt(k, r["expected_to_date"], lang), done + mark, fmt_delta(k, r["gap"], lang))
+        if not team["targets"]:
+            table.add_row(name, BY_KEY["sales_amount"].zh if zh else BY_KEY["sales_amount"].en,
+                          fmt("sales_amount", team["figures"]["sales_amount"], lang), "", "", "", "")
+    return table
+
+
 @targets_app.command("import")
 def targets_import(ws: Path, file: Path) -> None:
-    """Import monthly targets from CSV/XLSX (columns month, shop, scope, subject, metric, value); all rows are validated first."""
+    """Import monthly targets from CSV/XLSX (columns month, shop, scope, subject, metric, value); all rows are validated first,
+    shops, teams and accounts against the workspace."""
     from kefu.targets import TargetError, import_file
+    from kefu.users import roster
 
     w = _open(ws)
     try:
-        n = import_file(w.con, file)
+        n = import_file(w.con, file, roster(w.con))
     except TargetError as e:
         for p in e.problems:
             errors.print(f"[red]error:[/red] {p}", highlight=False)

@@ -2,7 +2,8 @@
 
 For one shop and day: the team's figures and each agent's, with the change
 against the previous day and the same day last week, the month to date
-against the monthly targets, and the peak-to-valley spread between agents.
+against the monthly targets, each team's (组别) month to date against its
+team targets, and the peak-to-valley spread between agents.
 `collect` fetches the records it needs through any `kpis(by, date_from,
 date_to)` function (kefu.api.kpis bound to a workspace, or the web cache);
 `build` does the arithmetic and touches no data source.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kefu.metrics.registry import BY_KEY
 from kefu.targets import Target, progress
@@ -30,6 +31,10 @@ AGENT_METRICS = (
     "inquiry_conversion", "lost_buyers", "sales_amount", "satisfaction_rate",
 )
 
+ORDER = {key: i for i, key in enumerate(BY_KEY)}  # targets are listed in the registry's order
+#: What each team's row shows besides its targets.
+TEAM_METRICS = ("consult_buyers", "inquiry_conversion", "sales_amount", "avg_response_s")
+
 KpiFetch = Callable[[tuple[str, ...], dt.date | None, dt.date | None], list[dict]]
 
 
@@ -45,6 +50,8 @@ class DailyReport:
     agents: list[dict]  # one row per agent
     spread: list[dict]  # one row per agent metric: peak, valley, gap
     targets: list[dict] = field(default_factory=list)
+    teams: list[dict] = field(default_factory=list)  # one row per team: month to date, and progress on each team target
+    qc: bool = False  # QC figures attached (attach_qc): each agent row then has "qc"
 
 
 def delta(a, b):
@@ -66,6 +73,7 @@ def collect(kpis: KpiFetch, shop: str, day: dt.date) -> dict:
         "agents": (agents_day(day), agents_day(prev), agents_day(week)),
         "team_mtd": next((r for r in kpis(("shop",), first, day) if r["shop"] == shop), {}),
         "agents_mtd": {r["agent"]: r for r in kpis(("agent",), first, day) if r["shop"] == shop},
+        "teams_mtd": {r["team"]: r for r in kpis(("team",), first, day) if r["shop"] == shop},
     }
 
 
@@ -102,7 +110,32 @@ def build(shop: str, day: dt.date, data: dict, targets: list[Target], names: dic
         agents.append(row)
 
     spread = [peak_to_valley(key, {a: a_day[a].get(key) for a in a_day}) for key in AGENT_METRICS]
-    return DailyReport(shop, day, day - dt.timedelta(days=1), day - dt.timedelta(days=7), month, elapsed, team, agents, spread)
+    teams = team_progress(data.get("teams_mtd", {}), targets, shop, month, elapsed)
+    return DailyReport(shop, day, day - dt.timedelta(days=1), day - dt.timedelta(days=7), month, elapsed, team, agents, spread,
+                       teams=teams)
+
+
+def team_progress(mtd_by_team: dict[str | None, dict], targets: list[Target], shop: str, month: str, elapsed: float) -> list[dict]:
+    """Each team's month to date (the engine's team grouping, D7) and its progress on every team target of the month.
+
+    Teams with figures or with a target are listed, by name; agents without a team
+    form the row with team None (it can have no target). `gap` is month to date
+    minus the monthly target, as for the shop's targets.
+    """
+    goals: dict[str, dict[str, float]] = {}
+    for t in targets:
+        if t.month == month and t.shop == shop and t.scope == "team":
+            goals.setdefault(t.subject, {})[t.metric] = t.value
+    rows = []
+    for name in sorted(set(mtd_by_team) | set(goals), key=lambda n: (n is None, n or "")):
+        mtd = mtd_by_team.get(name, {})
+        progress_rows = []
+        for metric, value in sorted(goals.get(name, {}).items(), key=lambda kv: ORDER[kv[0]]):
+            p = progress(mtd.get(metric), value, metric, elapsed_share=elapsed)
+            progress_rows.append({"metric": metric, "mtd": mtd.get(metric), "target": value, "expected_to_date": p["expected_to_date"],
+                                  "completion": p["completion"], "gap": p["gap"], "on_track": p["on_track"], "additive": p["additive"]})
+        rows.append({"team": name, "figures": {k: mtd.get(k) for k in TEAM_METRICS}, "targets": progress_rows})
+    return rows
 
 
 def _target_cols(key: str, actual, target, elapsed: float) -> dict:
@@ -127,3 +160,21 @@ def peak_to_valley(key: str, values: dict[str, float | None]) -> dict:
 
 def daily_report(kpis: KpiFetch, shop: str, day: dt.date, targets: list[Target], names: dict[str, dict]) -> DailyReport:
     return build(shop, day, collect(kpis, shop, day), targets, names)
+
+
+def attach_qc(report: DailyReport, tally: dict[str, dict] | None) -> DailyReport:
+    """The report with each agent's QC figures of the day (质检): qc_score, findings, confirmed, open.
+
+    `tally` is kefu.qc.day_tally (per agent with findings; None when no QC run covered the
+    day, and the report is returned as it is). An agent without findings scores 100.
+    """
+    if tally is None:
+        return report
+    from kefu.qc import score
+
+    empty = {"findings": 0, "confirmed": 0, "open": 0, "points_deducted": 0.0}
+    agents = []
+    for row in report.agents:
+        counts = tally.get(row["agent"], empty)
+        agents.append({**row, "qc": {**counts, "qc_score": score(counts["points_deducted"])}})
+    return replace(report, agents=agents, qc=True)

@@ -1,7 +1,9 @@
 """The daily report as an XLSX workbook with native Excel charts (xlsxwriter).
 
-Sheets: 团队 (team figures and targets), 客服 (per agent), 峰谷差 (spread),
-图表 (charts: credited sales per agent, and reply times per agent).
+Sheets: 团队 (team figures and targets), 客服 (per agent; with the day's QC
+score, findings and confirmed findings when QC has checked the day), 组别 (each team's
+month to date against its team targets), 峰谷差 (spread), 图表 (charts:
+credited sales per agent, and reply times per agent).
 Values are written as numbers with Excel number formats, so the workbook
 can be recomputed and filtered; tests read the cells back with openpyxl.
 """
@@ -33,6 +35,7 @@ def write_daily_xlsx(report: DailyReport, target: Path | BinaryIO, lang: str = "
     plain = wb.add_format({"num_format": "#,##0", "border": 1})
     pp = wb.add_format({"num_format": '+0.0" pp";-0.0" pp";0.0" pp"', "border": 1})
     text = wb.add_format({"border": 1})
+    qc_score = wb.add_format({"num_format": "0.0", "border": 1})
 
     def cell_format(key: str, is_delta=False):
         unit = BY_KEY[key].unit
@@ -70,6 +73,9 @@ def write_daily_xlsx(report: DailyReport, target: Path | BinaryIO, lang: str = "
     fixed = ["客服", "组别", "归属"] if zh else ["Agent", "Team", "Employer"]
     header = fixed + [h for k in AGENT_METRICS for h in (_label(k, lang), ("较前日" if zh else "vs prev"), ("较上周" if zh else "vs last week"))]
     header += ["本月销售额", "月目标", "完成率"] if zh else ["Sales MTD", "Monthly target", "Completion"]
+    qc_col = len(header)  # QC figures of the day (质检), when the report has them (kefu.reports.daily.attach_qc)
+    if report.qc:
+        header += ["质检分", "质检问题", "已确认"] if zh else ["QC score", "QC findings", "Confirmed"]
     wa.write_row(0, 0, header, head)
     for i, a in enumerate(report.agents, start=1):
         wa.write(i, 0, a["name"], text); wa.write(i, 1, a["team"] or "", text); wa.write(i, 2, a["employer"], text)
@@ -83,8 +89,34 @@ def write_daily_xlsx(report: DailyReport, target: Path | BinaryIO, lang: str = "
             wa.write_blank(i, c + 2, None, text)
         else:
             wa.write_number(i, c + 2, a["target_completion"], num["ratio"])
+        if report.qc:
+            wa.write_number(i, qc_col, a["qc"]["qc_score"], qc_score)
+            wa.write_number(i, qc_col + 1, a["qc"]["findings"], plain); wa.write_number(i, qc_col + 2, a["qc"]["confirmed"], plain)
     wa.set_column(0, 2, 12); wa.set_column(3, len(header), 11); wa.freeze_panes(1, 1)
     wa.autofilter(0, 0, max(len(report.agents), 1), len(header) - 1)
+
+    # 组别: month to date per team against the team's monthly targets
+    wt = wb.add_worksheet("组别" if zh else "Teams")
+    wt.write_row(0, 0, ["组别", "指标", "本月累计", "月目标", "按进度应达", "完成率", "差距", "达标"] if zh else
+                 ["Team", "Metric", "Month to date", "Monthly target", "Expected by now", "Completion", "Gap", "On track"], head)
+    r = 1
+    for team in report.teams:
+        name = team["team"] or ("未分组" if zh else "No team")
+        rows = team["targets"] or [{"metric": "sales_amount", "mtd": team["figures"].get("sales_amount"), "target": None,
+                                    "expected_to_date": None, "completion": None, "gap": None, "on_track": None}]
+        for row in rows:
+            k = row["metric"]
+            wt.write(r, 0, name, text); wt.write(r, 1, _label(k, lang), text)
+            put(wt, r, 2, k, row["mtd"]); put(wt, r, 3, k, row["target"]); put(wt, r, 4, k, row["expected_to_date"])
+            if row["completion"] is None:
+                wt.write_blank(r, 5, None, text)
+            else:
+                wt.write_number(r, 5, row["completion"], num["ratio"])
+            put(wt, r, 6, k, row["gap"], True)
+            track = None if row["on_track"] is None else (("达标" if row["on_track"] else "落后") if zh else ("on track" if row["on_track"] else "behind"))
+            wt.write(r, 7, track or "", text)
+            r += 1
+    wt.set_column(0, 1, 16); wt.set_column(2, 7, 13); wt.freeze_panes(1, 1)
 
     # 峰谷差
     wsp = wb.add_worksheet("峰谷差" if zh else "Spread")

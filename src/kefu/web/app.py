@@ -8,12 +8,16 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import MutableHeaders
 from fastapi.staticfiles import StaticFiles
 
 from kefu.web.auth import CSRF_COOKIE, NotAuthenticated, Sessions, Throttle, csrf_protect
 from kefu.web.routers import agents, chats, heatmap, leaderboard, losses, overview, reports, session, targets, users
+from kefu.web.routers import pay as pay_router
+from kefu.web.routers import qc as qc_router
 from kefu.web.store import Store
+from kefu.workspace import WorkspaceBusy
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_FILES = ("htmx.min.js", "echarts.min.js")
@@ -24,8 +28,41 @@ def missing_assets() -> list[str]:
     return [f for f in VENDOR_FILES if not (STATIC / "vendor" / f).exists()]
 
 
-def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = True) -> FastAPI:
-    store = Store(Path(workspace))
+class CsrfCookieAndHeaders:
+    """Sets the CSRF cookie when a page made a token for a request that had none, and the security headers.
+
+    Plain ASGI: `@app.middleware("http")` wraps every response in a stream and a task, which cost more than
+    many of the pages themselves under load.
+    """
+
+    def __init__(self, app, *, secure: bool) -> None:
+        self.app, self.secure = app, secure
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                new = scope.get("state", {}).get("new_csrf")
+                if new and not Request(scope).cookies.get(CSRF_COOKIE):
+                    cookie = Response()
+                    cookie.set_cookie(CSRF_COOKIE, new, samesite="lax", secure=self.secure, httponly=False)
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = True, check_every: float = 2.0,
+               write_wait: float = 15.0) -> FastAPI:
+    """The app over an in-memory snapshot of `workspace` (kefu.web.store): re-read when the file changes
+    (checked every `check_every` seconds); writes wait up to `write_wait` seconds for the file, then answer 503."""
+    store = Store(Path(workspace), check_every=check_every, write_wait=write_wait)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -43,23 +80,22 @@ def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = Tru
         store.warm()
         threading.Thread(target=store.warm_details, name="kefu-warm", daemon=True).start()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, overview, leaderboard, agents, chats, heatmap, losses, reports, targets, users):
+    for module in (session, overview, leaderboard, agents, chats, heatmap, losses, reports, targets, users, qc_router, pay_router):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["session"], summary="Liveness, and whether the start-up warm-up of the latest day is done")
     def health() -> dict:
-        return {"ok": True, "warm": store.ready.is_set()}
+        imports, last_id, last_at = store.snapshot_ledger
+        return {"ok": True, "warm": store.ready.is_set(), "reloads": store.reloads,
+                "imports": {"files": imports, "last_import_id": last_id, "last_imported_at": last_at.isoformat() if last_at else None}}
 
-    @app.middleware("http")
-    async def set_csrf_cookie(request: Request, call_next):
-        response = await call_next(request)
-        new = getattr(request.state, "new_csrf", None)
-        if new and not request.cookies.get(CSRF_COOKIE):
-            response.set_cookie(CSRF_COOKIE, new, samesite="lax", secure=secure_cookies, httponly=False)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    @app.exception_handler(WorkspaceBusy)
+    async def workspace_busy(request: Request, exc: WorkspaceBusy):
+        # An import holds kefu.duckdb longer than the server waits: nothing was saved; the user may retry.
+        detail = f"not saved: the workspace is busy (an import is running?); try again in a moment ({exc})"
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+
+    app.add_middleware(CsrfCookieAndHeaders, secure=secure_cookies)
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated):

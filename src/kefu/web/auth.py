@@ -2,7 +2,10 @@
 
 - Sessions: a random token in an HttpOnly, SameSite=Lax cookie (`Secure`
   unless the server runs with `secure_cookies=False`); the server keeps
-  token -> user name, so logging out or restarting ends every session.
+  token -> (user name, start), so logging out or restarting ends every session.
+  A session started before the user's `sessions_from` (set by a password
+  change or reset, or by disabling the user, from the web or the CLI) no
+  longer counts.
 - CSRF: double-submit token. Every response carries a `kefu_csrf` cookie;
   every POST/PUT/PATCH/DELETE must send the same value as the form field
   `csrf_token` or the `X-CSRF-Token` header (pages put it in hx-headers).
@@ -12,6 +15,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
 import time
@@ -36,26 +40,35 @@ class NotAuthenticated(Exception):
 
 class Sessions:
     def __init__(self) -> None:
-        self._by_token: dict[str, tuple[str, float]] = {}
+        self._by_token: dict[str, tuple[str, float, dt.datetime]] = {}  # token -> (name, expires, started)
         self._lock = threading.Lock()
 
     def create(self, name: str) -> str:
         token = secrets.token_urlsafe(32)
         with self._lock:
-            self._by_token[token] = (name, time.time() + SESSION_SECONDS)
+            self._by_token[token] = (name, time.time() + SESSION_SECONDS, dt.datetime.now())
         return token
 
     def user_name(self, token: str | None) -> str | None:
-        if not token:
-            return None
-        found = self._by_token.get(token)
+        found = self.find(token)
+        return found[0] if found else None
+
+    def find(self, token: str | None) -> tuple[str, dt.datetime] | None:
+        """(user name, start) of a live session."""
+        found = self._by_token.get(token or "")
         if not found or found[1] < time.time():
             return None
-        return found[0]
+        return found[0], found[2]
 
     def end(self, token: str | None) -> None:
         with self._lock:
             self._by_token.pop(token or "", None)
+
+    def end_user(self, name: str, keep: str | None = None) -> None:
+        """End every session of `name` (except the token `keep`)."""
+        with self._lock:
+            for token in [t for t, v in self._by_token.items() if v[0] == name and t != keep]:
+                del self._by_token[token]
 
 
 class Throttle:
@@ -109,10 +122,10 @@ def csrf_token(request: Request) -> str:
 
 def current_user(request: Request) -> User:
     app = request.app.state
-    name = app.sessions.user_name(request.cookies.get(SESSION_COOKIE))
-    user = app.store.user(name) if name else None
-    if user is None:
-        raise NotAuthenticated()
+    found = app.sessions.find(request.cookies.get(SESSION_COOKIE))
+    user = app.store.user(found[0]) if found else None
+    if user is None or (user.sessions_from is not None and found[1] < user.sessions_from):
+        raise NotAuthenticated()  # unknown, disabled, or the session began before a password change
     request.state.user = user
     return user
 

@@ -25,6 +25,19 @@ RULES: dict[str, frozenset[str]] = {
     "targets_edit": frozenset({"admin", "manager"}),
     "users": frozenset({"admin"}),
     "audit": frozenset({"admin"}),
+    # quality inspection (docs/qc-review.md): supervisors review and decide; agents and vendors read feedback
+    "qc_review": frozenset({"admin", "manager", "qc"}),
+    "qc_rules": frozenset({"admin", "manager", "qc"}),
+    "qc_ledger": frozenset({"admin", "manager", "qc"}),
+    "qc_feedback": frozenset({"admin", "manager", "qc", "agent", "vendor"}),
+    "qc_public": frozenset({"admin", "manager", "qc", "agent"}),
+    "qc_report": frozenset({"admin", "manager", "qc", "agent"}),
+    # performance pay (docs/pay.md): agents see their own payslip, vendors their agents' and their settlement
+    "pay": frozenset({"admin", "manager", "agent", "vendor"}),
+    "pay_payroll": frozenset({"admin", "manager"}),
+    "pay_settlement": frozenset({"admin", "manager", "vendor"}),
+    "pay_schemes": frozenset({"admin", "manager"}),
+    "pay_schemes_edit": frozenset({"admin", "manager"}),
 }
 
 

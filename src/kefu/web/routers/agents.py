@@ -13,7 +13,7 @@ from kefu.metrics.explain import measures_of
 from kefu.metrics.registry import AGENT_METRICS, BY_KEY
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, parse_day, render
+from kefu.web.common import StoreDep, cached_json, log, parse_day, render
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -80,10 +80,12 @@ def api_agents(user: CurrentUser, store: StoreDep) -> list[dict]:
 
 
 @router.get("/api/agents/{agent}/kpis", tags=["agents"], summary="An agent's KPIs per day")
-def api_agent_kpis(user: CurrentUser, store: StoreDep, agent: str, date_from: str | None = None, date_to: str | None = None) -> list[dict]:
+def api_agent_kpis(request: Request, user: CurrentUser, store: StoreDep, agent: str, date_from: str | None = None,
+                   date_to: str | None = None) -> list[dict]:
     permissions.require(user, "agent")
     permissions.require_agent(user, agent, store.agents())
-    return agent_days(store, agent, parse_day(date_from, store) if date_from else None, parse_day(date_to, store) if date_to else None)
+    d_from, d_to = parse_day(date_from, store) if date_from else None, parse_day(date_to, store) if date_to else None
+    return cached_json(request, lambda: agent_days(store, agent, d_from, d_to))
 
 
 @router.get("/api/agents/{agent}/days/{day}", tags=["agents"], summary="The rows behind an agent's figures on a day")
@@ -92,7 +94,7 @@ def api_drilldown(request: Request, user: CurrentUser, store: StoreDep, agent: s
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
     log(request, "view_drilldown", f"{agent} {d} {metric or ''}".strip())
-    return drilldown(store, agent, d, metric)
+    return cached_json(request, lambda: drilldown(store, agent, d, metric))
 
 
 @router.get("/agents/{agent}", include_in_schema=False)
@@ -106,7 +108,7 @@ def agent_page(request: Request, user: CurrentUser, store: StoreDep, agent: str,
     shown = ("consult_buyers", "reply_rate", "avg_first_response_s", "avg_response_s", "slow_responses", "rate_3min",
              "inquiry_buyers", "inquiry_conversion", "lost_buyers", "attributed_orders", "sales_amount", "satisfaction_rate", "complaints")
     log(request, "view_agent", agent)
-    return render(request, "agent.html", agent=agents[agent], days=days, shown=shown, metric=metric, page="agent")
+    return render(request, "agent.html", cached=True, agent=agents[agent], days=days, shown=shown, metric=metric, page="agent")
 
 
 @router.get("/agents/{agent}/days/{day}", include_in_schema=False)
@@ -116,4 +118,4 @@ def drilldown_page(request: Request, user: CurrentUser, store: StoreDep, agent: 
     permissions.require_agent(user, agent, agents)
     d = parse_day(day, store)
     log(request, "view_drilldown", f"{agent} {d} {metric or ''}".strip())
-    return render(request, "drilldown.html", agent=agents[agent], data=drilldown(store, agent, d, metric), page="agent")
+    return render(request, "drilldown.html", cached=True, agent=agents[agent], data=drilldown(store, agent, d, metric), page="agent")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, parse_day, render
+from kefu.web.common import StoreDep, cached_json, log, parse_day, render
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -57,7 +57,8 @@ def _buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
 def api_chat_list(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str) -> list[dict]:
     permissions.require(user, "chats")
     permissions.require_agent(user, agent, store.agents())
-    return buyers_of(store, agent, parse_day(day, store))
+    d = parse_day(day, store)
+    return cached_json(request, lambda: buyers_of(store, agent, d))
 
 
 @router.get("/api/chats/{agent}/{day}/{buyer}", tags=["chats"], summary="A buyer's chat with an agent on a day")
@@ -66,7 +67,7 @@ def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: str, d
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
     log(request, "view_chat", f"{agent} {d} {buyer}")
-    return chat_data(store, agent, d, buyer)
+    return cached_json(request, lambda: chat_data(store, agent, d, buyer))
 
 
 @router.get("/chats", include_in_schema=False)
@@ -91,5 +92,5 @@ def chat_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, 
     permissions.require_agent(user, agent, agents)
     d = parse_day(day, store)
     log(request, "view_chat", f"{agent} {d} {buyer}")
-    return render(request, "chat_fragment.html" if fragment else "chat.html", agent=agents[agent],
+    return render(request, "chat_fragment.html" if fragment else "chat.html", cached=True, agent=agents[agent],
                   data=chat_data(store, agent, d, buyer), page="chats")

@@ -8,13 +8,17 @@ from fastapi import APIRouter, Request
 
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()
 
 
 def heatmap_data(store: Store, shop: str, date_from: dt.date, date_to: dt.date) -> dict:
+    return store.cached(("heatmap", shop, date_from, date_to), lambda: _heatmap_data(store, shop, date_from, date_to))
+
+
+def _heatmap_data(store: Store, shop: str, date_from: dt.date, date_to: dt.date) -> dict:
     rows = [r for r in store.kpis(("shop", "day", "hour")) if r["shop"] == shop and date_from.isoformat() <= r["day"] <= date_to.isoformat()]
     days = sorted({r["day"] for r in rows})
     cells = [{"day": r["day"], "hour": r["hour"], "consult_buyers": r["consult_buyers"], "questions": r["questions"],
@@ -29,9 +33,11 @@ def _period(store, date_from, date_to):
 
 
 @router.get("/api/heatmap", tags=["heatmap"], summary="Consultations and response time per day and hour")
-def api_heatmap(user: CurrentUser, store: StoreDep, shop: str | None = None, date_from: str | None = None, date_to: str | None = None) -> dict:
+def api_heatmap(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date_from: str | None = None,
+                date_to: str | None = None) -> dict:
     permissions.require(user, "heatmap")
-    return heatmap_data(store, pick_shop(user, shop, store), *_period(store, date_from, date_to))
+    shop, period = pick_shop(user, shop, store), _period(store, date_from, date_to)
+    return cached_json(request, lambda: heatmap_data(store, shop, *period))
 
 
 @router.get("/heatmap", include_in_schema=False)
@@ -39,4 +45,4 @@ def heatmap_page(request: Request, user: CurrentUser, store: StoreDep, shop: str
                  date_from: str | None = None, date_to: str | None = None):
     permissions.require(user, "heatmap")
     data = heatmap_data(store, pick_shop(user, shop, store), *_period(store, date_from, date_to))
-    return render(request, "heatmap.html", data=data, shops=visible_shops(user, store), page="heatmap")
+    return render(request, "heatmap.html", cached=True, data=data, shops=visible_shops(user, store), page="heatmap")

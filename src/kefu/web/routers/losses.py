@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import StoreDep, cached_json, log, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -47,7 +47,7 @@ def api_losses(request: Request, user: CurrentUser, store: StoreDep, shop: str |
     permissions.require(user, "losses")
     shop, day = pick_shop(user, shop, store), parse_day(date, store)
     log(request, "view_losses", f"{shop} {day}")
-    return losses_data(store, user, shop, day)
+    return cached_json(request, lambda: losses_data(store, user, shop, day))
 
 
 @router.get("/losses.csv", tags=["losses"], summary="Lost inquiries as CSV for follow-up (UTF-8 with BOM, opens in Excel)")
@@ -72,5 +72,5 @@ def losses_page(request: Request, user: CurrentUser, store: StoreDep, shop: str 
     permissions.require(user, "losses")
     shop, day = pick_shop(user, shop, store), parse_day(date, store)
     log(request, "view_losses", f"{shop} {day}")
-    return render(request, "losses.html", data=losses_data(store, user, shop, day), shops=visible_shops(user, store),
+    return render(request, "losses.html", cached=True, data=losses_data(store, user, shop, day), shops=visible_shops(user, store),
                   days=store.days(), page="losses")

@@ -1,4 +1,5 @@
-"""Overview (总览): a shop's day against the previous day and the same day last week, month to date against targets."""
+"""Overview (总览): a shop's day against the previous day and the same day last week, month to date against the
+shop's targets, and each team's (组别) month to date against its team targets."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import datetime as dt
 from fastapi import APIRouter, Request
 
 from kefu import targets as targets_mod
+from kefu.reports.daily import team_progress
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -20,13 +22,19 @@ HEADLINE = ("consult_buyers", "reply_rate", "avg_first_response_s", "avg_respons
 
 
 def overview_data(store: Store, shop: str, day: dt.date) -> dict:
+    return store.cached(("overview", shop, day), lambda: _overview(store, shop, day))
+
+
+def _overview(store: Store, shop: str, day: dt.date) -> dict:
     by_day = {r["day"]: r for r in store.kpis(("shop", "day")) if r["shop"] == shop}
     cur, prev, week = (by_day.get((day - dt.timedelta(days=n)).isoformat(), {}) for n in (0, 1, 7))
     first = day.replace(day=1)
     mtd = next((r for r in store.kpis(("shop",), first, day) if r["shop"] == shop), {})
     elapsed = day.day / calendar.monthrange(day.year, day.month)[1]
     month = day.strftime("%Y-%m")
-    goals = {t.metric: t.value for t in store.con_read(lambda c: targets_mod.load(c, month, [shop])) if t.scope == "shop"}
+    targets = store.con_read(lambda c: targets_mod.load(c, month, [shop]))
+    goals = {t.metric: t.value for t in targets if t.scope == "shop"}
+    teams_mtd = {r["team"]: r for r in store.kpis(("team",), first, day) if r["shop"] == shop}
 
     def delta(a, b):
         return None if a is None or b is None else a - b
@@ -51,17 +59,19 @@ def overview_data(store: Store, shop: str, day: dt.date) -> dict:
                    "consulted_sales_share": share, "silent_sales_share": None if share is None else 1 - share,
                    "mtd_silent_sales": mtd.get("silent_sales"), "mtd_consulted_sales_share": mtd.get("consulted_sales_share")},
         "trend": trend,
+        "teams": team_progress(teams_mtd, targets, shop, month, elapsed),
     }
 
 
 @router.get("/api/overview", tags=["overview"], summary="A shop's day, comparisons, month to date against targets")
-def api_overview(user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None) -> dict:
+def api_overview(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None) -> dict:
     permissions.require(user, "overview")
-    return overview_data(store, pick_shop(user, shop, store), parse_day(date, store))
+    shop, day = pick_shop(user, shop, store), parse_day(date, store)
+    return cached_json(request, lambda: overview_data(store, shop, day))
 
 
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None):
     permissions.require(user, "overview")
     data = overview_data(store, pick_shop(user, shop, store), parse_day(date, store))
-    return render(request, "overview.html", data=data, shops=visible_shops(user, store), days=store.days(), page="overview")
+    return render(request, "overview.html", cached=True, data=data, shops=visible_shops(user, store), days=store.days(), page="overview")

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kefu import targets as targets_mod
-from kefu.reports.daily import DailyReport, daily_report
+from kefu.qc import day_tally
+from kefu.reports.daily import DailyReport, attach_qc, daily_report
 from kefu.reports.xlsx import write_daily_xlsx
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import StoreDep, cached_json, log, parse_day, pick_shop, render, visible_shops
 from kefu.web.i18n import lang_of
 from kefu.web.store import Store
 
@@ -22,7 +23,9 @@ router = APIRouter()
 
 
 def report_for(store: Store, shop: str, day: dt.date) -> DailyReport:
-    return store.cached(("daily", shop, day, store.targets_version), lambda: _report(store, shop, day))
+    report = store.cached(("daily", shop, day, store.targets_version), lambda: _report(store, shop, day))
+    # QC figures change with every review, so they are read afresh (small queries on the QC tables).
+    return attach_qc(report, store.con_read(lambda cur: day_tally(cur, shop, day)))
 
 
 def _report(store: Store, shop: str, day: dt.date) -> DailyReport:
@@ -46,7 +49,7 @@ def _args(user, store, shop, date):
 def api_daily(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None) -> dict:
     shop, day = _args(user, store, shop, date)
     log(request, "view_report", f"{shop} {day}")
-    return as_json(report_for(store, shop, day))
+    return cached_json(request, lambda: as_json(report_for(store, shop, day)))
 
 
 @router.get("/reports/daily.xlsx", tags=["reports"], summary="The daily report as XLSX with native charts")
@@ -65,5 +68,5 @@ def daily_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: str |
 def daily_page(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None, print: bool = False):
     shop, day = _args(user, store, shop, date)
     log(request, "view_report", f"{shop} {day}")
-    return render(request, "daily_print.html" if print else "daily.html", report=report_for(store, shop, day),
+    return render(request, "daily_print.html" if print else "daily.html", cached=True, report=report_for(store, shop, day),
                   shops=visible_shops(user, store), days=store.days(), page="report")

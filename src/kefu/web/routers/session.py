@@ -1,4 +1,4 @@
-"""Logging in and out (HTML form and JSON), and the language switch."""
+"""Logging in and out (HTML form and JSON), changing one's own password, and the language switch."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
-from kefu.users import authenticate
-from kefu.web.auth import SESSION_COOKIE
-from kefu.web.common import log, render
+from kefu.users import PASSWORD_RULE, UserError, authenticate, change_own_password, needs_rehash, rehash
+from kefu.web.auth import SESSION_COOKIE, CurrentUser
+from kefu.web.common import StoreDep, log, render
 from kefu.web.i18n import LANGS
 
 router = APIRouter()
@@ -28,6 +28,8 @@ def _login(request: Request, name: str, password: str):
         state.store.audit(name, "login_failed", "", ip)
         raise HTTPException(401, "wrong name or password")
     state.throttle.reset(f"name:{name}")
+    if state.store.con_read(lambda cur: needs_rehash(cur, name)):  # hashed with older Argon2 parameters
+        state.store.write(lambda con: rehash(con, name, password))
     request.state.user = user
     log(request, "login")
     return user
@@ -93,4 +95,49 @@ def switch_language(request: Request, code: str, back: str = "/"):
     resp = RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
     if code in LANGS:
         resp.set_cookie("kefu_lang", code, samesite="lax", max_age=365 * 86400)
+    return resp
+
+
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str
+    new_password_again: str
+
+
+def _change_password(request: Request, user, store, current: str, new: str, again: str):
+    """Change the logged-in user's password; their other sessions end, this one goes on under a new token."""
+    try:
+        store.write(lambda con: change_own_password(con, user.name, current, new, again))
+    except UserError as e:
+        raise HTTPException(422, str(e)) from None
+    log(request, "change_password", user.name)
+    sessions = request.app.state.sessions
+    sessions.end_user(user.name)
+    return user
+
+
+@router.post("/api/me/password", tags=["session"], summary="Change one's own password (current + new twice); other sessions end")
+def api_change_password(request: Request, user: CurrentUser, store: StoreDep, body: PasswordChange):
+    _change_password(request, user, store, body.current_password, body.new_password, body.new_password_again)
+    resp = JSONResponse({"ok": True, "rule": PASSWORD_RULE})
+    _set_session(request, resp, user)
+    return resp
+
+
+@router.get("/account/password", include_in_schema=False)
+def password_page(request: Request, user: CurrentUser):
+    return render(request, "password.html", errors=[], done=False, rule=PASSWORD_RULE, page="password")
+
+
+@router.post("/account/password", include_in_schema=False)
+def password_form(request: Request, user: CurrentUser, store: StoreDep, current_password: str = Form(...),
+                  new_password: str = Form(...), new_password_again: str = Form(...)):
+    try:
+        _change_password(request, user, store, current_password, new_password, new_password_again)
+    except HTTPException as e:
+        resp = render(request, "password.html", errors=str(e.detail).split("; "), done=False, rule=PASSWORD_RULE, page="password")
+        resp.status_code = 422
+        return resp
+    resp = render(request, "password.html", errors=[], done=True, rule=PASSWORD_RULE, page="password")
+    _set_session(request, resp, user)
     return resp

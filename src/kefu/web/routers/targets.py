@@ -39,12 +39,12 @@ def _check_shops(user: User, found: list[targets_mod.Target]) -> None:
 
 
 def _save(request: Request, user: User, rows: list[dict], source: str) -> list[targets_mod.Target]:
-    try:
-        found = targets_mod.parse_rows([{k: str(v) for k, v in r.items()} for r in rows], source)
+    store = request.app.state.store
+    try:  # shops, teams and accounts are checked against the workspace's roster
+        found = targets_mod.parse_rows([{k: str(v) for k, v in r.items()} for r in rows], source, store.agents())
     except targets_mod.TargetError as e:
         raise HTTPException(422, e.problems) from None
     _check_shops(user, found)
-    store = request.app.state.store
     store.write(lambda con: targets_mod.save(con, found))
     store.targets_version += 1
     log(request, "edit_targets", f"{len(found)} from {source}")

@@ -1,15 +1,22 @@
-"""Users and the audit log (admin only), and the shop setting that hides names in agents' ranking."""
+"""User management (admin): list, create, change role and shops, reset passwords, disable / enable; the audit log;
+the shop setting that hides names in agents' ranking. Every change is validated against the workspace and audited."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
-from kefu.users import UserError, add_user, audit_log, hide_names, list_users, set_hide_names
+from kefu.users import (
+    PASSWORD_RULE, ROLES, User, UserError, add_user, audit_log, find_user, hide_names, list_users, scope_problems,
+    set_disabled, set_hide_names, set_password, update_user,
+)
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
 from kefu.web.common import StoreDep, log, render
+from kefu.web.store import Store
 
 router = APIRouter()
 
@@ -23,44 +30,209 @@ class UserIn(BaseModel):
     password: str | None = None
 
 
+class UserChange(BaseModel):
+    role: str | None = None
+    shops: list[str] | None = None
+    agent: str | None = None
+    employer: str | None = None
+    disabled: bool | None = None
+
+
+# -- the operations, shared by the JSON API and the page's forms --------------------------------
+
+
+def _check_scope(store: Store, user: User | UserIn) -> None:
+    agent = user.agent
+    if agent and ":" not in agent and user.shops:
+        agent = f"{user.shops[0]}:{agent}"
+    problems = scope_problems(role=user.role, shops=list(user.shops), agent=agent, employer=user.employer, roster=store.agents())
+    if problems:
+        raise UserError("; ".join(problems))
+
+
+def create(request: Request, store: Store, body: UserIn) -> str:
+    if body.role in ROLES:
+        _check_scope(store, body)
+    password = store.write(lambda con: add_user(con, **body.model_dump(), replace=False))
+    log(request, "add_user", f"{body.name} ({body.role})")
+    return password
+
+
+def change(request: Request, store: Store, admin: User, name: str, body: UserChange) -> User:
+    """Apply a change to a user after checking it against the workspace; the user's sessions end when disabled."""
+    current = store.con_read(lambda c: find_user(c, name))
+    if current is None:
+        raise HTTPException(404, f"no user {name!r}")
+    if body.disabled and name == admin.name:
+        raise UserError("you cannot disable yourself")
+    scope = body.model_dump(include={"role", "shops", "agent", "employer"}, exclude_none=True)
+    if scope:
+        role = body.role or current.role
+        proposed = UserIn(name=name, role=role, shops=current.shops if body.shops is None else body.shops,
+                          agent=body.agent if body.agent is not None else (current.agent if role == "agent" else None),
+                          employer=body.employer if body.employer is not None else (current.employer if role == "vendor" else None))
+        if role in ROLES:
+            _check_scope(store, proposed)
+
+    def apply(con) -> User:
+        if scope:
+            update_user(con, name, **scope)
+        if body.disabled is not None:
+            set_disabled(con, name, body.disabled)
+        return find_user(con, name)
+
+    found = store.write(apply)
+    if found.disabled:
+        request.app.state.sessions.end_user(name)
+    action = {True: "disable_user", False: "enable_user"}.get(body.disabled, "edit_user")
+    log(request, action, f"{name}: " + ", ".join(f"{k}={v}" for k, v in body.model_dump(exclude_none=True).items()))
+    return found
+
+
+def reset(request: Request, store: Store, name: str) -> str:
+    if store.con_read(lambda c: find_user(c, name)) is None:
+        raise HTTPException(404, f"no user {name!r}")
+    password = store.write(lambda con: set_password(con, name))
+    request.app.state.sessions.end_user(name)
+    log(request, "reset_password", name)
+    return password
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
 @router.get("/api/me", tags=["users"], summary="The logged-in user")
 def api_me(user: CurrentUser) -> dict:
     return {"name": user.name, "role": user.role, "shops": list(user.shops), "agent": user.agent, "employer": user.employer}
 
 
-@router.get("/api/users", tags=["users"], summary="Every user (admin)")
+@router.get("/api/users", tags=["users"], summary="Every user, enabled or not (admin)")
 def api_users(user: CurrentUser, store: StoreDep) -> list[dict]:
     permissions.require(user, "users")
-    return [u.__dict__ | {"shops": list(u.shops)} for u in store.con_read(list_users)]
+    return [u.as_json() for u in store.con_read(lambda c: list_users(c, include_disabled=True))]
 
 
-@router.post("/api/users", tags=["users"], summary="Create or replace a user (admin); returns the password")
+@router.post("/api/users", tags=["users"], summary="Create a user (admin); returns the password, shown this once")
 def api_add_user(request: Request, user: CurrentUser, store: StoreDep, body: UserIn) -> dict:
     permissions.require(user, "users")
+    if store.con_read(lambda c: find_user(c, body.name)):
+        raise HTTPException(409, f"user {body.name!r} exists already: change it with PATCH /api/users/{body.name}")
     try:
-        password = store.write(lambda con: add_user(con, **body.model_dump()))
-        store.forget_users()
+        password = create(request, store, body)
     except UserError as e:
         raise HTTPException(422, str(e)) from None
-    log(request, "add_user", f"{body.name} ({body.role})")
     return {"name": body.name, "password": password}
+
+
+@router.patch("/api/users/{name}", tags=["users"], summary="Change a user's role, shops, agent, employer, or disable / enable (admin)")
+def api_change_user(request: Request, user: CurrentUser, store: StoreDep, name: str, body: UserChange) -> dict:
+    permissions.require(user, "users")
+    try:
+        return change(request, store, user, name, body).as_json()
+    except UserError as e:
+        raise HTTPException(422, str(e)) from None
+
+
+@router.post("/api/users/{name}/password", tags=["users"], summary="Reset a user's password (admin): a new generated one, shown this once")
+def api_reset_password(request: Request, user: CurrentUser, store: StoreDep, name: str) -> dict:
+    permissions.require(user, "users")
+    return {"name": name, "password": reset(request, store, name)}
 
 
 @router.get("/api/audit", tags=["users"], summary="Who viewed or exported what (admin)")
 def api_audit(user: CurrentUser, store: StoreDep, limit: int = 200) -> list[dict]:
     permissions.require(user, "audit")
-    store.flush_audit()
+    _flush(store)
     return store.con_read(lambda c: audit_log(c, limit))
+
+
+def _flush(store: Store) -> None:
+    try:
+        store.flush_audit()
+    except Exception:  # the file is busy: the rows are kept and show up a moment later
+        pass
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def _page(request: Request, store: Store, *, errors: list[str] = (), shown: tuple[str, str] | None = None, status: int = 200):
+    shops = store.shops()
+    _flush(store)
+    agents = store.agents()
+    employers = sorted({a["employer"] for a in agents.values() if a["employer"] != "in_house"})
+    resp = render(request, "users.html", users=store.con_read(lambda c: list_users(c, include_disabled=True)),
+                  audit=store.con_read(lambda c: audit_log(c, 100)), shops=shops,
+                  settings={s: store.con_read(lambda c: hide_names(c, s)) for s in shops}, roles=list(ROLES),
+                  agents=[agents[a] for a in sorted(agents)], employers=employers, errors=list(errors), shown=shown,
+                  rule=PASSWORD_RULE, page="users")
+    resp.status_code = status
+    return resp
 
 
 @router.get("/users", include_in_schema=False)
 def users_page(request: Request, user: CurrentUser, store: StoreDep):
     permissions.require(user, "users")
-    shops = store.shops()
-    store.flush_audit()
-    settings = {s: store.con_read(lambda c: hide_names(c, s)) for s in shops}
-    return render(request, "users.html", users=store.con_read(list_users), audit=store.con_read(lambda c: audit_log(c, 100)),
-                  shops=shops, settings=settings, page="users")
+    return _page(request, store)
+
+
+Shops = Annotated[list[str], Form()]
+
+
+def _form_scope(role: str, shops: list[str], agent: str, employer: str) -> dict:
+    """The form shows every field; keep the ones the chosen role uses."""
+    return {"role": role, "shops": [] if role == "admin" else shops, "agent": (agent or None) if role == "agent" else "",
+            "employer": (employer or None) if role == "vendor" else ""}
+
+
+@router.post("/users", include_in_schema=False)
+def users_create(request: Request, user: CurrentUser, store: StoreDep, name: str = Form(...), role: str = Form(...),
+                 shops: Shops = [], agent: str = Form(""), employer: str = Form("")):
+    permissions.require(user, "users")
+    body = UserIn(name=name.strip(), **_form_scope(role, shops, agent, employer))
+    if store.con_read(lambda c: find_user(c, body.name)):
+        return _page(request, store, errors=[f"user {body.name!r} exists already"], status=409)
+    try:
+        password = create(request, store, body)
+    except UserError as e:
+        return _page(request, store, errors=str(e).split("; "), status=422)
+    return _page(request, store, shown=(body.name, password))
+
+
+@router.post("/users/{name}/edit", include_in_schema=False)
+def users_edit(request: Request, user: CurrentUser, store: StoreDep, name: str, role: str = Form(...), shops: Shops = [],
+               agent: str = Form(""), employer: str = Form("")):
+    permissions.require(user, "users")
+    try:
+        change(request, store, user, name, UserChange(**_form_scope(role, shops, agent, employer)))
+    except UserError as e:
+        return _page(request, store, errors=str(e).split("; "), status=422)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/password", include_in_schema=False)
+def users_reset(request: Request, user: CurrentUser, store: StoreDep, name: str):
+    permissions.require(user, "users")
+    return _page(request, store, shown=(name, reset(request, store, name)))
+
+
+@router.post("/users/{name}/disable", include_in_schema=False)
+def users_disable(request: Request, user: CurrentUser, store: StoreDep, name: str):
+    return _toggle(request, user, store, name, True)
+
+
+@router.post("/users/{name}/enable", include_in_schema=False)
+def users_enable(request: Request, user: CurrentUser, store: StoreDep, name: str):
+    return _toggle(request, user, store, name, False)
+
+
+def _toggle(request: Request, user: User, store: Store, name: str, disabled: bool):
+    permissions.require(user, "users")
+    try:
+        change(request, store, user, name, UserChange(disabled=disabled))
+    except UserError as e:
+        return _page(request, store, errors=[str(e)], status=422)
+    return RedirectResponse("/users", status_code=303)
 
 
 @router.post("/users/settings", include_in_schema=False)
