@@ -5,9 +5,6 @@ what-if preview and save; then real Chromium: a manager opens the payroll and a 
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +16,7 @@ from kefu.users import add_user
 from kefu.workspace import Workspace
 from tests.pay.month import MONTH, VENDOR, build
 from tests.web.conftest import PASSWORD, csrf, login
+from tests.web.live import chromium, serving
 
 TOTALS = {"s:ann": 6000.0, "s:bob": 3463.0, "s:cat": 5719.05, "s:dan": 5190.04, "s:eve": 4500.0}
 
@@ -224,39 +222,19 @@ def test_views_and_exports_are_audited(c):
 
 # -- real Chromium ---------------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
 
 @pytest.fixture(scope="module")
 def server(pay_app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(pay_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    with serving(pay_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium: run `bash scripts/ensure-chromium.sh`")
-    from playwright.sync_api import sync_playwright
-
-    from tests.web.test_browser import ARGS
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def open_as(browser, server, name: str):

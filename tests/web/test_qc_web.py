@@ -4,8 +4,6 @@ then the agent sees the confirmed one on their own page."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -15,9 +13,9 @@ import pytest
 from kefu.qc import engine, ledger
 from kefu.qc.rules import default_rules_text
 from tests.web.conftest import PASSWORD, SHOP, csrf
+from tests.web.live import chromium, serving
 from tests.web.qc_seed import seed_findings
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
 
@@ -273,31 +271,14 @@ def test_rule_editor_saves_the_workspace_library(clients, world):
 
 @pytest.fixture(scope="module")
 def server(app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium: run `bash scripts/ensure-chromium.sh`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--headless", "--no-sandbox", "--disable-gpu"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def logged_in(browser, server, name):
