@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kefu import api
 from kefu.cli import render
+from kefu.cli.common import Format, console, errors, fail
 from kefu.cli import pay as pay_cli
 from kefu.cli import qc as qc_cli
 from kefu.cli import web as web_cli
@@ -25,15 +25,6 @@ from kefu.metrics.kpis import GroupingError
 from kefu.workspace import Workspace, WorkspaceError, is_workspace
 
 app = typer.Typer(help="kefu 客服绩效: customer-service performance analytics.", no_args_is_help=True, add_completion=False)
-# KPI tables are wide: outside a terminal (pipes, CI logs) do not squeeze them into 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 220)
-errors = Console(stderr=True)
-
-
-class Format(str, Enum):
-    json = "json"
-    csv = "csv"
-    table = "table"
 
 
 class CreditRule(str, Enum):
@@ -47,11 +38,6 @@ pay_cli.register(app)  # kefu pay …: payroll, explain, compare, import, slip, 
 qc_cli.register(app)  # kefu qc …: run, findings, scores, sample, rules (docs/qc.md); review, ledger (docs/qc-review.md)
 
 Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
-
-
-def fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
 
 
 @app.command()

@@ -11,17 +11,16 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from kefu.cli.common import Format, console, errors, fail
 from kefu.pay.output import plain
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-errors = Console(stderr=True, soft_wrap=True)  # one problem per line, never wrapped
 
 
 class DefaultToRun(TyperGroup):
@@ -37,12 +36,6 @@ pay_app = typer.Typer(cls=DefaultToRun, no_args_is_help=True, add_completion=Fal
                       help="Performance pay (绩效/提成): `kefu pay WS --month 2026-11` computes the month's payroll.")
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
 class Kind(str, Enum):
     attendance = "attendance"
     test_scores = "test_scores"
@@ -55,10 +48,8 @@ Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (defau
 WS = Annotated[Path, typer.Argument(help="a workspace (or a folder of canonical files, with --scheme)")]
 
 
-def _fail(problems: list[str] | str) -> None:
-    for p in [problems] if isinstance(problems, str) else problems:
-        errors.print(f"[red]error:[/red] {p}", highlight=False)
-    raise typer.Exit(2)
+def _fail(problems: list[str] | str) -> NoReturn:
+    fail(*([problems] if isinstance(problems, str) else problems))
 
 
 class _Session:

@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 import json
 import sys
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,11 +16,10 @@ from urllib.parse import unquote
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console(width=None if sys.stdout.isatty() else 220)
-errors = Console(stderr=True)
+from kefu.cli.common import Format, console, errors, fail, workspace
+
 
 qc_app = typer.Typer(help="Quality inspection (质检): check every chat against the rule library.", no_args_is_help=True)
 
@@ -45,40 +43,10 @@ FINDING_KEYS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "ru
                 "text", "match", "match_start", "status", "reviewer", "comment")
 
 
-class Format(str, Enum):
-    json = "json"
-    csv = "csv"
-    table = "table"
-
-
 class Status(str, Enum):
     open = "open"
     confirmed = "confirmed"
     dismissed = "dismissed"
-
-
-def fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def workspace(ws: Path, *, write: bool = False):
-    from kefu.config import ConfigError
-    from kefu.workspace import Workspace, WorkspaceError, is_workspace
-
-    if not is_workspace(ws):
-        fail(f"{ws} is not a kefu workspace (no kefu.duckdb); import data first: kefu import {ws} FILES")
-    try:
-        w = Workspace.open(ws, read_only=not write)
-    except (WorkspaceError, ConfigError) as exc:
-        fail(str(exc))
-    except Exception as exc:  # DuckDB lock held by a running server
-        fail(f"cannot open {ws}: {exc} (is `kefu serve` running on it? stop it, or use the web UI)")
-    try:
-        yield w
-    finally:
-        w.close()
 
 
 def _date(value: dt.datetime | None) -> dt.date | None:

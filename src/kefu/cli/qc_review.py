@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console(width=None if sys.stdout.isatty() else 220)
-errors = Console(stderr=True)
+from kefu.cli.common import Format, console, fail, workspace
+
 
 review_app = typer.Typer(help="Manual review (人工复核) of QC findings.", no_args_is_help=True)
 ledger_app = typer.Typer(help="互查 mutual-inspection ledger: peer reports and each agent's monthly fund.", no_args_is_help=True)
@@ -25,38 +24,10 @@ Day = Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"])]
 Month = Annotated[str, typer.Option(help="YYYY-MM")]
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
 class Decision(str, Enum):
     confirmed = "confirmed"
     rejected = "rejected"
     open = "open"
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def _workspace(ws: Path):
-    from kefu.config import ConfigError
-    from kefu.workspace import Workspace, WorkspaceError
-
-    try:
-        w = Workspace.open(ws)
-    except (WorkspaceError, ConfigError) as e:
-        _fail(str(e))
-    except Exception as e:  # DuckDB lock held by a running server
-        _fail(f"cannot open {ws}: {e} (is `kefu serve` running on it? stop it, or use the web UI)")
-    try:
-        yield w
-    finally:
-        w.close()
 
 
 @contextmanager
@@ -68,7 +39,7 @@ def _refusals():
     try:
         yield
     except (ReviewError, ReportError) as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 def _emit(records: list[dict], format: Format, title: str, columns: tuple[str, ...] | None = None) -> None:
@@ -113,7 +84,7 @@ def review_list(
     """The review queue: findings with their review, open ones first, then the most severe."""
     from kefu.qc.review import queue
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         rows = queue(w.con, status=status, agent=agent, date_from=_date(date_from), date_to=_date(date_to), rule=rule,
                      severity=severity, limit=limit or None)
     _emit(rows, format, "QC findings", None if format is Format.json else QUEUE_COLUMNS)
@@ -122,7 +93,7 @@ def review_list(
 def _review(ws: Path, finding_id: str, status: str, reviewer: str, comment: str) -> None:
     from kefu.qc.review import set_status
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         found = set_status(w.con, finding_id, status, reviewer, comment)
     console.print(f"{finding_id}: {found['status']} by {found['reviewer']} ({found['agent']}, {found['rule_name']})")
 
@@ -146,7 +117,7 @@ def review_reopen(ws: Path, finding_id: str) -> None:
     """Undo the review of a finding: it is open again."""
     from kefu.qc.review import clear_status
 
-    with _workspace(ws) as w:
+    with workspace(ws, write=True) as w:
         clear_status(w.con, finding_id)
     console.print(f"{finding_id}: open")
 
@@ -160,7 +131,7 @@ def ledger_month(ws: Path, month: Month, shop: Annotated[Optional[str], typer.Op
     """Each agent's fund for the month: errors, costs, deductions, balance (kefu.toml [qc.mutual])."""
     from kefu.qc.ledger import month_ledger
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         rows = month_ledger(w, month, shop)
     _emit(rows, format, f"互查 {month}")
 
@@ -171,7 +142,7 @@ def ledger_errors(ws: Path, month: Month, shop: Annotated[Optional[str], typer.O
     """The errors behind the month's deductions, each with its report or finding."""
     from kefu.qc.ledger import month_errors
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         rows = month_errors(w, month, shop)
     _emit(rows, format, f"互查 {month}")
 
@@ -182,7 +153,7 @@ def ledger_public(ws: Path, month: Month, shop: Annotated[str, typer.Option()],
     """The month's errors of a shop with who made them hidden (匿名), as agents see them."""
     from kefu.qc.ledger import public_list
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         rows = public_list(w, month, shop)
     _emit(rows, format, f"互查 {month} {shop}", ("day", "source", "description", "cost"))
 
@@ -202,7 +173,7 @@ def ledger_report(
     """Record a peer's report of a colleague's error (open until a supervisor decides)."""
     from kefu.qc.ledger import file_report
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         report_id = file_report(w.con, reporter=reporter, description=description, finding_id=finding, shop=shop,
                                 agent=agent, day=_date(day), buyer=buyer, ts=ts)
     console.print(f"report {report_id}: open")
@@ -214,7 +185,7 @@ def ledger_decide(ws: Path, report_id: str, decision: Decision,
     """Confirm or reject a peer report (open undoes the decision)."""
     from kefu.qc.ledger import decide
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         found = decide(w.con, report_id, decision.value, by)
     console.print(f"report {report_id}: {found['status']} ({found['agent']}, {found['day']})")
 
@@ -227,7 +198,7 @@ def ledger_reports(ws: Path, month: Annotated[Optional[str], typer.Option(help="
     """Peer reports, open ones first."""
     from kefu.qc.ledger import reports
 
-    with _workspace(ws) as w, _refusals():
+    with workspace(ws, write=True) as w, _refusals():
         rows = reports(w.con, month=month, shops=[shop] if shop else None, status=status)
     _emit(rows, format, "互查 reports")
 
