@@ -40,6 +40,7 @@ test: install assets
 
 bench: install assets
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.qc
 	$(BIN)/python -m bench.web_load
 
 clean:

@@ -1,7 +1,7 @@
 """QC speed: `kefu qc run` over the 10 M-message benchmark workspace (target ≤ 20 s on this 2-core machine).
 
-    .venv/bin/python bench/qc.py                 # bench/data/ws-10000000 → bench/qc-results.md
-    .venv/bin/python bench/qc.py --size 1000000  # the 1 M workspace (quick check)
+    .venv/bin/python -m bench.qc                 # bench/data/ws-10000000 → bench/qc-results.md (also in `make bench`)
+    .venv/bin/python -m bench.qc --size 1000000  # the 1 M workspace (quick check)
 
 The benchmark workspace is never modified: it is copied to a scratch folder
 first. The simulator's chats hold no QC-relevant phrases, so the copy gets
@@ -21,11 +21,11 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench.run import child
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "qc-results.md"
@@ -42,19 +42,6 @@ seconds = time.perf_counter() - t
 print(json.dumps({{"seconds": round(seconds, 2), "messages": summary.messages, "findings": summary.findings,
                   "replaced": summary.replaced, "by_rule": summary.by_rule}}))
 """
-
-
-def child(code: str) -> dict:
-    """Run `code` in a fresh interpreter that prints one JSON object; add wall time and peak RSS (MB)."""
-    started = time.perf_counter()
-    measured = code + "\nimport resource, sys\nprint('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-    proc = subprocess.run([sys.executable, "-c", measured], capture_output=True, text=True, check=False)
-    if proc.returncode:
-        raise RuntimeError(proc.stderr[-3000:])
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_s"] = round(time.perf_counter() - started, 2)
-    result["peak_rss_mb"] = round(next(int(l.split()[1]) for l in proc.stderr.splitlines() if l.startswith("PEAK_RSS_KB")) / 1024)
-    return result
 
 
 def plant_violations(ws_path: Path) -> dict:
@@ -86,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     source = ROOT / "data" / f"ws-{args.size}"
     if not (source / "kefu.duckdb").exists():
-        sys.exit(f"{source} is missing: run `make bench` (or bench/run.py) to build the benchmark workspaces")
+        sys.exit(f"{source} is missing: run `make bench` (or `python -m bench.run`) to build the benchmark workspaces")
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="kefu-bench-qc-"))
     copy = scratch / source.name
     shutil.rmtree(copy, ignore_errors=True)
@@ -106,7 +93,7 @@ def main() -> None:
 def write_results(size: int, planted: dict, first: dict, second: dict, load_before, load_after) -> None:
     target_met = "met" if max(first["seconds"], second["seconds"]) <= 20 else "NOT met"
     lines = [
-        "# QC benchmark (`bench/qc.py`)",
+        "# QC benchmark (`python -m bench.qc`)",
         "",
         f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (the machine is shared).",
