@@ -131,7 +131,7 @@ def ledger_month(ws: Path, month: Month, shop: Annotated[Optional[str], typer.Op
     """Each agent's fund for the month: errors, costs, deductions, balance (kefu.toml [qc.mutual])."""
     from kefu.qc.ledger import month_ledger
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws) as w, _refusals():
         rows = month_ledger(w, month, shop)
     _emit(rows, format, f"互查 {month}")
 
@@ -142,7 +142,7 @@ def ledger_errors(ws: Path, month: Month, shop: Annotated[Optional[str], typer.O
     """The errors behind the month's deductions, each with its report or finding."""
     from kefu.qc.ledger import month_errors
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws) as w, _refusals():
         rows = month_errors(w, month, shop)
     _emit(rows, format, f"互查 {month}")
 
@@ -153,7 +153,7 @@ def ledger_public(ws: Path, month: Month, shop: Annotated[str, typer.Option()],
     """The month's errors of a shop with who made them hidden (匿名), as agents see them."""
     from kefu.qc.ledger import public_list
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws) as w, _refusals():
         rows = public_list(w, month, shop)
     _emit(rows, format, f"互查 {month} {shop}", ("day", "source", "description", "cost"))
 
