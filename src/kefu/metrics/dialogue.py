@@ -47,7 +47,8 @@ def questions(messages: ibis.Table) -> ibis.Table:
     account's next message to that buyer. Two sorts in all: the buyer's
     conversation (D1 order), then each account's thread within it.
     """
-    coded = coded_messages(messages)
+    convs, accts = conversations(messages), accounts(messages)
+    coded = coded_messages(messages, convs, accts)
     # D1 order. Rows equal in (ts, rank, acct) differ only in text, and their order changes nothing here.
     conversation = dict(group_by="conv", order_by=["ts", "rank", "acct"])
     so_far = ibis.window(**conversation, preceding=None, following=0)
@@ -69,7 +70,7 @@ def questions(messages: ibis.Table) -> ibis.Table:
         prev_opener_ts=ibis.ifelse(_.is_reply, None, _.ts).max().over(ibis.window(**thread, rows=(None, -1))),
     )
     opens = ~_.is_reply & (_.prev_is_reply.isnull() | _.prev_is_reply | (_.prev_day != _.day))
-    found = marked.filter(opens).join(conversations(messages), "conv").join(accounts(messages), "acct")
+    found = marked.filter(opens).join(convs, "conv").join(accts, "acct")
     return found.select(
         "shop",
         "buyer",
