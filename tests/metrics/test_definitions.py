@@ -129,6 +129,22 @@ def test_after_sales_consultation_is_not_an_inquiry(tmp_path):
     assert one(ws, after_sales_days=3)["inquiry_buyers"] == 1
 
 
+def test_order_value_rounds_half_a_fen_up(tmp_path):
+    # 0.10 + 0.20 + 99.99 = 100.29 over 2 buyers = 50.145 → 50.15; 672.31 over 2 = 336.155 → 336.16,
+    # which the float 336.155 (336.15499…) would round down.
+    chat = [msg("10:00:00", "buyer"), msg("10:00:00", "buyer", buyer="b2"), msg("10:00:00", "buyer", agent="s:bob", buyer="b3"),
+            msg("10:00:00", "buyer", agent="s:bob", buyer="b4")]
+    ws = shop(tmp_path, chat, [
+        order("o1", "10:01:00", "10:02:00", "0.10"), order("o2", "10:03:00", "10:04:00", "0.20"),
+        order("o3", "10:05:00", "10:06:00", "99.99", buyer="b2"),
+        order("o4", "10:05:00", "10:06:00", "336.15", buyer="b3"), order("o5", "10:05:00", "10:06:00", "336.16", buyer="b4"),
+    ])
+    rows = kpis(ws)
+    ann, bob = rows[("s", "s:ann", "2026-11-11")], rows[("s", "s:bob", "2026-11-11")]
+    assert (ann["sales_amount"], ann["avg_order_value"]) == (100.29, 50.15)
+    assert (bob["sales_amount"], bob["avg_order_value"]) == (672.31, 336.16)
+
+
 def test_attribution_window_is_inclusive(tmp_path):
     # Last exchange at 10:00:00 on the 8th. o1 created exactly 72 h later → credited; o2 72 h + 1 s → silent.
     chat = [msg("2026-11-08 10:00:00", "buyer", text="在吗"), msg("2026-11-08 10:00:00", "agent", text="在")]

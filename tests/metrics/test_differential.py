@@ -49,7 +49,7 @@ def assert_same(actual: list[dict], expected: list[dict]) -> None:
         assert a.keys() == e.keys()
         for key in a:
             if key in BY_KEY and BY_KEY[key].unit == "yuan" and e[key] is not None:
-                assert a[key] == round(e[key], 2), (a["agent"], a["day"], key)  # money is reported in fen
+                assert a[key] == e[key], (a["agent"], a["day"], key)  # money is exact in fen on both sides
             elif isinstance(e[key], float) and a[key] is not None:
                 assert a[key] == pytest.approx(e[key], rel=1e-12, abs=1e-9), (a["agent"], a["day"], key)
             else:

@@ -8,7 +8,7 @@ random data, so these cases pin the reference itself.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -501,8 +501,8 @@ def test_order_value_counts_distinct_buyers_and_decimal_amounts() -> None:
     )
     o["amount"] = [Decimal("0.10"), Decimal("0.20"), Decimal("99.99")]
     out = agent_day_kpis(m, o)
-    # 0.10 + 0.20 + 99.99 = 100.29 over 2 buyers
-    check(row(out, "s:ann", "11"), attributed_orders=3, sales_amount=100.29, avg_order_value=50.145)
+    # 0.10 + 0.20 + 99.99 = 100.29 over 2 buyers = 50.145, half a fen rounds up
+    check(row(out, "s:ann", "11"), attributed_orders=3, sales_amount=100.29, avg_order_value=50.15)
     assert row(out, "s:ann", "11")["sales_amount"] == 100.29
 
 
@@ -746,11 +746,17 @@ def _oracle(m: pd.DataFrame, o: pd.DataFrame, p: RefParams) -> pd.DataFrame:
                 "next_day_conversion": ratio(g("next_day_paid_buyers"), g("inquiry_buyers")),
                 "lost_buyers": g("lost_buyers"), "rate_3min": ratio(g("fast"), g("questions")),
                 "attributed_orders": g("attributed_orders"), "sales_amount": g("cents") / 100,
-                "avg_order_value": ratio(g("cents") / 100, len(st.get("order_buyers", ()))),
+                "avg_order_value": _half_up_yuan(g("cents"), len(st.get("order_buyers", ()))),
                 "ratings": 0, "satisfaction_rate": NAN, "complaints": 0,
             }
         )  # fmt: skip
     return pd.DataFrame(out, columns=OUTPUT_COLUMNS)
+
+
+def _half_up_yuan(cents: int, n: int) -> float:
+    if not n:
+        return NAN
+    return float((Decimal(int(cents)) / 100 / n).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 @pytest.mark.parametrize("seed", range(4))

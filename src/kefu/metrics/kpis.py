@@ -188,9 +188,22 @@ def _metric(sums: ibis.Table, metric: Metric) -> ibis.Value:
     if isinstance(f, Diff):
         return sums[f.minuend] - sums[f.subtrahend]
     assert isinstance(f, Ratio)
-    numerator = sums[f.numerator].cast("float64")
-    ratio = ibis.ifelse(sums[f.denominator] == 0, ibis.null().cast("float64"), numerator / sums[f.denominator].cast("float64"))
-    return ratio.round(2) if metric.unit == "yuan" else ratio
+    denominator = sums[f.denominator]
+    if metric.unit == "yuan":
+        ratio = _fen_half_up(sums[f.numerator], denominator).cast("float64") / 100
+    else:
+        ratio = sums[f.numerator].cast("float64") / denominator.cast("float64")
+    return ibis.ifelse(denominator == 0, ibis.null().cast("float64"), ratio)
+
+
+def _fen_half_up(money: ibis.Value, count: ibis.Value) -> ibis.Value:
+    """money / count in whole fen, half a fen rounded away from zero, in integers so every backend agrees.
+
+    Rounding the float quotient would not: 336.155 is 336.15499… as a double.
+    """
+    fen = (money * 100).cast("int64")
+    count = ibis.ifelse(count == 0, 1, count).cast("int64")
+    return fen.sign() * ((2 * fen.abs() + count) // (2 * count))
 
 
 __all__ = ["Sources", "Fact", "facts", "kpi_table", "group_keys", "DIMENSIONS", "GroupingError"]

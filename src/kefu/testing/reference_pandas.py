@@ -43,8 +43,8 @@ Decisions of this module beyond docs/decisions.md D1-D16 (R1-R11):
   first question of that buyer with *that agent* on that day (D7's unit),
   not the buyer's first question of the day with any agent.
 * R9 Money is summed in integer cents (each amount rounded to cents first);
-  ``sales_amount`` is that / 100, ``avg_order_value`` = ``sales_amount`` /
-  order buyers, not rounded.
+  ``sales_amount`` is that / 100, ``avg_order_value`` = cents / order
+  buyers rounded half-up to the cent (0.005 goes up), in integers.
 * R10 Ratings and complaints count on the natural day of their ``ts``; those
   of bot accounts are dropped. A rating is satisfied when ``score >= 4``.
 * R11 ``shop_day_silent`` has one row per (shop, day of ``paid_at``) with at
@@ -505,6 +505,13 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
+def _fen_ratio(fen: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """fen / den in yuan, rounded half-up to the fen in exact integers (R9)."""
+    safe = np.where(den > 0, den, 1)
+    rounded = np.sign(fen) * ((2 * np.abs(fen) + safe) // (2 * safe))
+    return np.where(den > 0, rounded / 100.0, np.nan)
+
+
 def agent_day_kpis(
     messages: pd.DataFrame,
     orders: pd.DataFrame,
@@ -599,7 +606,7 @@ def agent_day_kpis(
         "next_day_conversion": _ratio(counts["next_day_paid_buyers"], counts["inquiry_buyers"]),
         "rate_3min": _ratio(v("within_3min"), counts["questions"]),
         "sales_amount": sales,
-        "avg_order_value": _ratio(sales, v("order_buyers")),
+        "avg_order_value": _fen_ratio(np.rint(v("cents")).astype(np.int64), np.rint(v("order_buyers")).astype(np.int64)),
         "satisfaction_rate": _ratio(v("good_ratings"), counts["ratings"]),
     }
     return pd.DataFrame({c: cols[c] for c in OUTPUT_COLUMNS})
