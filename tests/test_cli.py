@@ -5,7 +5,9 @@ import json
 from typer.testing import CliRunner
 
 from kefu.cli.main import app
+from kefu.metrics.derived import cube_is_current
 from kefu.metrics.registry import AGENT_METRICS, SHOP_METRICS
+from kefu.workspace import Workspace
 from shops import msg, order, write_table
 
 runner = CliRunner()
@@ -52,3 +54,23 @@ def test_import_then_explain_a_metric(tmp_path):
     assert out["value"] == 60.0
     assert [q["response_s"] for q in out["rows"]["questions"]] == [20, 100]
     assert set(out["rows"]) == {"questions"}
+
+
+def test_edited_parameters_apply_before_and_after_refresh(tmp_path):
+    # Answers after 20 s and 100 s: one 慢响应 at the default 60 s, none at 120 s.
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["import", str(ws), str(data_folder(tmp_path))]).exit_code == 0
+    with Workspace.open(ws, read_only=True) as opened:
+        assert cube_is_current(opened)
+    assert [r["slow_responses"] for r in kpi_json(str(ws), "--by", "agent,day")] == [1]
+    config = ws / "kefu.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("slow_threshold_s = 60", "slow_threshold_s = 120"), encoding="utf-8")
+    with Workspace.open(ws, read_only=True) as opened:
+        assert not cube_is_current(opened)  # built for 60 s: the KPIs come from the facts meanwhile
+    assert [r["slow_responses"] for r in kpi_json(str(ws), "--by", "agent,day")] == [0]
+    result = runner.invoke(app, ["refresh", str(ws)])
+    assert result.exit_code == 0, result.output
+    with Workspace.open(ws, read_only=True) as opened:
+        assert cube_is_current(opened)
+    assert [r["slow_responses"] for r in kpi_json(str(ws), "--by", "agent,day")] == [0]
+    assert [r["slow_responses"] for r in kpi_json(str(ws), "--by", "agent,day", "--slow-threshold", "60")] == [1]

@@ -50,7 +50,7 @@ def kpis(
 ) -> list[dict[str, Any]]:
     """KPI records for a grouping (see kefu.metrics.kpis.group_keys)."""
     table = kpi_table(workspace_sources(ws), by, params or ws.config.params, date_from, date_to)
-    return to_records(table.execute())
+    return to_records(table.to_pyarrow())
 
 
 def explain_agent_day(ws: Workspace, agent: str, day: dt.date, metric: str | None = None, params: Params | None = None) -> Explanation:

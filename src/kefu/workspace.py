@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -111,6 +113,17 @@ class Workspace:
             self.con.execute(f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})')
         for ddl in LEDGER_DDL:
             self.con.execute(ddl)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: commit when the block ends, roll back when it raises."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)

@@ -1,5 +1,5 @@
-"""Imports keep the derived tables (questions, order contacts) equal to a rebuild from scratch,
-while recomputing only the conversations they touched."""
+"""Imports keep the derived tables (questions, order contacts, consultations, message counts) and
+the KPI cube equal to a rebuild from scratch, while recomputing only the conversations they touched."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kefu.ingest.pipeline import import_paths
-from kefu.metrics.derived import DERIVED, Changes, refresh_derived
+from kefu.metrics.derived import STORED, Changes, refresh_derived
 from kefu.simulate import simulate
 from kefu.workspace import Workspace
 
@@ -17,7 +17,7 @@ START = dt.date(2026, 11, 8)
 
 
 def derived_rows(ws: Workspace) -> dict[str, list[tuple]]:
-    return {name: sorted(map(repr, ws.con.execute(f'SELECT * FROM "{name}"').fetchall())) for name in DERIVED}
+    return {name: sorted(map(repr, ws.con.execute(f'SELECT * FROM "{name}"').fetchall())) for name in STORED}
 
 
 @pytest.fixture(scope="module")

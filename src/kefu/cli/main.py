@@ -21,6 +21,7 @@ from kefu.cli import qc as qc_cli
 from kefu.cli import web as web_cli
 from kefu.config import ConfigError
 from kefu.ingest.pipeline import import_paths
+from kefu.metrics.derived import refresh_cube, refresh_derived
 from kefu.metrics.kpis import GroupingError
 from kefu.workspace import Workspace, WorkspaceError, is_workspace
 
@@ -72,6 +73,22 @@ def import_(
     render.print_problems(console, reports, lang)
     if any(r.error for r in reports):
         raise typer.Exit(1)
+
+
+@app.command()
+def refresh(
+    ws: Path,
+    everything: Annotated[bool, typer.Option("--all", help="also rebuild the derived tables (questions, order contacts, …)")] = False,
+) -> None:
+    """Rebuild the KPI cube for kefu.toml's parameters (after editing them), or with --all every derived table."""
+    try:
+        workspace = Workspace.open(ws)
+    except (WorkspaceError, ConfigError) as exc:
+        fail(str(exc))
+    with workspace, console.status("refreshing"):
+        with workspace.transaction():
+            (refresh_derived if everything else refresh_cube)(workspace)
+    console.print(f"{'derived tables and ' if everything else ''}KPI cube rebuilt for {workspace.config.params}")
 
 
 @app.command()

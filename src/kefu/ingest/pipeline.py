@@ -71,7 +71,7 @@ def import_paths(
     with them; the keyless tables of all files are validated and stored in one
     pass per table and column layout (a folder of 10,000 chat files is one batch).
     """
-    from kefu.metrics.derived import Changes
+    from kefu.metrics.derived import Changes, refresh_cube
 
     files = expand(paths)
     missing = [str(p) for p in files if not p.exists()]
@@ -96,6 +96,7 @@ def import_paths(
             reports += _import_batch(ws, items, import_id)
         if any(r.added for r in reports):
             changes.refresh_derived()
+            refresh_cube(ws)
         con.execute("ROLLBACK" if dry_run else "COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -1,34 +1,55 @@
 """Tables derived from the canonical ones that no parameter changes, kept in the workspace.
 
-`questions` (spec §2) and `order_contacts` (the last human exchange before
-each paid order, spec §4) are kept up to date inside the import transaction,
-for the conversations the import touched, so KPI queries start from them and
-stay fast.
+`questions` (spec §2), `order_contacts` (the last human exchange before each
+paid order, spec §4), `consultations` (the parameter-free part of each
+consultation, D7) and `message_counts` (messages per buyer, account and hour)
+are kept up to date inside the import transaction, for the conversations the
+import touched, so KPI queries start from them and stay fast.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
 
+from kefu.config import Params
+
+from kefu.metrics.consult import consultation_facts
 from kefu.metrics.credit import order_contacts
-from kefu.metrics.dialogue import bot_accounts, questions
-from kefu.metrics.kpis import Sources
+from kefu.metrics.dialogue import bot_accounts, message_counts, questions
+from kefu.metrics.kpis import Sources, measure_cube
 from kefu.workspace import Workspace
 
-DERIVED = ("questions", "order_contacts")
+#: Each derived table from its inputs, in order: a later one may read an earlier one.
+STEPS: dict[str, Callable[[Callable[[str], ibis.Table], ibis.Table], ibis.Table]] = {
+    "questions": lambda t, bots: questions(t("messages")),
+    "order_contacts": lambda t, bots: order_contacts(t("messages"), t("orders"), bots),
+    "consultations": lambda t, bots: consultation_facts(t("questions"), t("orders")),
+    "message_counts": lambda t, bots: message_counts(t("messages")),
+}
+DERIVED = tuple(STEPS)
+#: The measure cube for the workspace's parameters, and the parameters it was built with (one row).
+CUBE, CUBE_PARAMS = "kpi_cube", "kpi_cube_params"
+STORED = (*DERIVED, CUBE, CUBE_PARAMS)
 
 
 def derive(messages: ibis.Table, orders: ibis.Table, bots: ibis.Table) -> dict[str, ibis.Table]:
-    return {"questions": questions(messages), "order_contacts": order_contacts(messages, orders, bots)}
+    """The derived tables as expressions over the given tables (for engines that do not store them)."""
+    found: dict[str, ibis.Table] = {}
+    inputs = {"messages": messages, "orders": orders}
+    for name, step in STEPS.items():
+        found[name] = step(lambda table: found.get(table, inputs.get(table)), bots)
+    return found
 
 
 @dataclass
 class Changes:
     """What an import changed, so that only the affected conversations are derived again.
 
-    Both derived tables are computed per shop and buyer, from that buyer's messages
+    Every derived table is computed per shop and buyer, from that buyer's messages
     and orders alone, plus the set of bot accounts. The import adds every (shop,
     buyer) whose messages or orders it added or replaced to the temp table `touched`.
     """
@@ -49,14 +70,13 @@ class Changes:
         ws = self.ws
         bots = bot_accounts(ws.table("messages"), ws.table("agents"))
         if self.bots_before is None or _bot_set(ws) != self.bots_before:
-            exprs = derive(ws.table("messages"), ws.table("orders"), bots)
-            for name, expr in exprs.items():
+            for name, step in STEPS.items():  # each step reads the tables stored before it
+                expr = step(ws.table, bots)
                 ws.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
             return None
         touched = ws.table("touched").distinct()
-        exprs = derive(ws.table("messages").semi_join(touched, ["shop", "buyer"]),
-                       ws.table("orders").semi_join(touched, ["shop", "buyer"]), bots)
-        for name, expr in exprs.items():
+        for name, step in STEPS.items():
+            expr = step(lambda table: ws.table(table).semi_join(touched, ["shop", "buyer"]), bots)
             ws.con.execute(f'DELETE FROM "{name}" d WHERE EXISTS (SELECT 1 FROM touched t WHERE t.shop = d.shop AND t.buyer = d.buyer)')
             ws.con.execute(f'INSERT INTO "{name}" BY NAME {ibis.to_sql(expr, dialect="duckdb")}')
         return ws.con.execute("SELECT count(*) FROM (SELECT DISTINCT shop, buyer FROM touched)").fetchone()[0]
@@ -65,6 +85,21 @@ class Changes:
 def refresh_derived(ws: Workspace) -> None:
     """Rebuild the derived tables from the workspace's tables (inside the caller's transaction)."""
     Changes(ws, None).refresh_derived()
+    refresh_cube(ws)
+
+
+def refresh_cube(ws: Workspace, params: Params | None = None) -> None:
+    """Sum every measure per (shop, account, hour) for `params` (the workspace's by default), so KPI
+    queries with those parameters add up this small table instead of the facts. Call it after
+    every change of data or parameters; until then KPIs are computed from the facts."""
+    params = params or ws.config.params
+    cube = measure_cube(dataclasses.replace(workspace_sources(ws), cube=None), params)
+    # Ibis types a sum of int64 as int64 and drops the cast; DuckDB makes it int128, several times slower to scan.
+    columns = ", ".join(f'CAST("{name}" AS BIGINT) AS "{name}"' if kind.is_integer() else f'"{name}"' for name, kind in cube.schema().items())
+    ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE}" AS SELECT {columns} FROM ({ibis.to_sql(cube, dialect="duckdb")})')
+    ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE_PARAMS}" AS SELECT * FROM (VALUES (?, ?, ?, ?)) '
+                   't(slow_threshold_s, after_sales_days, attribution_hours, credit_rule)',
+                   [params.slow_threshold_s, params.after_sales_days, params.attribution_hours, params.credit_rule])
 
 
 def _bot_set(ws: Workspace) -> set[str]:
@@ -72,8 +107,18 @@ def _bot_set(ws: Workspace) -> set[str]:
     return set(bots.to_pyarrow()["agent"].to_pylist())
 
 
+def cube_is_current(ws: Workspace) -> bool:
+    """Whether the measure cube exists and was built with the workspace's parameters."""
+    return workspace_sources(ws).cube_params == ws.config.params
+
+
 def workspace_sources(ws: Workspace) -> Sources:
     """The workspace's tables as KPI sources, derived tables included once they exist."""
     tables = {name: ws.table(name) for name in ("messages", "orders", "agents", "ratings", "complaints")}
-    derived = {name: ws.table(name) if ws.has_table(name) else None for name in DERIVED}
-    return Sources(**tables, **derived)
+    present = set(ws.ibis.list_tables())
+    derived = {name: ws.table(name) if name in present else None for name in DERIVED}
+    cube = {}
+    if {CUBE, CUBE_PARAMS} <= present:
+        (row,) = ws.con.execute(f'SELECT slow_threshold_s, after_sales_days, attribution_hours, credit_rule FROM "{CUBE_PARAMS}"').fetchall()
+        cube = {"cube": ws.table(CUBE), "cube_params": Params(*row)}
+    return Sources(**tables, **derived, **cube)

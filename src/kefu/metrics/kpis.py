@@ -14,9 +14,9 @@ import ibis
 from ibis import _
 
 from kefu.config import Params
-from kefu.metrics.consult import consultations, human_questions
+from kefu.metrics.consult import consultation_facts, consultations, human_questions
 from kefu.metrics.credit import credited_orders, order_contacts
-from kefu.metrics.dialogue import bot_accounts, questions
+from kefu.metrics.dialogue import bot_accounts, message_counts, questions
 from kefu.metrics.registry import AGENT_METRICS, METRICS, MONEY_MEASURES, Diff, Metric, Ratio, Sum
 
 WHO = ("shop", "agent", "team", "employer")
@@ -39,10 +39,15 @@ class Sources:
     complaints: ibis.Table
     questions: ibis.Table | None = None
     order_contacts: ibis.Table | None = None
+    consultations: ibis.Table | None = None
+    message_counts: ibis.Table | None = None
+    #: Every measure summed per (shop, account, hour) for one set of parameters (`measure_cube`).
+    cube: ibis.Table | None = None
+    cube_params: Params | None = None
 
     @property
     def bots(self) -> ibis.Table:
-        return bot_accounts(self.messages, self.agents)
+        return bot_accounts(self.messages, self.agents, self.message_counts)
 
     def derived_questions(self) -> ibis.Table:
         return self.questions if self.questions is not None else questions(self.messages)
@@ -51,6 +56,14 @@ class Sources:
         if self.order_contacts is not None:
             return self.order_contacts
         return order_contacts(self.messages, self.orders, self.bots)
+
+    def derived_consultations(self) -> ibis.Table:
+        if self.consultations is not None:
+            return self.consultations
+        return consultation_facts(self.derived_questions(), self.orders)
+
+    def derived_message_counts(self) -> ibis.Table:
+        return self.message_counts if self.message_counts is not None else message_counts(self.messages)
 
 
 def group_keys(by: list[str]) -> list[str]:
@@ -79,6 +92,13 @@ class Fact:
     rows: ibis.Table  # carries shop, and agent for agent facts
     ts: str
     measures: dict[str, ibis.Deferred | ibis.Value]
+    #: The same measures already summed over fewer rows (a derived table): what kpi_table adds up,
+    #: while `kefu explain` lists `rows`.
+    totals: Fact | None = None
+
+    @property
+    def summed(self) -> Fact:
+        return self.totals or self
 
 
 def facts(src: Sources, params: Params, *, shop_level: bool = False) -> dict[str, Fact]:
@@ -86,16 +106,13 @@ def facts(src: Sources, params: Params, *, shop_level: bool = False) -> dict[str
     bots = src.bots
     asked = human_questions(src.derived_questions(), bots, params)
     credited = credited_orders(src.derived_contacts(), params)
-    to_agents = credited.filter(_.agent.notnull())
-    # 客单价 divides by distinct buyers per agent and payment day (D9): count each buyer's first order.
-    buyer_day = ibis.window(group_by=["shop", "agent", "buyer", _.paid_at.date()], order_by=["paid_at", "order_id"])
-    to_agents = to_agents.mutate(first_of_buyer=ibis.row_number().over(buyer_day) == 0)
+    to_agents = _first_of_buyer(credited.filter(_.agent.notnull()))
 
     def count(flag: ibis.Deferred) -> ibis.Deferred:
         return flag.cast("int64")
 
     found = {
-        "consultations": Fact(consultations(asked, src.orders, params), "first_open", {
+        "consultations": Fact(consultations(src.derived_consultations(), bots, params), "first_open", {
             "consult_buyers": ibis.literal(1),
             "received_buyers": count(_.answered),
             "slow_response_buyers": count(_.any_slow),
@@ -116,7 +133,10 @@ def facts(src: Sources, params: Params, *, shop_level: bool = False) -> dict[str
         "messages": Fact(src.messages.anti_join(bots, "agent").filter(_.sender.isin(("buyer", "agent"))), "ts", {
             "buyer_msgs": count(_.sender == "buyer"),
             "agent_msgs": count(_.sender == "agent"),
-        }),
+        }, totals=Fact(src.derived_message_counts().anti_join(bots, "agent").filter(_.buyer_msgs + _.agent_msgs > 0), "hour", {
+            "buyer_msgs": _.buyer_msgs,
+            "agent_msgs": _.agent_msgs,
+        })),
         "credited_orders": Fact(to_agents, "paid_at", {
             "attributed_orders": ibis.literal(1),
             "sales_amount": _.amount,
@@ -137,6 +157,15 @@ def facts(src: Sources, params: Params, *, shop_level: bool = False) -> dict[str
     return found
 
 
+def _first_of_buyer(orders: ibis.Table) -> ibis.Table:
+    """Flag one order per (agent, buyer, payment day), the earliest paid: 客单价 divides by distinct
+    buyers per agent and payment day (D9). Among orders paid in the same second any one may carry
+    the flag; every count is the same. (A group-by and a join: a window over these keys is 4× slower.)"""
+    firsts = orders.group_by("shop", "agent", "buyer", day=_.paid_at.date()).aggregate(first_order=_.order_id.argmin(_.paid_at))
+    flagged = orders.left_join(firsts.select("first_order"), orders.order_id == firsts.first_order)
+    return flagged.mutate(first_of_buyer=flagged.first_order.notnull()).drop("first_order")
+
+
 def kpi_table(
     src: Sources,
     by: list[str],
@@ -146,14 +175,62 @@ def kpi_table(
 ) -> ibis.Table:
     """One row per group with the group keys and every metric of the grouping, sorted by the keys."""
     keys = group_keys(by)
-    found = facts(src, params, shop_level=is_shop_grouping(keys)).values()
-    measures = sorted({name for fact in found for name in fact.measures})
-    stacked = ibis.union(*(_stack(fact, measures, keys, src.agents, date_from, date_to) for fact in found))
-    sums = stacked.group_by(keys).aggregate(**{name: stacked[name].sum() for name in measures})
+    shop_level = is_shop_grouping(keys)
+    if src.cube is not None and src.cube_params == params:
+        cube = src.cube if shop_level else src.cube.filter(~_.shop_only)
+        found = [Fact(cube, "slot", {name: cube[name] for name in cube.columns if name not in CUBE_KEYS})]
+    else:
+        found = [fact.summed for fact in facts(src, params, shop_level=shop_level).values()]
+    sums = _sums(found, keys, src.agents, date_from, date_to)
     return sums.select(*keys, **{m.key: _metric(sums, m) for m in metrics_for(keys)}).order_by(keys)
 
 
-def _stack(fact: Fact, all_measures, keys, agents, date_from, date_to) -> ibis.Table:
+#: The cube's keys: shop, account, the hour (a timestamp), and whether the row holds shop-only measures.
+CUBE_KEYS = ("shop", "agent", "slot", "shop_only")
+
+
+def measure_cube(src: Sources, params: Params) -> ibis.Table:
+    """Every measure summed per (shop, account, hour) for these parameters.
+
+    Every measure is additive and counted at one moment (D8), so any grouping by
+    who and when, and any range of days, is a sum of these rows. Silent orders
+    and all paid sales are rows of their own (`shop_only`, agent NULL).
+    """
+    found = facts(src, params, shop_level=True)
+    shop_only = [found.pop("paid_orders").summed]
+    by_agent = _sums([fact.summed for fact in found.values()], ["shop", "agent", "slot"], src.agents, None, None)
+    by_shop = _sums(shop_only, ["shop", "slot"], src.agents, None, None)
+    measures = sorted({*by_agent.columns, *by_shop.columns} - set(CUBE_KEYS))
+    return ibis.union(
+        *(part.select("shop", agent=part.agent if "agent" in part.columns else ibis.null().cast("string"), slot=part.slot,
+                      shop_only=ibis.literal(flag), **{m: part[m] if m in part.columns else _zero(m) for m in measures})
+          for part, flag in ((by_agent, False), (by_shop, True)))
+    )
+
+
+def _sums(found: list[Fact], keys, agents, date_from, date_to) -> ibis.Table:
+    """The facts' measures summed per group: each fact on its own first (a few columns over many
+    rows), then the small results stacked and added up."""
+    measures = sorted({name for fact in found for name in fact.measures})
+    partial = [_sum_fact(fact, keys, agents, date_from, date_to) for fact in found]
+    stacked = ibis.union(*(p.select(*keys, **{m: p[m] if m in p.columns else _zero(m) for m in measures}) for p in partial))
+    return stacked.group_by(keys).aggregate(**{name: stacked[name].sum().cast(_measure_type(name)) for name in measures})
+
+
+def _measure_type(measure: str) -> str:
+    return "decimal(18, 2)" if measure in MONEY_MEASURES else "int64"
+
+
+def _zero(measure: str) -> ibis.Value:
+    return ibis.literal(0).cast(_measure_type(measure))
+
+
+def _sum_fact(fact: Fact, keys, agents, date_from, date_to) -> ibis.Table:
+    rows = _stack(fact, keys, agents, date_from, date_to)
+    return rows.group_by(keys).aggregate(**{name: rows[name].sum().cast(_measure_type(name)) for name in fact.measures})
+
+
+def _stack(fact: Fact, keys, agents, date_from, date_to) -> ibis.Table:
     table, ts_column, measures = fact.rows, fact.ts, fact.measures
     ts = table[ts_column]
     if date_from:
@@ -165,20 +242,18 @@ def _stack(fact: Fact, all_measures, keys, agents, date_from, date_to) -> ibis.T
         table = table.left_join(roster, table.agent == roster.roster_agent).drop("roster_agent")
     ts = table[ts_column]
     dims = {
-        "shop": table.shop,
-        "agent": table.agent if "agent" in table.columns else ibis.null().cast("string"),
-        "team": table.team if "team" in table.columns else ibis.null().cast("string"),
-        "employer": (table.employer if "employer" in table.columns else ibis.null().cast("string")).fill_null("in_house"),
-        "day": ts.date(),
-        "week": (ts.date() - ts.day_of_week.index().cast("int32").as_interval("D")).cast("date"),
-        "month": ts.truncate("M").date(),
-        "hour": ts.hour().cast("int32"),
+        "shop": lambda: table.shop,
+        "agent": lambda: table.agent if "agent" in table.columns else ibis.null().cast("string"),
+        "team": lambda: table.team if "team" in table.columns else ibis.null().cast("string"),
+        "employer": lambda: (table.employer if "employer" in table.columns else ibis.null().cast("string")).fill_null("in_house"),
+        "day": lambda: ts.date(),
+        "week": lambda: (ts.date() - ts.day_of_week.index().cast("int32").as_interval("D")).cast("date"),
+        "month": lambda: ts.truncate("M").date(),
+        "hour": lambda: ts.hour().cast("int32"),
+        "slot": lambda: ts.truncate("h"),
     }
-    values = {}
-    for name in all_measures:
-        value = measures.get(name, ibis.literal(0))
-        values[name] = value.cast("decimal(18, 2)") if name in MONEY_MEASURES else value.cast("int64")
-    return table.select(**{k: dims[k] for k in keys}, **values)
+    values = {name: value.cast(_measure_type(name)) for name, value in measures.items()}
+    return table.select(**{k: dims[k]() for k in keys}, **values)
 
 
 def _metric(sums: ibis.Table, metric: Metric) -> ibis.Value:

@@ -5,12 +5,11 @@ This is the shape of `kefu kpi --format json` and of every export.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kefu.metrics.registry import BY_KEY
 
@@ -21,27 +20,25 @@ PERIOD_FORMAT = {
 }
 
 
-def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a KPI frame as JSON-ready dicts, in column order."""
-    return [{column: _value(column, value) for column, value in row.items()} for row in frame.to_dict("records")]
+def to_records(data: pd.DataFrame | pa.Table) -> list[dict[str, Any]]:
+    """Rows of a KPI result as JSON-ready dicts, in column order (converted a column at a time)."""
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    names = table.column_names  # a new list on every access
+    columns = [_values(name, table[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
-def _value(column: str, value: Any) -> Any:
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if column in PERIOD_FORMAT:
-        return PERIOD_FORMAT[column](_as_date(value))
-    if isinstance(value, Decimal):
-        return float(value.quantize(Decimal("0.01")))
-    metric = BY_KEY.get(column)
-    if metric is not None and metric.unit == "yuan":
-        return round(float(value), 2)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return value.date()
-    return value
+def _values(name: str, column: pa.ChunkedArray) -> list[Any]:
+    kind = column.type
+    if name in PERIOD_FORMAT:
+        dates = column.cast(pa.date32()) if pa.types.is_timestamp(kind) else column
+        return [None if d is None else PERIOD_FORMAT[name](d) for d in dates.to_pylist()]
+    if pa.types.is_decimal(kind):  # money: exact to the fen, then a JSON number
+        exact = pc.round(column, 2, round_mode="half_towards_infinity").to_pylist()  # Arrow's own cast to float is off by an ulp
+        return [None if v is None else float(v) for v in exact]
+    if pa.types.is_floating(kind):
+        metric = BY_KEY.get(name)
+        if metric is not None and metric.unit == "yuan":
+            column = pc.round(column, 2, round_mode="half_towards_infinity")
+        return pc.if_else(pc.is_nan(column), None, column).to_pylist()  # undefined ratios
+    return column.to_pylist()

@@ -46,7 +46,7 @@ from ibis import _
 
 from kefu import api
 from kefu.config import ConfigError, load_config
-from kefu.metrics.derived import DERIVED, workspace_sources
+from kefu.metrics.derived import STORED, cube_is_current, refresh_cube, workspace_sources
 from kefu.metrics.explain import Explanation
 from kefu.metrics.kpis import facts
 from kefu.schema import TABLES
@@ -57,7 +57,7 @@ from kefu.workspace import CONFIG_FILE, DB_FILE, Workspace, WorkspaceBusy, Works
 log = logging.getLogger("kefu.web")
 
 #: Tables only `kefu import` writes (web writes never touch them); a change of the imports ledger means a new snapshot.
-IMPORT_OWNED = frozenset(TABLES) | frozenset(DERIVED) | {"imports", "rejects"}
+IMPORT_OWNED = frozenset(TABLES) | frozenset(STORED) | {"imports", "rejects"}
 AUDIT_TABLE = "web_audit"
 MAX_DERIVED = 4000  # cached pages and results kept per snapshot, the least recently used dropped first …
 MAX_DERIVED_TEXT = 128 * 2**20  # … and at most this many characters of cached pages
@@ -140,6 +140,13 @@ def _web_tables(con: duckdb.DuckDBPyConnection, db: str, skip: Iterable[str] = (
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' ORDER BY table_name", [db]).fetchall()]
     return {n: con.execute(f'SELECT * FROM "{db}".main."{n}"').to_arrow_table()
             for n in names if n not in IMPORT_OWNED and n not in set(skip)}
+
+
+def _snapshot(ws: Workspace, ledger: tuple) -> Snapshot:
+    """A snapshot whose KPI cube matches its kefu.toml (rebuilt in memory when the parameters were edited)."""
+    if ws.has_table("messages") and not cube_is_current(ws):
+        refresh_cube(ws)
+    return Snapshot(ws, ledger)
 
 
 class Store:
@@ -234,7 +241,7 @@ class Store:
             con.execute("COPY FROM DATABASE src TO memory")
         finally:
             con.execute("DETACH src")
-        return Snapshot(Workspace(con, config, self.path), ledger)
+        return _snapshot(Workspace(con, config, self.path), ledger)
 
     def refresh(self) -> str:
         """Pick up changes made by other processes: 'unchanged', 'web' (small tables), 'full' (new snapshot) or 'busy'."""
@@ -271,7 +278,7 @@ class Store:
                     con.execute("COPY FROM DATABASE src TO memory")
                 finally:
                     con.execute("DETACH src")
-                new = Snapshot(Workspace(con, config, self.path), ledger)
+                new = _snapshot(Workspace(con, config, self.path), ledger)
                 self._pending = new
                 self._known = sig
             try:
