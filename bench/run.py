@@ -66,7 +66,7 @@ from kefu.schema import TABLES
 ws = Workspace.memory()
 t = time.perf_counter()
 import pyarrow as pa
-raw = read_csv(Path({path!r}))
+raw = read_csv(Path({path!r}), Path({path!r}).read_bytes())
 rows = raw.table.append_column("_file", pa.array(["m"] * raw.table.num_rows)).append_column("_seq", raw.table["_line"])
 ws.con.register("raw_input", rows)
 ws.con.execute("CREATE TEMP TABLE staged AS " + staging_sql(TABLES["messages"], "raw_input", rows.column_names))
@@ -99,6 +99,7 @@ import json, time
 import duckdb
 from kefu.testing.reference_pandas import agent_day_kpis
 con = duckdb.connect({db!r}, read_only=True)
+con.execute("SET enable_progress_bar = false")  # the bar would go to stdout, where the result goes
 frames = {{n: con.execute(f'SELECT * EXCLUDE (extra, src_file, src_line) FROM "{{n}}"').df()
           for n in ("messages", "orders", "agents", "ratings", "complaints")}}
 t = time.perf_counter()

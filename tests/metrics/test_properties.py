@@ -116,7 +116,7 @@ def test_shuffled_rows_give_identical_output(shop, rnd: random.Random):
     assert kpis(sources(shuffled, orders[::-1]), "agent,day", params) == kpis(sources(messages, orders), "agent,day", params)
 
 
-@FAST
+@settings(FAST, max_examples=8)
 @given(shops())
 def test_stored_derived_tables_give_the_same_kpis_as_the_canonical_tables(shop):
     # What an import materialises (questions, order contacts, consultations, message counts, the
@@ -128,12 +128,10 @@ def test_stored_derived_tables_give_the_same_kpis_as_the_canonical_tables(shop):
     materialised = dataclasses.replace(src, **stored)
     cube = con.create_table("d_cube", measure_cube(materialised, params).to_pyarrow())
     cubed = dataclasses.replace(materialised, cube=cube, cube_params=params)
+    for by in ("agent,day", "shop,hour", "employer,week"):
+        assert kpis(cubed, by, params) == kpis(src, by, params), by
     other = dataclasses.replace(params, slow_threshold_s=params.slow_threshold_s + 1)  # the cube does not apply
-    for by in ("agent,day", "shop,day", "agent,hour", "team,week", "employer,month", "shop,hour"):
-        live = kpis(src, by, params)
-        assert kpis(materialised, by, params) == live, by
-        assert kpis(cubed, by, params) == live, by
-        assert kpis(cubed, by, other) == kpis(src, by, other), by
+    assert kpis(cubed, "agent,hour", other) == kpis(src, "agent,hour", other)
     one_day = dt.date(2026, 11, 11)
     assert to_records(kpi_table(cubed, ["agent", "day"], params, one_day, one_day).execute()) == \
         to_records(kpi_table(src, ["agent", "day"], params, one_day, one_day).execute())

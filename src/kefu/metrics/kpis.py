@@ -203,7 +203,7 @@ def measure_cube(src: Sources, params: Params) -> ibis.Table:
     measures = sorted({*by_agent.columns, *by_shop.columns} - set(CUBE_KEYS))
     return ibis.union(
         *(part.select("shop", agent=part.agent if "agent" in part.columns else ibis.null().cast("string"), slot=part.slot,
-                      shop_only=ibis.literal(flag), **{m: part[m] if m in part.columns else _zero(m) for m in measures})
+                      shop_only=ibis.literal(flag), **_padded(part, measures))
           for part, flag in ((by_agent, False), (by_shop, True)))
     )
 
@@ -213,7 +213,7 @@ def _sums(found: list[Fact], keys, agents, date_from, date_to) -> ibis.Table:
     rows), then the small results stacked and added up."""
     measures = sorted({name for fact in found for name in fact.measures})
     partial = [_sum_fact(fact, keys, agents, date_from, date_to) for fact in found]
-    stacked = ibis.union(*(p.select(*keys, **{m: p[m] if m in p.columns else _zero(m) for m in measures}) for p in partial))
+    stacked = ibis.union(*(p.select(*keys, **_padded(p, measures)) for p in partial))
     return stacked.group_by(keys).aggregate(**{name: stacked[name].sum().cast(_measure_type(name)) for name in measures})
 
 
@@ -221,8 +221,9 @@ def _measure_type(measure: str) -> str:
     return "decimal(18, 2)" if measure in MONEY_MEASURES else "int64"
 
 
-def _zero(measure: str) -> ibis.Value:
-    return ibis.literal(0).cast(_measure_type(measure))
+def _padded(table: ibis.Table, measures: list[str]) -> dict[str, ibis.Value]:
+    """Every measure, in order: the table's own, zero for the others (so tables can be stacked)."""
+    return {m: table[m] if m in table.columns else ibis.literal(0).cast(_measure_type(m)) for m in measures}
 
 
 def _sum_fact(fact: Fact, keys, agents, date_from, date_to) -> ibis.Table:
@@ -281,4 +282,4 @@ def _fen_half_up(money: ibis.Value, count: ibis.Value) -> ibis.Value:
     return fen.sign() * ((2 * fen.abs() + count) // (2 * count))
 
 
-__all__ = ["Sources", "Fact", "facts", "kpi_table", "group_keys", "DIMENSIONS", "GroupingError"]
+__all__ = ["Sources", "Fact", "facts", "kpi_table", "measure_cube", "CUBE_KEYS", "group_keys", "DIMENSIONS", "GroupingError"]
