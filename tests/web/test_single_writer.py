@@ -14,9 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kefu import api
 from kefu.ingest.pipeline import import_paths
+from kefu.metrics.derived import cube_is_current
 from kefu.targets import load
 from kefu.users import add_user, audit_log
+from kefu.web.store import Store
 from kefu.workspace import DB_FILE, Workspace, connect
 from tests.web.conftest import PASSWORD, csrf, login
 from tests.web.test_api import AGENTS, MESSAGES, ORDERS
@@ -227,5 +230,21 @@ def test_a_web_write_gives_up_with_a_clear_error_and_the_audit_rows_wait(tmp_pat
             con.close()
         assert "view_report" in actions and "login" in actions
         assert client.post("/api/targets", json=body, headers=csrf(client)).status_code == 200  # retried by the user: saved
+    finally:
+        store.close()
+
+
+def test_an_edited_kefu_toml_gives_the_snapshot_a_cube_for_the_new_parameters(tmp_path):
+    ws = hand_workspace(tmp_path)
+    store = Store(ws, watch=False)
+    try:
+        assert cube_is_current(store.ws)
+        config = ws / "kefu.toml"
+        config.write_text(config.read_text(encoding="utf-8").replace("slow_threshold_s = 60", "slow_threshold_s = 5"), encoding="utf-8")
+        assert store.refresh() == "full"
+        assert store.ws.config.params.slow_threshold_s == 5 and cube_is_current(store.ws)  # rebuilt in memory
+        with Workspace.open(ws, read_only=True) as on_disk:
+            assert not cube_is_current(on_disk)  # the server never writes the imported tables
+            assert api.kpis(store.ws, ["agent", "day"]) == api.kpis(on_disk, ["agent", "day"], on_disk.config.params)
     finally:
         store.close()
