@@ -212,6 +212,37 @@ def test_the_score_is_floored_at_zero(ws):
     assert dan["points_deducted"] > 100 and dan["qc_score"] == 0.0
 
 
+def test_each_rule_deducts_at_most_its_daily_cap(ws):
+    # dan answers 25 buyers with a bare 好的: 25 missing greetings and 25 missing closings, 0.5 points each,
+    # at most 5 per rule and day: 12.5 + 12.5 capped to 5 + 5 = 10 → 90.
+    rows = ", ".join(f"('2026-11-13 09:{m:02d}:00', 's', 'b{m}', 's:dan', 'agent', '好的')" for m in range(25))
+    ws.con.execute(f"INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES {rows}")
+    engine.run(ws)
+    day = dt.date(2026, 11, 13)
+    dans = [f for f in engine.findings(ws, day=day) if f["agent"] == "s:dan"]
+    assert sorted({(f["rule"], f["points"], f["max_points_per_day"]) for f in dans}) == [
+        ("missing_closing", 0.5, 5.0), ("missing_greeting", 0.5, 5.0)]
+    assert len(dans) == 50
+
+    def dan() -> dict:
+        return next(r for r in engine.agent_day_scores(ws, day, day) if r["agent"] == "s:dan")
+
+    assert (dan()["findings"], dan()["points_deducted"], dan()["qc_score"]) == (50, 10.0, 90.0)
+    # Dismissing 20 greetings leaves 5 × 0.5 = 2.5 of them, under the cap: 2.5 + 5 → 92.5.
+    greetings = [f["finding_id"] for f in dans if f["rule"] == "missing_greeting"][:20]
+    ws.con.executemany("INSERT INTO qc_reviews VALUES (?, 'dismissed', 'q', '', now())", [[g] for g in greetings])
+    assert (dan()["dismissed"], dan()["points_deducted"], dan()["qc_score"]) == (20, 7.5, 92.5)
+
+
+def test_findings_stored_before_caps_existed_are_not_capped(ws):
+    engine.run(ws)
+    ws.con.execute("ALTER TABLE qc_findings DROP COLUMN max_points_per_day")  # a workspace from before
+    ann = next(r for r in engine.agent_day_scores(ws) if r["agent"] == "s:ann")
+    assert ann["points_deducted"] == sum(f["points"] for f in engine.findings(ws) if f["agent"] == "s:ann")
+    engine.run(ws)  # the next run adds the column again
+    assert {"max_points_per_day"} <= set(engine.findings(ws)[0])
+
+
 def test_confirmed_errors_are_confirmed_findings_only(ws):
     engine.run(ws)
     ann = [f for f in engine.findings(ws) if f["agent"] == "s:ann"]

@@ -137,6 +137,8 @@ def test_a_duplicate_id_names_the_first_one():
     ("threshold_s = 30", "threshold_s is for timing rules"),
     ("exceptions = ['(unclosed']", "exception '(unclosed': not a valid regular expression"),
     ("span = '(?i)x'", "span '(?i)x': write inline flags as (?i:…) around a part, not (?i) alone"),
+    ("max_points_per_day = 'ten'", "max_points_per_day must be a number from 0 to 100, got 'ten'"),
+    ("max_points_per_day = 101", "max_points_per_day must be a number from 0 to 100, got 101"),
 ])
 def test_rule_level_problems(extra, reason):
     problems = problems_of(RULE + extra + "\n")

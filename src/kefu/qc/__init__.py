@@ -45,13 +45,8 @@ def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | 
     con = getattr(con, "con", con)
     if not store.covered(con, day):
         return None
-    rows = con.execute(
-        """SELECT f.agent, count(*), count(*) FILTER (WHERE r.status = 'confirmed'), count(*) FILTER (WHERE r.status IS NULL),
-                  coalesce(sum(f.points) FILTER (WHERE r.status IS DISTINCT FROM 'dismissed'), 0)
-           FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
-           WHERE f.shop = ? AND f.day = ? GROUP BY f.agent""", [shop, day]).fetchall()
-    return {agent: {"findings": n, "confirmed": confirmed, "open": still_open, "points_deducted": float(points)}
-            for agent, n, confirmed, still_open, points in rows}
+    return {t["agent"]: {k: t[k] for k in ("findings", "confirmed", "open", "points_deducted")}
+            for t in store.tally(con, "f.shop = ? AND f.day = ?", [shop, day])}
 
 
 def score(points_deducted: float) -> float:

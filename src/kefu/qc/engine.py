@@ -121,6 +121,7 @@ def describe(found: ir.Table, rules: Sequence[Rule]) -> ir.Table:
         finding_key=ibis.ifelse(found.nth == 0, key, key.concat("|", (found.nth + 1).cast("string"))),
         shop=found.shop, agent=found.agent, buyer=found.buyer, ts=found.ts, day=found.ts.date(), rule=found.rule,
         rule_name=per_rule("name", "string"), severity=per_rule("severity", "string"), points=per_rule("points", "float64"),
+        max_points_per_day=per_rule("max_points_per_day", "float64"),
         scope=per_rule("scope", "string"), text=found.text, match=found.match, match_start=found.match_start,
     )
 
@@ -145,7 +146,7 @@ def run(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = Non
 
 _EMPTY = ("SELECT ''::VARCHAR AS finding_key, ''::VARCHAR AS shop, ''::VARCHAR AS agent, ''::VARCHAR AS buyer, "
           "NULL::TIMESTAMP AS ts, NULL::DATE AS day, ''::VARCHAR AS rule, ''::VARCHAR AS rule_name, "
-          "''::VARCHAR AS severity, 0::DOUBLE AS points, ''::VARCHAR AS scope, ''::VARCHAR AS text, "
+          "''::VARCHAR AS severity, 0::DOUBLE AS points, NULL::DOUBLE AS max_points_per_day, ''::VARCHAR AS scope, ''::VARCHAR AS text, "
           "''::VARCHAR AS match, 0::INTEGER AS match_start")
 
 
@@ -180,12 +181,4 @@ def _tally(con, date_from: dt.date | None, date_to: dt.date | None) -> dict[tupl
     if not store.has_tables(con):
         return {}
     where, args = store.period_clause("f.day", date_from, date_to)
-    rows = con.execute(
-        f"""SELECT f.shop, f.agent, f.day, count(*),
-                   count(*) FILTER (WHERE r.status = 'confirmed'), count(*) FILTER (WHERE r.status = 'dismissed'),
-                   count(*) FILTER (WHERE r.status IS NULL),
-                   coalesce(sum(f.points) FILTER (WHERE r.status IS DISTINCT FROM 'dismissed'), 0)
-            FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
-            WHERE {where} GROUP BY ALL""", args).fetchall()
-    names = ("findings", "confirmed", "dismissed", "open", "points_deducted")
-    return {(shop, agent, day): dict(zip(names, (*counts[:4], float(counts[4])))) for shop, agent, day, *counts in rows}
+    return {(t["shop"], t["agent"], t["day"]): {k: t[k] for k in store.TALLY} for t in store.tally(con, where, args)}

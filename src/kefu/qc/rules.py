@@ -42,6 +42,7 @@ RULE_KEYS: dict[str, str] = {
     "scope": "agent_text, buyer_text or timing",
     "kind": "phrase (default), missing_at_start, missing_at_end, slow_reply, unanswered or long_silence",
     "points": "points one finding deducts from the agent's QC score of the day (0: a signal for review only)",
+    "max_points_per_day": "the most this rule deducts from one agent-day, however many findings (optional; default no limit)",
     "patterns": "regular expressions; a phrase rule flags a message containing one, a missing_* rule a message containing none",
     "exceptions": "regular expressions; text matched by an exception is skipped (phrase rules), a question whose buyer messages all match one is exempt (timing rules)",
     "ignore_case": "match letters regardless of case (default true)",
@@ -73,6 +74,7 @@ class Rule:
     scope: str
     points: float
     kind: str = "phrase"
+    max_points_per_day: float | None = None
     patterns: tuple[str, ...] = ()
     exceptions: tuple[str, ...] = ()
     name_en: str = ""
@@ -228,6 +230,9 @@ def _rule(raw: dict, line: int, report) -> Rule | None:
     points = values["points"]
     if isinstance(points, bool) or not isinstance(points, int | float) or points < 0 or points > 100:
         bad("points", f"points must be a number from 0 to 100, got {points!r}")
+    cap = values.get("max_points_per_day")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float) or cap < 0 or cap > 100):
+        bad("max_points_per_day", f"max_points_per_day must be a number from 0 to 100, got {cap!r}")
     for key in ("ignore_case", "enabled", "skip_order_ids"):
         if key in values and not isinstance(values[key], bool):
             bad(key, f"{key} must be true or false")
@@ -273,7 +278,8 @@ def _rule(raw: dict, line: int, report) -> Rule | None:
         return None
     return Rule(
         id=values["id"], name=values["name"].strip(), severity=values["severity"], scope=values["scope"],
-        points=float(points), kind=kind, patterns=lists["patterns"], exceptions=lists["exceptions"],
+        points=float(points), max_points_per_day=None if cap is None else float(cap),
+        kind=kind, patterns=lists["patterns"], exceptions=lists["exceptions"],
         name_en=values.get("name_en", ""), description=values.get("description", "").strip(),
         ignore_case=values.get("ignore_case", True), checksum=checksum, span=values.get("span"),
         skip_order_ids=values.get("skip_order_ids", False),

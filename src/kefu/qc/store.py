@@ -21,7 +21,7 @@ STATUSES = ("open", "confirmed", "dismissed")
 FINDINGS_DDL = """CREATE TABLE IF NOT EXISTS qc_findings (
     finding_id VARCHAR NOT NULL, shop VARCHAR, agent VARCHAR, buyer VARCHAR, ts TIMESTAMP, day DATE,
     rule VARCHAR, rule_name VARCHAR, severity VARCHAR, points DOUBLE, scope VARCHAR,
-    text VARCHAR, match VARCHAR, match_start INTEGER, run_at TIMESTAMP)"""
+    text VARCHAR, match VARCHAR, match_start INTEGER, run_at TIMESTAMP, max_points_per_day DOUBLE)"""
 REVIEWS_DDL = """CREATE TABLE IF NOT EXISTS qc_reviews (
     finding_id VARCHAR PRIMARY KEY, status VARCHAR, reviewer VARCHAR, comment VARCHAR, reviewed_at TIMESTAMP)"""
 # Which days QC has checked (NULL bounds: all data): a day no run covered has no QC figures, not a perfect score.
@@ -29,12 +29,15 @@ RUNS_DDL = """CREATE TABLE IF NOT EXISTS qc_runs (
     run_at TIMESTAMP, date_from DATE, date_to DATE, findings BIGINT)"""
 
 FINDING_COLUMNS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points",
-                   "scope", "text", "match", "match_start", "run_at")
+                   "scope", "text", "match", "match_start", "run_at", "max_points_per_day")
+#: What `tally` counts per agent-day, besides shop, agent and day.
+TALLY = ("findings", "confirmed", "dismissed", "open", "points_deducted")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create qc_findings and qc_reviews when missing (idempotent)."""
     con.execute(FINDINGS_DDL)
+    con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS max_points_per_day DOUBLE")  # workspaces before the cap
     con.execute(REVIEWS_DDL)
     con.execute(RUNS_DDL)
 
@@ -74,6 +77,29 @@ def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: d
         con.execute("ROLLBACK")
         raise
     return removed, added
+
+
+def tally(con: duckdb.DuckDBPyConnection, where: str, args: list) -> list[dict[str, Any]]:
+    """Per (shop, agent, day) of the findings matching `where` (over `f`, the findings): their count,
+    how many are confirmed, dismissed and open, and the points they deduct: those of every finding
+    not dismissed, each rule's at most its max_points_per_day (as it was when QC ran)."""
+    capped = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'qc_findings' "
+                         "AND column_name = 'max_points_per_day'").fetchone()[0]
+    cap = "min(f.max_points_per_day)" if capped else "NULL"  # findings of a run before caps existed: no cap
+    cur = con.execute(
+        f"""SELECT shop, agent, day, sum(n)::BIGINT AS findings, sum(confirmed)::BIGINT AS confirmed,
+                   sum(dismissed)::BIGINT AS dismissed, sum(still_open)::BIGINT AS open, sum(points)::DOUBLE AS points_deducted
+            FROM (SELECT f.shop, f.agent, f.day, f.rule, count(*) AS n,
+                         count(*) FILTER (WHERE r.status = 'confirmed') AS confirmed,
+                         count(*) FILTER (WHERE r.status = 'dismissed') AS dismissed,
+                         count(*) FILTER (WHERE r.status IS NULL) AS still_open,
+                         least(coalesce(sum(f.points) FILTER (WHERE r.status IS DISTINCT FROM 'dismissed'), 0),
+                               coalesce({cap}, 'infinity'::DOUBLE)) AS points
+                  FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
+                  WHERE {where} GROUP BY ALL)
+            GROUP BY ALL ORDER BY shop, agent, day""", args)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def covered(con: duckdb.DuckDBPyConnection, day: dt.date) -> bool:

@@ -172,6 +172,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "st_rejected": ("已驳回", "Rejected"),
     "rule": ("规则", "Rule"),
     "points": ("扣分", "Points"),
+    "max_per_day": ("每日上限", "Max per day"),
     "match": ("命中内容", "Match"),
     "comment": ("备注", "Comment"),
     "reviewer": ("复核人", "Reviewer"),
