@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import ibis
 
 from kefu.config import Params
-
 from kefu.metrics.consult import consultation_facts
 from kefu.metrics.credit import order_contacts
 from kefu.metrics.dialogue import bot_accounts, message_counts, questions
@@ -34,6 +33,7 @@ DERIVED = tuple(STEPS)
 #: The measure cube for the workspace's parameters, and the parameters it was built with (one row).
 CUBE, CUBE_PARAMS = "kpi_cube", "kpi_cube_params"
 STORED = (*DERIVED, CUBE, CUBE_PARAMS)
+PARAM_NAMES = tuple(f.name for f in dataclasses.fields(Params))
 
 
 def derive(messages: ibis.Table, orders: ibis.Table, bots: ibis.Table) -> dict[str, ibis.Table]:
@@ -97,9 +97,8 @@ def refresh_cube(ws: Workspace, params: Params | None = None) -> None:
     # Ibis types a sum of int64 as int64 and drops the cast; DuckDB makes it int128, several times slower to scan.
     columns = ", ".join(f'CAST("{name}" AS BIGINT) AS "{name}"' if kind.is_integer() else f'"{name}"' for name, kind in cube.schema().items())
     ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE}" AS SELECT {columns} FROM ({ibis.to_sql(cube, dialect="duckdb")})')
-    ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE_PARAMS}" AS SELECT * FROM (VALUES (?, ?, ?, ?)) '
-                   't(slow_threshold_s, after_sales_days, attribution_hours, credit_rule)',
-                   [params.slow_threshold_s, params.after_sales_days, params.attribution_hours, params.credit_rule])
+    ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE_PARAMS}" AS SELECT * FROM (VALUES ({", ".join("?" * len(PARAM_NAMES))})) '
+                   f't({", ".join(PARAM_NAMES)})', [getattr(params, name) for name in PARAM_NAMES])
 
 
 def _bot_set(ws: Workspace) -> set[str]:
@@ -119,6 +118,6 @@ def workspace_sources(ws: Workspace) -> Sources:
     derived = {name: ws.table(name) if name in present else None for name in DERIVED}
     cube = {}
     if {CUBE, CUBE_PARAMS} <= present:
-        (row,) = ws.con.execute(f'SELECT slow_threshold_s, after_sales_days, attribution_hours, credit_rule FROM "{CUBE_PARAMS}"').fetchall()
-        cube = {"cube": ws.table(CUBE), "cube_params": Params(*row)}
+        (row,) = ws.con.execute(f'SELECT {", ".join(PARAM_NAMES)} FROM "{CUBE_PARAMS}"').fetchall()
+        cube = {"cube": ws.table(CUBE), "cube_params": Params(**dict(zip(PARAM_NAMES, row, strict=True)))}
     return Sources(**tables, **derived, **cube)
