@@ -33,6 +33,19 @@ LEDGER_DDL = (
 )
 
 
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Iterator[None]:
+    """All or nothing: commit when the block ends (roll back instead with commit=False: a dry run),
+    roll back when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT" if commit else "ROLLBACK")
+
 class WorkspaceError(Exception):
     """The folder is not a usable workspace."""
 
@@ -113,17 +126,6 @@ class Workspace:
             self.con.execute(f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})')
         for ddl in LEDGER_DDL:
             self.con.execute(ddl)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing: commit when the block ends, roll back when it raises."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)

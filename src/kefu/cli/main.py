@@ -23,7 +23,7 @@ from kefu.config import ConfigError
 from kefu.ingest.pipeline import import_paths
 from kefu.metrics.derived import refresh_cube, refresh_derived
 from kefu.metrics.kpis import GroupingError
-from kefu.workspace import Workspace, WorkspaceError, is_workspace
+from kefu.workspace import Workspace, WorkspaceError, is_workspace, transaction
 
 app = typer.Typer(help="kefu 客服绩效: customer-service performance analytics.", no_args_is_help=True, add_completion=False)
 
@@ -86,7 +86,7 @@ def refresh(
     except (WorkspaceError, ConfigError) as exc:
         fail(str(exc))
     with workspace, console.status("refreshing"):
-        with workspace.transaction():
+        with transaction(workspace.con):
             (refresh_derived if everything else refresh_cube)(workspace)
     console.print(f"{'derived tables and ' if everything else ''}KPI cube rebuilt for {workspace.config.params}")
 

@@ -19,7 +19,7 @@ from kefu.ingest import formats
 from kefu.ingest.readers import CANONICAL_SUFFIXES, RawFile, ReadError, read_canonical
 from kefu.ingest.stage import conflict_sql, lit, missing_required, q, staging_sql, stored_columns
 from kefu.schema import TABLES, Table, table_for_file
-from kefu.workspace import Workspace
+from kefu.workspace import Workspace, transaction
 
 Progress = Callable[[str, int, int], None]  # (file, done, total)
 FIRST_PROBLEMS = 5
@@ -78,8 +78,7 @@ def import_paths(
     if missing:
         raise FileNotFoundError(f"no such file: {', '.join(missing)}")
     con = ws.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con, commit=not dry_run):
         import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
         reports: list[FileReport] = []
         batches: dict[tuple, list[Pending]] = {}
@@ -97,10 +96,6 @@ def import_paths(
         if any(r.added for r in reports):
             changes.refresh_derived()
             refresh_cube(ws)
-        con.execute("ROLLBACK" if dry_run else "COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     order = {str(path): i for i, path in enumerate(files)}
     return sorted(reports, key=lambda r: (order.get(r.file, 0), r.table != "messages", r.table))
 

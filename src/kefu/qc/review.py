@@ -9,10 +9,11 @@ schemes deduct for (`kefu.qc.confirmed_errors`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 import duckdb
+
+from kefu.workspace import transaction
 
 STATUSES = ("confirmed", "dismissed")
 QUEUE_STATUSES = ("open", "confirmed", "dismissed")
@@ -40,7 +41,7 @@ def set_status(con: duckdb.DuckDBPyConnection, finding_id: str, status: str, rev
     if not reviewer:
         raise ReviewError("a review needs the reviewer's name")
     _require_finding(con, finding_id)
-    with _transaction(con):
+    with transaction(con):
         con.execute("DELETE FROM qc_reviews WHERE finding_id = ?", [finding_id])
         con.execute("INSERT INTO qc_reviews (finding_id, status, reviewer, comment, reviewed_at) VALUES (?, ?, ?, ?, ?)",
                     [finding_id, status, reviewer, comment or "", dt.datetime.now()])
@@ -151,17 +152,6 @@ def _severity_rank(column: str) -> str:
 def _require_finding(con, finding_id: str) -> None:
     if not con.execute("SELECT count(*) FROM qc_findings WHERE finding_id = ?", [finding_id]).fetchone()[0]:
         raise ReviewError(f"no QC finding {finding_id!r}")
-
-
-@contextmanager
-def _transaction(con) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def _records(cur) -> list[dict]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import duckdb
 
+from kefu.workspace import transaction
+
 SEVERITIES = ("low", "medium", "high", "critical")
 SCOPES = ("agent_text", "buyer_text", "timing")
 STATUSES = ("open", "confirmed", "dismissed")
@@ -61,8 +63,7 @@ def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: d
     """
     ensure_tables(con)
     where, args = period_clause("day", date_from, date_to)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         removed = con.execute(f"SELECT count(*) FROM qc_findings WHERE {where}", args).fetchone()[0]
         con.execute(f"DELETE FROM qc_findings WHERE {where}", args)
         columns = ", ".join(FINDING_COLUMNS)
@@ -72,10 +73,6 @@ def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: d
         con.execute(f"INSERT INTO qc_findings ({columns}) SELECT {values} FROM ({select_sql})", [run_at])
         added = con.execute("SELECT count(*) FROM qc_findings").fetchone()[0] - before
         con.execute("INSERT INTO qc_runs VALUES (?, ?, ?, ?)", [run_at, date_from, date_to, added])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return removed, added
 
 
