@@ -108,7 +108,15 @@ def _bot_set(ws: Workspace) -> set[str]:
 
 def cube_is_current(ws: Workspace) -> bool:
     """Whether the measure cube exists and was built with the workspace's parameters."""
-    return workspace_sources(ws).cube_params == ws.config.params
+    return _cube_params(ws, set(ws.ibis.list_tables())) == ws.config.params
+
+
+def _cube_params(ws: Workspace, present: set[str]) -> Params | None:
+    """The parameters the stored cube was built with (None: no cube)."""
+    if not {CUBE, CUBE_PARAMS} <= present:
+        return None
+    (row,) = ws.con.execute(f'SELECT {", ".join(PARAM_NAMES)} FROM "{CUBE_PARAMS}"').fetchall()
+    return Params(**dict(zip(PARAM_NAMES, row, strict=True)))
 
 
 def workspace_sources(ws: Workspace) -> Sources:
@@ -116,8 +124,6 @@ def workspace_sources(ws: Workspace) -> Sources:
     tables = {name: ws.table(name) for name in ("messages", "orders", "agents", "ratings", "complaints")}
     present = set(ws.ibis.list_tables())
     derived = {name: ws.table(name) if name in present else None for name in DERIVED}
-    cube = {}
-    if {CUBE, CUBE_PARAMS} <= present:
-        (row,) = ws.con.execute(f'SELECT {", ".join(PARAM_NAMES)} FROM "{CUBE_PARAMS}"').fetchall()
-        cube = {"cube": ws.table(CUBE), "cube_params": Params(**dict(zip(PARAM_NAMES, row, strict=True)))}
+    params = _cube_params(ws, present)
+    cube = {"cube": ws.table(CUBE), "cube_params": params} if params is not None else {}
     return Sources(**tables, **derived, **cube)
