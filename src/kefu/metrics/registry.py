@@ -42,6 +42,9 @@ class Metric:
     doc: str
     #: reported only when the grouping has no agent, team or employer
     shop_level: bool = False
+    #: days after the day itself during which later rows can still change the figure
+    #: (the conversion window runs to the end of the next day): provisional until then
+    settles_days: int = 0
 
 
 def _m(key, zh, en, unit, better, formula, doc, **kw) -> Metric:
@@ -81,15 +84,16 @@ METRICS: tuple[Metric, ...] = (
     _m("inquiry_buyers", "询单人数", "Inquiring buyers", "buyers", None, Sum("inquiry_buyers"),
        "Consulting buyers with no order of the shop paid in the after_sales_days days before the day's first question opened."),
     _m("converted_buyers", "询单→最终付款人数", "Converted buyers", "buyers", True, Sum("converted_buyers"),
-       "Inquiring buyers who created an order from the first question's opening until the end of the next day, and paid it."),
+       "Inquiring buyers who created an order from the first question's opening until the end of the next day, and paid it.",
+       settles_days=1),
     _m("inquiry_conversion", "询单→最终付款转化率", "Inquiry conversion", "ratio", True,
-       Ratio("converted_buyers", "inquiry_buyers"), "converted_buyers / inquiry_buyers."),
+       Ratio("converted_buyers", "inquiry_buyers"), "converted_buyers / inquiry_buyers.", settles_days=1),
     _m("next_day_paid_buyers", "询单→次日付款人数", "Paid by next day", "buyers", True, Sum("next_day_paid_buyers"),
-       "Converted buyers whose payment also came before the end of the day after the inquiry."),
+       "Converted buyers whose payment also came before the end of the day after the inquiry.", settles_days=1),
     _m("next_day_conversion", "询单→次日付款成功率", "Next-day conversion", "ratio", True,
-       Ratio("next_day_paid_buyers", "inquiry_buyers"), "next_day_paid_buyers / inquiry_buyers."),
+       Ratio("next_day_paid_buyers", "inquiry_buyers"), "next_day_paid_buyers / inquiry_buyers.", settles_days=1),
     _m("lost_buyers", "询单流失人数", "Lost inquiries", "buyers", False, Sum("lost_buyers"),
-       "Inquiring buyers who created no order in the conversion window (询单流失)."),
+       "Inquiring buyers who created no order in the conversion window (询单流失).", settles_days=1),
     _m("rate_3min", "3分钟人工响应率", "Answered within 3 min", "ratio", True, Ratio("within_3min", "questions"),
        "Questions answered within 180 s / questions (an unanswered question is not within)."),
     _m("attributed_orders", "客服销售量", "Credited orders", "orders", True, Sum("attributed_orders"),
