@@ -31,7 +31,7 @@ def metrics_markdown() -> str:
 def tables_markdown() -> str:
     out = []
     for t in TABLES.values():
-        key = ", ".join(t.key) if t.key else "the whole row (exact duplicates are dropped)"
+        key = ", ".join(t.key) if t.key else "none, a multiset of whole rows (identical rows all count, D14)"
         out += [f"### `{t.name}` — {t.zh}", "", f"{t.doc} {'**Required.**' if t.required else 'Optional.'} Key: {key}.", "",
                 "| column | type | required | allowed / default | note |", "|---|---|---|---|---|"]
         for c in t.columns:

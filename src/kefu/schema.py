@@ -34,6 +34,20 @@ class Column:
     default: str | None = None
     #: inclusive bounds for int columns
     bounds: tuple[int, int] | None = None
+    #: a platform's long order/refund number: one that Excel wrote in scientific notation is rejected
+    long_number: bool = False
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How a record that changes over time moves forward (operations.md §1): when both versions carry
+    the source's modification time the newest wins; else the later `status` in `ranks` wins (states in
+    one tuple rank equal; a missing or unknown status says nothing); on a tie the later import wins.
+    A known value of an optional column is never erased by a version that lacks it."""
+
+    status: str
+    ranks: tuple[tuple[str, ...], ...]
+    modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,11 +55,12 @@ class Table:
     name: str
     doc: str
     columns: tuple[Column, ...]
-    #: natural key: a later row with the same key replaces the stored one.
-    #: None: the row itself is the key (exact duplicates are dropped).
+    #: natural key: a later row with the same key updates the stored one (by `lifecycle`, if any).
+    #: None: the table is a multiset of whole rows (D14).
     key: tuple[str, ...] | None = None
     required: bool = False
     zh: str = ""
+    lifecycle: Lifecycle | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -61,7 +76,12 @@ class Table:
 
 ROLES = ("presales", "aftersales", "refund", "review", "qc", "trainer", "manager", "bot")
 SENDERS = ("buyer", "agent", "bot", "transfer")
-ORDER_STATUSES = ("unpaid", "paid", "shipped", "success", "closed")
+#: The platform's order lifecycle, once: an order only moves to a later state. `refunding` (退款中) comes
+#: after shipping (a refund is asked for a paid or shipped order) and before the end states; a refund that
+#: is withdrawn leaves it there until 交易成功 / 交易关闭 (or a newer modification time) moves it on.
+ORDER_LIFECYCLE = (("unpaid",), ("paid",), ("shipped",), ("refunding",), ("success",), ("closed",))
+ORDER_STATUSES = tuple(status for rank in ORDER_LIFECYCLE for status in rank)
+REFUND_LIFECYCLE = (("pending", "processing"), ("success", "rejected", "closed"))
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -97,19 +117,21 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "orders",
-            "One order; `paid_at` empty = never paid; `amount` = what the buyer paid.",
+            "One order; `paid_at` empty = never paid; `amount` = what the buyer paid. An order id is unique within its shop.",
             (
-                Column("order_id", required=True),
+                Column("order_id", required=True, long_number=True),
                 Column("shop", required=True),
                 Column("buyer", required=True),
                 Column("created_at", "timestamp", required=True),
                 Column("paid_at", "timestamp"),
                 Column("amount", "money", required=True),
                 Column("status", choices=ORDER_STATUSES),
+                Column("updated_at", "timestamp", doc="when the platform last changed the order (修改时间), where the source says"),
             ),
-            key=("order_id",),
+            key=("shop", "order_id"),
             required=True,
             zh="订单",
+            lifecycle=Lifecycle("status", ORDER_LIFECYCLE, modified="updated_at"),
         ),
         Table(
             "ratings",
@@ -127,8 +149,8 @@ TABLES: dict[str, Table] = {
             "refunds",
             "One refund / return request and the account that handled it.",
             (
-                Column("refund_id", required=True),
-                Column("order_id", required=True),
+                Column("refund_id", required=True, long_number=True),
+                Column("order_id", required=True, long_number=True),
                 Column("shop", required=True),
                 Column("applied_at", "timestamp", required=True),
                 Column("finished_at", "timestamp"),
@@ -137,8 +159,9 @@ TABLES: dict[str, Table] = {
                 Column("reason"),
                 Column("agent"),
             ),
-            key=("refund_id",),
+            key=("shop", "refund_id"),
             zh="退款",
+            lifecycle=Lifecycle("status", REFUND_LIFECYCLE),
         ),
         Table(
             "complaints",
@@ -175,6 +198,12 @@ PROVENANCE = (
     Column("src_file", doc="file the row was imported from"),
     Column("src_line", "int", doc="line (CSV/chat) or row (Parquet/XLSX) in that file"),
 )
+
+
+#: Tables with a lifecycle keep every replaced version in `<name>_history`: its stored columns and the
+#: import that replaced it (operations.md §1).
+HISTORY_COLUMNS = (Column("import_id", "int", doc="the import that replaced this version"),)
+HISTORY: dict[str, str] = {name: f"{name}_history" for name, t in TABLES.items() if t.lifecycle}
 
 
 def table_for_file(stem: str) -> Table | None:

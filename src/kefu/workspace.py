@@ -17,7 +17,7 @@ import duckdb
 import ibis
 
 from kefu.config import Config, load_config, render_config
-from kefu.schema import PROVENANCE, SQL_TYPES, TABLES
+from kefu.schema import HISTORY, HISTORY_COLUMNS, PROVENANCE, SQL_TYPES, TABLES
 
 DB_FILE = "kefu.duckdb"
 CONFIG_FILE = "kefu.toml"
@@ -27,7 +27,7 @@ LEDGER_DDL = (
     """CREATE TABLE IF NOT EXISTS imports (
         import_id INTEGER, file VARCHAR, sha256 VARCHAR, format VARCHAR, encoding VARCHAR,
         tbl VARCHAR, read BIGINT, accepted BIGINT, rejected BIGINT, added BIGINT,
-        imported_at TIMESTAMP DEFAULT current_timestamp)""",
+        imported_at TIMESTAMP DEFAULT current_timestamp, updated BIGINT, changed VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS rejects (
         import_id INTEGER, file VARCHAR, line BIGINT, tbl VARCHAR, reason VARCHAR, raw VARCHAR)""",
 )
@@ -121,11 +121,20 @@ class Workspace:
         return ws
 
     def create_tables(self) -> None:
-        for table in TABLES.values():
-            cols = [f'"{c.name}" {SQL_TYPES[c.kind]}' for c in table.columns + PROVENANCE]
-            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})')
+        columns = {table.name: table.columns + PROVENANCE for table in TABLES.values()}
+        columns |= {HISTORY[name]: columns[name] + HISTORY_COLUMNS for name in HISTORY}
+        for name, cols in columns.items():
+            ddl = ", ".join(f'"{c.name}" {SQL_TYPES[c.kind]}' for c in cols)
+            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({ddl})')
         for ddl in LEDGER_DDL:
             self.con.execute(ddl)
+        # A workspace made by an earlier kefu lacks the columns added since: add them, empty.
+        present = set(self.con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                       "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
+        wanted = [(name, c.name, SQL_TYPES[c.kind]) for name, cols in columns.items() for c in cols]
+        for name, column, kind in [*wanted, ("imports", "updated", "BIGINT"), ("imports", "changed", "VARCHAR")]:
+            if (name, column) not in present:
+                self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)

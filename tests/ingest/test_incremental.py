@@ -83,3 +83,42 @@ def test_a_new_bot_account_rederives_everything(shop, tmp_path):
     import_paths(ws, [write(tmp_path / "bot", {"messages": bot_line})])
     after = ws.con.execute("SELECT count(*) FROM order_contacts WHERE order_agent = ? OR payment_agent = ?", [winner, winner]).fetchone()[0]
     assert after == 0 and derived_rows(ws)["order_contacts"] != before
+
+
+def test_repeated_messages_and_orders_moving_forward_keep_the_derived_rows_exact(shop, tmp_path):
+    """Identical messages all count (D14) and orders only move forward (operations.md §1); the
+    conversations they touch are derived again exactly as a rebuild from scratch gives."""
+    messages, orders = shop["messages"], shop["orders"]
+    first_days = by_day(orders, "created_at", START, START + dt.timedelta(days=1))
+    paid = first_days[first_days["paid_at"] != ""]
+    later, older = paid.iloc[:20], paid.iloc[20:30]
+    before_payment = later.assign(paid_at="", status="unpaid")  # the first export was taken before they were paid
+    ws = Workspace.memory()
+    import_paths(ws, [write(tmp_path / "first", {
+        "agents": shop["agents"], "messages": by_day(messages, "ts", START, START + dt.timedelta(days=1)),
+        "orders": pd.concat([first_days.drop(later.index), before_payment])})])
+    stored_messages = ws.count("messages")
+    # The next export: day 3, 15 buyer messages of day 2 sent three times each, the 20 orders paid since,
+    # and an older export's view of 10 paid orders (unpaid: changes nothing).
+    pictures = by_day(messages, "ts", START + dt.timedelta(days=1), START + dt.timedelta(days=1))
+    pictures = pictures[pictures["sender"] == "buyer"].iloc[:15]
+    day3 = by_day(messages, "ts", START + dt.timedelta(days=2), START + dt.timedelta(days=2))
+    reports = import_paths(ws, [write(tmp_path / "second", {
+        "messages": pd.concat([day3, pictures, pictures, pictures]),
+        "orders": pd.concat([by_day(orders, "created_at", START + dt.timedelta(days=2), START + dt.timedelta(days=2)),
+                             later, older.assign(paid_at="", status="unpaid")])})])
+    report = {r.table: r for r in reports}
+    assert (report["orders"].updated, report["orders"].changed) == (20, {"paid_at": 20, "status": 20})
+    assert report["orders"].duplicates == 10
+    # The 15 messages are stored once already: each of their three copies in this file adds two.
+    assert ws.count("messages") == stored_messages + len(day3) + 2 * 15
+    assert ws.con.execute("SELECT count(*) FROM orders WHERE paid_at IS NOT NULL").fetchone()[0] == \
+        (orders["paid_at"][orders["created_at"].str[:10] <= str(START + dt.timedelta(days=2))] != "").sum()
+
+    rebuilt = Workspace.memory()
+    for name in ("agents", "messages", "orders"):
+        rebuilt.con.register("frame", ws.con.execute(f'SELECT * EXCLUDE (extra, src_file, src_line) FROM "{name}"').df())
+        rebuilt.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM frame')
+        rebuilt.con.unregister("frame")
+    refresh_derived(rebuilt)
+    assert derived_rows(ws) == derived_rows(rebuilt)

@@ -68,8 +68,9 @@ def test_overlapping_exports_add_each_row_once(ws, tmp_path):
     this_week = write(tmp_path / "messages-w46.csv", HEADER + row.format(2) + row.format(3) + row.format(3))
     import_paths(ws, [last_week])
     [report] = import_paths(ws, [this_week])
-    assert (report.read, report.accepted, report.added, report.duplicates) == (3, 3, 1, 2)
-    assert ws.count("messages") == 3
+    # Row 2 is stored already; row 3 is sent twice in the same second: both copies count (D14).
+    assert (report.read, report.accepted, report.added, report.duplicates) == (3, 3, 2, 1)
+    assert ws.count("messages") == 4
 
 
 def test_a_later_export_updates_an_order_by_its_number(ws, tmp_path):
@@ -78,7 +79,7 @@ def test_a_later_export_updates_an_order_by_its_number(ws, tmp_path):
     paid = write(tmp_path / "orders-2.csv", header + "o1,s,b1,2026-11-11 10:00:00,2026-11-11 11:00:00,99.00,paid\n")
     import_paths(ws, [unpaid])
     [report] = import_paths(ws, [paid])
-    assert report.added == 1
+    assert (report.added, report.updated, report.changed) == (0, 1, {"paid_at": 1, "status": 1})
     assert ws.con.execute("SELECT count(*), max(status), max(paid_at)::VARCHAR FROM orders").fetchone() == (1, "paid", "2026-11-11 11:00:00")
 
 
@@ -103,10 +104,10 @@ def test_a_crash_mid_import_leaves_the_workspace_as_it_was(ws, tmp_path, monkeyp
     write(folder / "orders.csv", "order_id,shop,buyer,created_at,paid_at,amount,status\no1,s,b1,2026-11-11 10:00:00,,1.00,\n")
     real_store = pipeline._store
 
-    def store_then_crash(con, table):
+    def store_then_crash(con, table, import_id):
         if table.name == "orders":
             raise RuntimeError("disk full")
-        return real_store(con, table)
+        return real_store(con, table, import_id)
 
     monkeypatch.setattr(pipeline, "_store", store_then_crash)
     with pytest.raises(RuntimeError):
@@ -179,7 +180,7 @@ def test_a_table_with_its_own_reason_column_imports(ws, tmp_path):
 
 @pytest.mark.parametrize("row_hash", ["real", "all_collide"])
 def test_dedup_is_exact_even_when_every_row_hash_collides(tmp_path, monkeypatch, row_hash):
-    """Duplicates are found by a 64-bit hash first; rows whose hashes match are compared column by
+    """Copies are found by a 64-bit hash first; rows whose hashes match are compared column by
     column, so a collision never drops a distinct row (here every row gets the same hash)."""
     if row_hash == "all_collide":
         monkeypatch.setattr(pipeline, "_row_hash", lambda table: "42::UBIGINT")
@@ -190,7 +191,9 @@ def test_dedup_is_exact_even_when_every_row_hash_collides(tmp_path, monkeypatch,
     second = write(tmp_path / "messages-2.csv", HEADER + "\n".join([rows[1], rows[2], rows[3], rows[3]]) + "\n")
     [one] = import_paths(ws, [first])
     [two] = import_paths(ws, [second])
-    assert (one.read, one.added, two.read, two.added) == (3, 2, 4, 2)
-    stored = ws.con.execute("SELECT buyer, sender, text, src_line FROM messages ORDER BY ts, buyer, text NULLS FIRST").fetchall()
-    # The first occurrence of each row is kept, with its own line number.
-    assert stored == [("b1", "buyer", "", 3), ("b1", "buyer", "a", 2), ("b2", "buyer", "a", 3), ("b1", "agent", "a", 4)]
+    # Every row of a file counts (a multiset, D14); the second file's rows[1] is stored already.
+    assert (one.read, one.added, two.read, two.added) == (3, 3, 4, 3)
+    stored = ws.con.execute("SELECT buyer, sender, text, src_line FROM messages ORDER BY ts, buyer, text NULLS FIRST, src_line").fetchall()
+    # Each copy is kept with its own line number.
+    assert stored == [("b1", "buyer", "", 3), ("b1", "buyer", "a", 2), ("b1", "buyer", "a", 4), ("b2", "buyer", "a", 3),
+                      ("b1", "agent", "a", 4), ("b1", "agent", "a", 5)]

@@ -55,6 +55,7 @@ def sources(messages: list[tuple], orders: list[tuple]) -> Sources:
 
     def table(name, rows):
         schema = ibis.schema({c.name: _dtype(c.kind) for c in TABLES[name].columns})
+        rows = [(*row, *[None] * (len(schema) - len(row))) for row in rows]  # optional columns at the end stay empty
         frame = pd.DataFrame(rows, columns=list(schema.names)) if rows else None
         return con.create_table(name, frame, schema=schema) if frame is not None else con.create_table(name, schema=schema)
 

@@ -7,13 +7,21 @@ joined by '; ', e.g. `ts: '2026/11/11 10:00' is not a time YYYY-MM-DD HH:MM:SS`.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from kefu.schema import PROVENANCE, TS_FORMAT, Column, Table
 
 #: Columns the pipeline adds to a raw table: source file, line, and order across files.
 BOOKKEEPING = ("_file", "_line", "_seq")
-TS_PATTERN = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
+# Hours 00-23: DuckDB would read 24:00:00 as the next day's midnight.
+TS_PATTERN = r"\d{4}-\d{2}-\d{2} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 MONEY_PATTERN = r"\d{1,16}(\.\d{1,2})?"
 INT_PATTERN = r"[+-]?\d{1,9}"
+#: What Excel writes for a long number it turned into a float (1.23457E+18): the digits are lost.
+#: The one check of order and refund numbers, here and in the exports' parsers.
+SCIENTIFIC_PATTERN = r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+"
+#: Plausible times (D17): nothing before 2000, nothing more than a year after the import.
+EARLIEST_DAY = dt.date(2000, 1, 1)
 TRUE_WORDS = ("true", "1", "yes", "y", "t", "是")
 FALSE_WORDS = ("false", "0", "no", "n", "f", "否")
 
@@ -80,6 +88,11 @@ def _typed(column: Column, cell: str) -> str:
     return cell
 
 
+def latest_day(today: dt.date | None = None) -> dt.date:
+    """The last day a timestamp may fall on: a year after today (D17)."""
+    return (today or dt.date.today()) + dt.timedelta(days=365)
+
+
 def _reasons(column: Column, cell: str, typed: str) -> list[str]:
     """SQL expressions that are a reason text when the cell is bad, else NULL."""
     name, shown = column.name, f"'{column.name}: ''' || {cell} || ''' ' || "
@@ -87,13 +100,17 @@ def _reasons(column: Column, cell: str, typed: str) -> list[str]:
     if column.required:
         out.append(f"CASE WHEN {cell} IS NULL THEN {lit(name + ': required value is empty')} END")
     expectation = {
-        "timestamp": f"is not a time {TS_FORMAT}",
         "money": "is not an amount ≥ 0 with at most two decimals",
         "int": "is not a whole number",
         "bool": "is not true/false",
     }.get(column.kind)
     if expectation:
         out.append(f"CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL THEN {shown}{lit(expectation)} END")
+    if column.kind == "timestamp":
+        out += _timestamp_reasons(cell, typed, shown)
+    if column.long_number:
+        out.append(f"CASE WHEN regexp_full_match({cell}, {lit(SCIENTIFIC_PATTERN)}) "
+                   f"THEN {shown}{lit('was damaged by Excel (scientific notation): digits lost')} END")
     if column.bounds:
         low, high = column.bounds
         out.append(
@@ -106,6 +123,18 @@ def _reasons(column: Column, cell: str, typed: str) -> list[str]:
             f"THEN {shown}{lit('is not one of ' + ', '.join(column.choices))} END"
         )
     return out
+
+
+def _timestamp_reasons(cell: str, typed: str, shown: str) -> list[str]:
+    """Not the format, an impossible date (2026-02-29), or outside the plausible years (D17)."""
+    day, last = f"left({cell}, 10)", latest_day()
+    return [
+        f"""CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL THEN
+              CASE WHEN regexp_full_match({cell}, {lit(TS_PATTERN)}) AND TRY_CAST({day} AS DATE) IS NULL
+                   THEN {shown}'has no such date ' || {day} ELSE {shown}{lit(f'is not a time {TS_FORMAT}')} END END""",
+        f"""CASE WHEN {typed} < TIMESTAMP '{EARLIEST_DAY}' OR {typed} >= TIMESTAMP '{last + dt.timedelta(days=1)}'
+              THEN {shown}{lit(f'is not between {EARLIEST_DAY} and {last} (a year from today)')} END""",
+    ]
 
 
 def conflict_sql(table: Table, staged: str) -> str:

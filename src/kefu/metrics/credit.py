@@ -33,26 +33,28 @@ def order_contacts(messages: ibis.Table, orders: ibis.Table, bots: ibis.Table) -
     convs, accts = conversations(messages), accounts(messages)
     exchanges = coded_messages(humans, convs, accts)
     paid = orders.filter(_.paid_at.notnull())
-    moments = paid.join(convs, ["shop", "buyer"]).select("conv", "order_id", created_at="created_at", paid_at="paid_at")
+    moments = paid.join(convs, ["shop", "buyer"]).select("conv", "shop", "order_id", created_at="created_at", paid_at="paid_at")
     none_int, none_str = ibis.null().cast("int64"), ibis.null().cast("string")
     stream = ibis.union(
         exchanges.select("conv", "ts", kind=ibis.literal(0), last=_.ts.epoch_seconds().cast("int64") * ORDER_SPAN + _.rank.cast("int64") * ACCOUNT_SPAN + _.acct.cast("int64"),
-                         order_id=none_str, moment=none_str),
-        *(moments.select("conv", ts=moments[column], kind=ibis.literal(1), last=none_int, order_id=_.order_id, moment=ibis.literal(moment))
+                         shop=none_str, order_id=none_str, moment=none_str),
+        *(moments.select("conv", ts=moments[column], kind=ibis.literal(1), last=none_int, shop=_.shop, order_id=_.order_id,
+                         moment=ibis.literal(moment))
           for moment, column in MOMENTS.items()),
     )
     # A message in the same second as the moment sorts before it (kind 0 < 1): D2.
     so_far = ibis.window(group_by="conv", order_by=["ts", "kind"], preceding=None, following=0)
     stream = stream.mutate(last=_.last.max().over(so_far), last_ts=ibis.ifelse(_.kind == 0, _.ts, None).max().over(so_far))
     hits = stream.filter((_.kind == 1) & _.last.notnull()).mutate(acct=_.last % ACCOUNT_SPAN).join(accts, "acct")
-    per_order = hits.group_by("order_id").aggregate(
+    per_order = hits.group_by("shop", "order_id").aggregate(  # an order id is unique within its shop
         **{
             f"{moment}_{field}": ibis.ifelse(_.moment == moment, _[column], None).max()
             for moment in MOMENTS
             for field, column in (("agent", "agent"), ("contact_ts", "last_ts"))
         }
     )
-    return paid.select("order_id", "shop", "buyer", "created_at", "paid_at", "amount").left_join(per_order, "order_id").drop("order_id_right")
+    orders_ = paid.select("order_id", "shop", "buyer", "created_at", "paid_at", "amount")
+    return orders_.left_join(per_order, ["shop", "order_id"]).drop("shop_right", "order_id_right")
 
 
 def credited_orders(contacts: ibis.Table, params: Params) -> ibis.Table:

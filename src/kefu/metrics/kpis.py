@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
+from kefu.errors import KefuError
 from kefu.config import Params
 from kefu.metrics.consult import consultation_facts, consultations, human_questions
 from kefu.metrics.credit import credited_orders, order_contacts
@@ -24,7 +25,7 @@ WHEN = ("day", "week", "month", "hour")
 DIMENSIONS = WHO + WHEN
 
 
-class GroupingError(ValueError):
+class GroupingError(KefuError):
     pass
 
 
@@ -162,8 +163,9 @@ def _first_of_buyer(orders: ibis.Table) -> ibis.Table:
     buyers per agent and payment day (D9). Among orders paid in the same second any one may carry
     the flag; every count is the same. (A group-by and a join: a window over these keys is 4× slower.)"""
     firsts = orders.group_by("shop", "agent", "buyer", day=_.paid_at.date()).aggregate(first_order=_.order_id.argmin(_.paid_at))
-    flagged = orders.left_join(firsts.select("first_order"), orders.order_id == firsts.first_order)
-    return flagged.mutate(first_of_buyer=flagged.first_order.notnull()).drop("first_order")
+    firsts = firsts.select(first_shop=_.shop, first_order=_.first_order)
+    flagged = orders.left_join(firsts, (orders.shop == firsts.first_shop) & (orders.order_id == firsts.first_order))
+    return flagged.mutate(first_of_buyer=flagged.first_order.notnull()).drop("first_shop", "first_order")
 
 
 def kpi_table(

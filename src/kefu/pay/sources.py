@@ -25,6 +25,7 @@ from decimal import Decimal
 import ibis
 from ibis import _
 
+from kefu.errors import KefuError
 from kefu.config import Params
 from kefu.metrics.derived import workspace_sources
 from kefu.metrics.kpis import facts
@@ -40,8 +41,10 @@ REFUNDED_STATUSES = ("success", "退款成功", "refunded", "已退款")
 KpiFn = Callable[[tuple[str, ...], dt.date | None, dt.date | None], list[dict]]
 
 
-class MonthError(ValueError):
-    pass
+class MonthError(KefuError):
+    """A month that is not YYYY-MM, or has no data."""
+
+    status = 404
 
 
 def month_range(month: str) -> tuple[dt.date, dt.date]:
@@ -63,10 +66,11 @@ def credited_orders(ws: Workspace, params: Params) -> ibis.Table:
 
 def counted_refunds(ws: Workspace, params: Params) -> ibis.Table:
     """Finished refunds of credited orders with `counted`: the amount subtracted (never above what is left of the order)."""
-    orders = credited_orders(ws, params).select(o_id=_.order_id, credited_to=_.agent, order_amount=_.amount, order_paid_at=_.paid_at)
+    orders = credited_orders(ws, params).select(o_shop=_.shop, o_id=_.order_id, credited_to=_.agent, order_amount=_.amount, order_paid_at=_.paid_at)
     refunds = ws.table("refunds").filter(_.finished_at.notnull() & _.status.isin(REFUNDED_STATUSES)).rename(handled_by="agent")
-    joined = refunds.join(orders, refunds.order_id == orders.o_id).drop("o_id").rename(agent="credited_to")
-    before = ibis.window(group_by="order_id", order_by=["finished_at", "refund_id"], preceding=None, following=0)
+    joined = refunds.join(orders, (refunds.shop == orders.o_shop) & (refunds.order_id == orders.o_id)).drop("o_shop", "o_id")
+    joined = joined.rename(agent="credited_to")
+    before = ibis.window(group_by=["shop", "order_id"], order_by=["finished_at", "refund_id"], preceding=None, following=0)
     joined = joined.mutate(so_far=joined.amount.sum().over(before))
     left = joined.order_amount - (joined.so_far - joined.amount)
     counted = ibis.greatest(ibis.least(joined.amount, left), 0).cast("decimal(18, 2)")

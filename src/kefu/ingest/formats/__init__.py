@@ -26,9 +26,10 @@ from .detect import (
 from .encoding import decode
 from .orders import csv_records, xlsx_records
 
-__all__ = ["FORMATS", "FormatError", "Parsed", "Reject", "detect", "parse"]
+__all__ = ["FORMATS", "FormatError", "Parsed", "Reject", "detect", "parse", "refuse_unreadable"]
 
 FORMATS = (qianniu.FORMAT, *ORDER_FORMATS)
+LEGACY_XLS = "legacy Excel .xls workbook: save it as .xlsx or CSV first"
 _NO_AGENTS: Mapping[str, str] = MappingProxyType({})
 
 
@@ -43,7 +44,7 @@ def parse(path: Path, *, shop: str | None = None,
     if data.startswith(ZIP_MAGIC):
         return _parse_xlsx(data, path, shop)
     if data.startswith(OLE_MAGIC):
-        raise file_error(path, "legacy Excel .xls workbook: save it as .xlsx or CSV first")
+        raise file_error(path, LEGACY_XLS)
     text, encoding = decode(data, path)
     fmt = classify_text(text[:PREFIX_BYTES], path.suffix)
     if fmt == qianniu.FORMAT:
@@ -55,6 +56,15 @@ def parse(path: Path, *, shop: str | None = None,
     else:
         raise file_error(path, "not a known export (千牛 chat, 淘宝/天猫 or 京东 order export)")
     return Parsed(fmt, encoding, tables, rejects, read)
+
+
+def refuse_unreadable(path: Path, data: bytes) -> None:
+    """FormatError when the bytes alone say why no parser can read the file: a legacy .xls
+    workbook, or text that does not decode (a BOM before GBK, UTF-16 without a BOM, binary)."""
+    if data.startswith(OLE_MAGIC):
+        raise file_error(path, LEGACY_XLS)
+    if not data.startswith(ZIP_MAGIC):
+        decode(data, path)
 
 
 def _parse_xlsx(data: bytes, path: Path, shop: str | None) -> Parsed:

@@ -138,6 +138,10 @@ def ts_problem(raw: str) -> str:
         return f"'{raw}' has no seconds (Excel re-formatted the time): re-export the original file"
     if _DATE_ONLY_RE.fullmatch(raw):
         return f"'{raw}' has no time of day (Excel re-formatted it): re-export the original file"
-    if _TS_PARTS_RE.fullmatch(raw):
-        return f"'{raw}' is not a real calendar time"
+    parts = _TS_PARTS_RE.fullmatch(raw)
+    if parts:
+        y, mo, d, h, mi, s = parts.groups()
+        if ts_from_parts(y, mo, d, "0", "0", "0") is None:
+            return f"'{raw}': no such date {int(y):04d}-{int(mo):02d}-{int(d):02d}"
+        return f"'{raw}': no such time of day {int(h):02d}:{int(mi):02d}:{int(s):02d}"
     return f"'{raw}' is not a time (expected YYYY-MM-DD HH:MM:SS)"

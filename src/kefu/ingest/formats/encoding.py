@@ -6,6 +6,8 @@ ExportOrderList, anything saved as "CSV" by Excel on a Chinese Windows). GBK is
 decoded as GB18030, its superset, so that characters outside GBK (emoji, rare
 name characters) also decode. Both decoders are strict: a byte sequence that is
 invalid in both encodings is an error, never a silent replacement character.
+A NUL byte is an error too, named as UTF-16 without a BOM or as a binary file.
+Canonical CSV files (kefu.ingest.readers) are decoded here as well.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as e:
             raise file_error(path, f"UTF-16 text with an invalid byte at offset {e.start}") from None
+    nul = data.find(b"\0")
+    if nul >= 0:  # no text encoding kefu reads has NUL bytes, UTF-16 aside
+        raise file_error(path, _nul_reason(data, nul))
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as e:
@@ -44,9 +49,22 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
     except UnicodeDecodeError as e:
         raise file_error(
             path,
-            f"not text in UTF-8 or GBK/GB18030: invalid byte 0x{data[e.start]:02X} at offset "
+            f"not UTF-8 and not GBK/GB18030 text: invalid byte 0x{data[e.start]:02X} at offset "
             f"{e.start} for GB18030 (first invalid UTF-8 byte at offset {utf8_offset})",
         ) from None
+
+
+def _nul_reason(data: bytes, first: int) -> str:
+    """Why a file with a NUL byte at offset `first` is refused: UTF-16 without a BOM, or binary.
+
+    UTF-16 text has a NUL in every ASCII character (digits, commas, newlines): on the
+    high byte, so all at odd offsets (LE) or all at even offsets (BE)."""
+    sample = data[:4096]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for nuls, others, order in ((odd, even, "LE"), (even, odd, "BE")):
+        if others == 0 and nuls >= len(sample) // 8:
+            return f"UTF-16 text ({order}) without a byte-order mark: save it again as CSV UTF-8"
+    return f"not a text file (NUL byte at offset {first})"
 
 
 def decode_prefix(data: bytes) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kefu.ingest.stage import SCIENTIFIC_PATTERN
+
 from .common import file_error, normalize_ts, ts_problem
 
 HEADER_SEARCH_ROWS = 10  # a title row or two may precede the header
@@ -26,7 +28,7 @@ HEADER_SEARCH_ROWS = 10  # a title row or two may precede the header
 # tab); both protect the 18–19 digit order numbers from Excel's 15 digits.
 EXCEL_TEXT_RE = re.compile(r'="(.*)"', re.S)
 # What Excel writes back after it turned an order number into a number.
-SCIENTIFIC_RE = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")
+SCIENTIFIC_RE = re.compile(SCIENTIFIC_PATTERN)  # the canonical tables' check too
 DIGITS_RE = re.compile(r"\d+")
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 # Money: digits with optional decimals, thousands separators, currency sign.
@@ -36,16 +38,21 @@ AMOUNT_RE = re.compile(r"\d+(?:\.\d+)?")
 # "买家已付款，等待卖家发货" and "买家已付款,等待卖家发货" are one status.
 STATUS_NOISE_RE = re.compile(r"[\s,，、;；:：()（）]")
 
+# Each platform text -> a status of kefu.schema.ORDER_LIFECYCLE. An order in refund (退款中, JD 锁定:
+# frozen while the buyer's cancellation or refund is decided) was paid: it keeps its paid_at and
+# counts in sales on its payment day; the refund nets it later (refunds table). A partial refund
+# leaves a live paid order (部分退款 → paid: a later 已发货/交易成功 moves it on); a full one closes it.
 _STATUSES = {
     "unpaid": ("等待买家付款", "待付款", "等待付款", "等待付款确认"),
     "paid": ("买家已付款", "等待卖家发货", "买家已付款等待卖家发货", "等待卖家发货即买家已付款",
-             "待发货", "已付款", "等待出库", "等待发货"),
+             "待发货", "已付款", "等待出库", "正在出库", "等待发货", "部分退款", "部分退款成功"),
     "shipped": ("卖家已发货", "等待买家确认", "卖家已发货等待买家确认", "等待买家确认收货",
                 "等待买家确认收货即卖家已发货", "卖家部分发货", "部分发货", "已发货", "待收货",
                 "等待确认收货"),
+    "refunding": ("退款中", "锁定"),
     "success": ("交易成功", "交易完成", "完成", "已完成"),
     "closed": ("交易关闭", "付款以后用户退款成功交易自动关闭", "交易自动关闭", "已取消",
-               "交易取消", "订单取消", "已关闭"),
+               "交易取消", "订单取消", "已关闭", "退款成功", "已退款", "全额退款"),
 }
 STATUS_MAP = {text: status for status, texts in _STATUSES.items() for text in texts}
 

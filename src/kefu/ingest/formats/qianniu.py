@@ -17,7 +17,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from .common import EVENT_COLUMNS, MESSAGE_COLUMNS, Reject, file_error, make_table, ts_from_date_time
+from .common import (EVENT_COLUMNS, MESSAGE_COLUMNS, Reject, file_error, make_table, ts_from_date_time,
+                     ts_problem)
 
 FORMAT = "qianniu_chat"
 
@@ -27,8 +28,11 @@ FORMAT = "qianniu_chat"
 # the previous line when nothing does. Being anchored at the line end and
 # starting with 19xx/20xx + dash, it splits a nick ending in digits correctly and
 # runs in linear time (no lazy name to backtrack over).
+# A time without seconds ("tb_buyer_05 2026-3-5 10:19", an edited copy) is a header only
+# when its sender also writes headers with seconds in the file (a buyer typing "明天
+# 2026-3-6 10:00" is text); such a header is rejected, never merged into the message before.
 TS_AT_LINE_END_RE = re.compile(
-    r"(?P<date>(?:19|20)\d\d[-/]\d{1,2}[-/]\d{1,2})[ \t]+(?P<time>\d{1,2}:\d{1,2}:\d{1,2})$",
+    r"(?P<date>(?:19|20)\d\d[-/]\d{1,2}[-/]\d{1,2})[ \t]+(?P<time>\d{1,2}:\d{1,2})(?P<sec>:\d{1,2})?$",
     re.M)
 # Blanks at line ends carry nothing (CRLF files, copy-paste padding).
 LINE_END_BLANKS = " \t\r\u3000\xa0"
@@ -93,14 +97,16 @@ def scan(text: str) -> list[list]:
     names: dict[str, tuple | None] = {}  # a file repeats two or three names
     current = None  # block receiving the text; None before the first header
     position, line = 0, 1  # end of the last header, and its line number
-    for m in TS_AT_LINE_END_RE.finditer(text):
+    matches = list(TS_AT_LINE_END_RE.finditer(text))
+    short_names = _short_time_senders(text, matches, names)
+    for m in matches:
         start, name, two_lines = _sender(text, m.start())
         if start < position:
             continue
         parsed = names.get(name, _UNSEEN)
         if parsed is _UNSEEN:
             parsed = names[name] = _parse_name(name)
-        if parsed is None:
+        if parsed is None or m.start("sec") < 0 and name not in short_names:
             continue
         chunk = text[position:start]
         if current is None or RECALL_SUFFIX in chunk:
@@ -109,13 +115,30 @@ def scan(text: str) -> list[list]:
             current[4] = DROPPED_LINE_RE.sub("", chunk).strip("\n")
         line += chunk.count("\n")
         date, time = m.group("date", "time")
-        ts = ts_from_date_time(date, time)
+        ts = ts_from_date_time(date, time + m["sec"]) if m.start("sec") >= 0 else None
+        time += m["sec"] or ""
         current = [parsed[0], line, parsed[1], ts, "", start, "" if ts else f"{date} {time}"]
         blocks.append(current)
         line += two_lines
         position = m.end()
     _add_text(blocks, current, text, position, len(text), line)
     return blocks
+
+
+def _short_time_senders(text: str, matches: list[re.Match], names: dict) -> set[str]:
+    """Sender texts of times without seconds whose account also writes headers with seconds."""
+    if all(m.start("sec") >= 0 for m in matches):
+        return set()
+
+    def sender(m: re.Match) -> tuple[str, str | None]:
+        name = _sender(text, m.start())[1]
+        if name not in names:
+            names[name] = _parse_name(name)
+        return name, names[name] and names[name][1]
+
+    with_seconds = {account for m in matches if m.start("sec") >= 0 for _, account in [sender(m)]}
+    return {name for m in matches if m.start("sec") < 0 for name, account in [sender(m)]
+            if account is not None and account in with_seconds}
 
 
 def strip_line_ends(text: str) -> str:
@@ -141,7 +164,7 @@ def _sender(text: str, ts_start: int) -> tuple[int, str, bool]:
 
 def has_header(text: str) -> bool:
     """Is there a message header in text? (stops at the first one: used for detection)"""
-    return any(_parse_name(_sender(text, m.start())[1]) is not None
+    return any(m.start("sec") >= 0 and _parse_name(_sender(text, m.start())[1]) is not None
                for m in TS_AT_LINE_END_RE.finditer(text))
 
 
@@ -300,7 +323,7 @@ def resolve(blocks: list[list], text: str, path: Path, shop: str | None,
             reject(index, "text before the first message header (no sender and time)")
             continue
         if ts is None:
-            reject(index, f"message time '{block[6]}' is not a real calendar time")
+            reject(index, _time_problem(block[6]))
         elif buyer is None or agent is None:
             reject(index, _missing_party(buyer, agent))
         else:
@@ -314,6 +337,13 @@ def resolve(blocks: list[list], text: str, path: Path, shop: str | None,
     for waiting in waiting_recalls:
         reject(waiting, "recall with no time: the file has no timed message")
     return messages, events, rejects
+
+
+def _time_problem(raw: str) -> str:
+    if raw.count(":") == 1:
+        return (f"message time '{raw}' has no seconds (the header was edited or re-formatted): "
+                "re-export the chat from 千牛")
+    return f"message time {ts_problem(raw)}"
 
 
 def _missing_party(buyer: str | None, agent: str | None) -> str:
