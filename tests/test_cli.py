@@ -29,13 +29,13 @@ def kpi_json(*args):
 
 def test_kpi_json_on_a_folder_of_canonical_files(tmp_path):
     [row] = kpi_json(str(data_folder(tmp_path)), "--by", "agent,day")
-    assert list(row) == ["shop", "agent", "day", *(m.key for m in AGENT_METRICS)]
+    assert list(row) == ["shop", "agent", "day", *(m.key for m in AGENT_METRICS), "provisional"]
     assert (row["day"], row["avg_response_s"], row["satisfaction_rate"], row["sales_amount"]) == ("2026-11-11", 60.0, None, 199.0)
 
 
 def test_kpi_shop_grouping_adds_silent_sales_and_parameters_apply(tmp_path):
     [row] = kpi_json(str(data_folder(tmp_path)), "--by", "shop,day", "--slow-threshold", "120")
-    assert [m.key for m in SHOP_METRICS] == list(row)[-3:]
+    assert [m.key for m in SHOP_METRICS] == list(row)[-4:-1]  # then `provisional`
     assert (row["silent_orders"], row["silent_sales"], row["slow_responses"]) == (1, 1.0, 0)
 
 
@@ -74,3 +74,28 @@ def test_edited_parameters_apply_before_and_after_refresh(tmp_path):
         assert cube_is_current(opened)
     assert [r["slow_responses"] for r in kpi_json(str(ws), "--by", "agent,day")] == [0]
     assert [r["slow_responses"] for r in kpi_json(str(ws), "--by", "agent,day", "--slow-threshold", "60")] == [1]
+
+
+def test_explain_a_count_lists_only_the_rows_it_counts(tmp_path):
+    # tests/reports/two_days.py, 2026-11-11: 4 consultations (b1 … b4), b1 converted, b2, b3, b4 lost;
+    # 5 questions, 4 answered after more than 60 s (slow), b4's never answered.
+    from tests.reports.two_days import D11, build
+
+    ws = build(tmp_path)
+
+    def explain(metric):
+        result = runner.invoke(app, ["explain", str(ws), "--agent", "s:ann", "--day", D11, "--metric", metric, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    lost = explain("lost_buyers")
+    assert lost["value"] == 3 and [c["buyer"] for c in lost["rows"]["consultations"]] == ["b2", "b3", "b4"]
+    assert sorted(lost["lost_chats"]) == ["b2", "b3", "b4"]
+    inquiries = explain("inquiry_conversion")  # its rows: the 4 inquiries, b1 the converted one
+    assert [(c["buyer"], c["converted"]) for c in inquiries["rows"]["consultations"]] == \
+        [("b1", True), ("b2", False), ("b3", False), ("b4", False)]
+    assert inquiries["lost_chats"] == {}  # the lost buyers' chats belong to 询单流失
+    slow = explain("slow_responses")
+    assert slow["value"] == 4 and [q["response_s"] for q in slow["rows"]["questions"]] == [66, 66, 67, 66]
+    converted = explain("converted_buyers")
+    assert [c["buyer"] for c in converted["rows"]["consultations"]] == ["b1"]

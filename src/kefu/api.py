@@ -18,6 +18,7 @@ from kefu.metrics.derived import workspace_sources
 from kefu.metrics.explain import Explanation, explain
 from kefu.metrics.kpis import kpi_table
 from kefu.metrics.output import to_records
+from kefu.metrics.provisional import period_end, provisional
 from kefu.workspace import Workspace, WorkspaceError, is_workspace
 
 
@@ -51,6 +52,32 @@ def kpis(
     """KPI records for a grouping (see kefu.metrics.kpis.group_keys)."""
     table = kpi_table(workspace_sources(ws), by, params or ws.config.params, date_from, date_to)
     return to_records(table.to_pyarrow())
+
+
+def data_until(con: Any, shop: str | None = None) -> dt.datetime | None:
+    """How far the data reaches: the newest message or order time (created, paid, updated) of `shop`, or of every
+    shop when None; None when there is none. A figure is provisional (kefu.metrics.provisional) until this
+    passes its settling day. `con`: a DuckDB connection or cursor on the workspace (the web: Store.con_read)."""
+    where = "" if shop is None else " WHERE shop = $shop"
+    sql = f"""SELECT greatest((SELECT max(ts) FROM messages{where}),
+                              (SELECT max(greatest(created_at, paid_at, updated_at)) FROM orders{where}))"""
+    return con.execute(sql, {} if shop is None else {"shop": shop}).fetchone()[0]
+
+
+def with_provisional(con: Any, records: list[dict[str, Any]], date_to: dt.date | None = None) -> list[dict[str, Any]]:
+    """Each KPI record with `provisional`: {metric: the ISO day it becomes final} for its figures that rows
+    after `data_until` can still change (the record's shop's data; every shop's for records without one).
+    The period of a record ends on its day, week or month, else on `date_to` (or where the data ends)."""
+    until: dict[str | None, dt.datetime | None] = {}
+    out = []
+    for r in records:
+        shop = r.get("shop")
+        if shop not in until:
+            until[shop] = data_until(con, shop)
+        last = period_end(r, date_to, until[shop])
+        found = provisional(r, last, last, until[shop]) if last else {}
+        out.append({**r, "provisional": {k: d.isoformat() for k, d in found.items()}})
+    return out
 
 
 def explain_agent_day(ws: Workspace, agent: str, day: dt.date, metric: str | None = None, params: Params | None = None) -> Explanation:

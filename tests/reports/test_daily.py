@@ -120,3 +120,14 @@ def test_xlsx_team_sheet(report, tmp_path):
     assert rows[1][:8] == ["售前", "客服销售额", 33000.0, 60000.0, 22000.0, 0.55, -27000.0, "达标"]
     assert rows[2][:4] == ["售后", "投诉数", None, 4.0]
     assert rows[3][:3] == ["未分组", "客服销售额", 0.0]
+
+
+def test_spread_of_a_selling_metric_spans_the_presales_agents_only():
+    """A refund agent's ¥0 is not the valley of 客服销售额 (issue 11.3); 平响 still spans every role."""
+    day = {"s:a": rec(avg_response_s=30.0, sales_amount=3000.0), "s:b": rec(avg_response_s=90.0, sales_amount=2000.0),
+           "s:r": rec(avg_response_s=20.0, sales_amount=0.0)}
+    data = {"team": (rec(), rec(), rec()), "agents": (day, {}, {}), "team_mtd": rec(), "agents_mtd": {}, "teams_mtd": {}}
+    names = {"s:a": {"role": "presales"}, "s:b": {"role": "presales"}, "s:r": {"role": "refund"}}
+    spread = {s["metric"]: s for s in build("s", DAY, data, [], names).spread}
+    assert (spread["sales_amount"]["valley_agent"], spread["sales_amount"]["gap"]) == ("s:b", 1000.0)
+    assert (spread["avg_response_s"]["peak_agent"], spread["avg_response_s"]["gap"]) == ("s:r", 70.0)

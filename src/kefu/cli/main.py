@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -20,6 +19,7 @@ from kefu.cli import pay as pay_cli
 from kefu.cli import qc as qc_cli
 from kefu.cli import web as web_cli
 from kefu.config import ConfigError
+from kefu.exports import write_csv
 from kefu.ingest.pipeline import import_paths
 from kefu.metrics.derived import refresh_cube, refresh_derived
 from kefu.metrics.kpis import GroupingError
@@ -131,10 +131,14 @@ def kpi(
                 credit_rule=credit_rule.value if credit_rule else None,
             )
             records = api.kpis(ws, by.split(","), params, _date(date_from), _date(date_to))
+            if format is not Format.csv:  # CSV keeps one column per metric; JSON and the table say what is provisional
+                records = api.with_provisional(ws.con, records, _date(date_to))
     except (WorkspaceError, ConfigError, GroupingError) as exc:
         fail(str(exc))
     if format is Format.table:
         console.print(render.kpi_table(records, lang, metrics.split(",") if metrics else None))
+        if note := render.provisional_note(render.record_finals(records), lang):
+            console.print(note, highlight=False)
     else:
         _emit(records, format)
 
@@ -207,9 +211,7 @@ def _emit(records: list[dict], format: Format, title: str = "") -> None:
     if format is Format.json:
         print(json.dumps(records, ensure_ascii=False, default=str))
     elif format is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else [])
-        writer.writeheader()
-        writer.writerows(records)
+        write_csv(sys.stdout, records, list(records[0]) if records else [])
     else:
         console.print(render.records_table(records, title))
 

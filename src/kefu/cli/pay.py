@@ -6,7 +6,6 @@ below sends any first argument that is not a sub-command to `run`.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from enum import Enum
@@ -19,6 +18,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from kefu.cli.common import Format, console, errors, fail
+from kefu.exports import write_csv
 from kefu.pay.output import plain
 
 
@@ -306,9 +306,7 @@ def _money(value) -> str:
 
 
 def _csv(records: list[dict]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else [])
-    writer.writeheader()
-    writer.writerows(plain(records))
+    write_csv(sys.stdout, plain(records), list(records[0]) if records else [])
 
 
 def print_explanation(out: Console, e: dict, limit: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ WORDS = {
     "day": ("日期", "Day"), "week": ("周", "Week"), "month": ("月", "Month"), "hour": ("时段", "Hour"),
     "file": ("文件", "File"), "table": ("表", "Table"), "format": ("格式", "Format"), "encoding": ("编码", "Encoding"),
     "read": ("读取", "Read"), "accepted": ("接受", "Accepted"), "rejected": ("拒绝", "Rejected"),
-    "added": ("新增", "Added"), "duplicates": ("重复", "Duplicates"), "skipped": ("已导入过,跳过", "already imported, skipped"),
+    "added": ("新增", "Added"), "updated": ("更新", "Updated"), "duplicates": ("重复", "Duplicates"), "skipped": ("已导入过,跳过", "already imported, skipped"),
+    "not_imported": ("无法读取,未导入(其余文件已导入)", "cannot be read, not imported (the other files were)"),
     "dry_run": ("预览(未写入)", "dry run (nothing written)"), "import": ("导入结果", "Import"),
     "problems": ("首批问题", "First problems"), "line": ("行", "Line"), "reason": ("原因", "Reason"),
 }
@@ -58,16 +61,44 @@ def fmt(key: str, value: Any) -> str:
 
 
 def kpi_table(records: list[dict], lang: str, metrics: list[str] | None, title: str = "") -> Table:
-    keys = [k for k in (records[0] if records else {}) if k not in BY_KEY]
+    """One row per group; a figure that can still change (the record's `provisional`) is marked 未定 / provisional."""
+    keys = [k for k in (records[0] if records else {}) if k not in BY_KEY and k != "provisional"]
     shown = metrics or [m for m in HEADLINE if not records or m in records[0]]
     table = Table(title=title or None, header_style="bold", show_lines=False)
     for key in keys:
         table.add_column(word(key, lang), no_wrap=True)
     for key in shown:
         table.add_column(metric_label(key, lang), justify="right")
+    mark = provisional_words(lang)[0]
     for record in records:
-        table.add_row(*(str(record[k]) for k in keys), *(fmt(k, record.get(k)) for k in shown))
+        pending = record.get("provisional", {})
+        table.add_row(*(str(record[k]) for k in keys),
+                      *(fmt(k, record.get(k)) + (f" [dim]{mark}[/dim]" if k in pending else "") for k in shown))
     return table
+
+
+def provisional_words(lang: str) -> tuple[str, str, str]:
+    """未定, '{date} 起为最终值', and why (the web's words, kefu.web.i18n)."""
+    from kefu.web.i18n import translator
+
+    t = translator("en" if lang == "en" else "zh")
+    return t("provisional"), t("final_on"), t("provisional_note")
+
+
+def provisional_note(finals: Iterable[dt.date | str], lang: str, data_until: dt.datetime | None = None) -> str:
+    """Below a table: what 未定 means, the days the marked figures become final and how far the data reaches
+    ("" when nothing is marked)."""
+    days = sorted({str(d) for d in finals})
+    if not days:
+        return ""
+    mark, final_on, why = provisional_words(lang)
+    reach = "" if data_until is None else (f" (数据截至 {data_until:%Y-%m-%d %H:%M:%S})" if lang != "en" else f" (data until {data_until:%Y-%m-%d %H:%M:%S})")
+    return f"{mark}: {why} — " + ", ".join(final_on.replace("{date}", d) for d in days) + reach
+
+
+def record_finals(records: list[dict]) -> set[str]:
+    """The days the provisional figures of KPI records (kefu.api.with_provisional) become final."""
+    return {d for r in records for d in r.get("provisional", {}).values()}
 
 
 def records_table(records: list[dict], title: str = "") -> Table:
@@ -82,24 +113,27 @@ def records_table(records: list[dict], title: str = "") -> Table:
 def import_table(reports: list[FileReport], lang: str, dry_run: bool) -> Table:
     title = word("import", lang) + (f" — {word('dry_run', lang)}" if dry_run else "")
     table = Table(title=title)
-    for key in ("file", "table", "format", "encoding", "read", "accepted", "rejected", "added", "duplicates"):
-        table.add_column(word(key, lang), justify="right" if key in ("read", "accepted", "rejected", "added", "duplicates") else "left")
+    counts = ("read", "accepted", "rejected", "added", "updated", "duplicates")
+    for key in ("file", "table", "format", "encoding", *counts):
+        table.add_column(word(key, lang), justify="right" if key in counts else "left")
     for r in reports:
         name = Path(r.file).name
         if r.error:
-            table.add_row(name, "", "", "", "", "", "[red]file[/red]", "", "", style="red")
+            table.add_row(name, "", f"[red]{word('not_imported', lang)}[/red]", "", "", "", "", "", "", "", style="red")
         elif r.skipped:
-            table.add_row(name, r.table, f"[dim]{word('skipped', lang)}[/dim]", "", "", "", "", "0", "")
+            table.add_row(name, r.table, f"[dim]{word('skipped', lang)}[/dim]", "", "", "", "", "0", "0", "")
         else:
             table.add_row(name, r.table, r.format, r.encoding, str(r.read), str(r.accepted),
-                          f"[yellow]{r.rejected}[/yellow]" if r.rejected else "0", str(r.added), str(r.duplicates))
+                          f"[yellow]{r.rejected}[/yellow]" if r.rejected else "0", str(r.added), str(r.updated), str(r.duplicates))
     return table
 
 
 def print_problems(console: Console, reports: list[FileReport], lang: str) -> None:
     for r in reports:
+        if r.updated:  # what the updates changed, e.g. "ExportOrderList.csv: 更新 2 (paid_at 1, status 2)"
+            console.print(f"{Path(r.file).name}: {word('updated', lang)} {r.updated} ({r.changes})", highlight=False)
         if r.error:
-            console.print(f"[red]✗ {r.error}[/red]", highlight=False)
+            console.print(f"[red]✗ {word('not_imported', lang)}: {r.error}[/red]", highlight=False)
         for line, reason in r.problems:
             console.print(f"[yellow]{Path(r.file).name}:{line}[/yellow] {reason}", highlight=False)
         if r.rejected > len(r.problems) and r.problems:

@@ -72,8 +72,20 @@ def serve(
         w.close()
         console.print(f"admin user: [bold]admin[/bold]  password: [bold]{password}[/bold]")
     app = create_app(ws, secure_cookies=not insecure_cookies, check_every=check_every)
-    console.print(f"kefu web: [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    web = app.state.store.ws.config.web  # kefu.toml [web] (docs/security.md)
+    docs = "" if web.api_docs == "off" else f"  (API docs: http://{host}:{port}/docs)"
+    console.print(f"kefu web: [bold]http://{host}:{port}/[/bold]{docs}")
+    uvicorn.Server(uvicorn_config(app, host, port, web.trusted_proxies)).run()
+
+
+def uvicorn_config(app, host: str, port: int, trusted_proxies: tuple[str, ...] = ()):
+    """uvicorn's settings: X-Forwarded-For / -Proto are believed only from `trusted_proxies` (by default uvicorn
+    believes them from 127.0.0.1, which would let anyone on the machine, or behind a local proxy, pick their address
+    and so escape the per-address login throttle)."""
+    import uvicorn
+
+    proxies = {"proxy_headers": True, "forwarded_allow_ips": list(trusted_proxies)} if trusted_proxies else {"proxy_headers": False}
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", **proxies)
 
 
 @user_app.command("add")
@@ -175,6 +187,7 @@ def report_daily(
 ) -> None:
     """The daily report (日报) of a shop: team and agents vs previous day, last week, monthly targets."""
     from kefu import api
+    from kefu.cli import render
     from kefu.metrics.registry import BY_KEY
     from kefu.qc import day_tally
     from kefu.reports.daily import attach_qc, daily_report
@@ -202,20 +215,25 @@ def report_daily(
                 cache[(by, f, t)] = api.kpis(w, list(by), date_from=f, date_to=t)
             return cache[(by, f, t)]
 
-        names = {r[0]: {"name": r[1], "team": r[2], "employer": r[3]} for r in w.con.execute("SELECT agent, name, team, employer FROM agents").fetchall()}
-        report = daily_report(kpis, shop, day, load(w.con, day.strftime("%Y-%m"), [shop]), names)
+        names = {r[0]: {"name": r[1], "team": r[2], "employer": r[3], "role": r[4]}
+                 for r in w.con.execute("SELECT agent, name, team, employer, role FROM agents").fetchall()}
+        report = daily_report(kpis, shop, day, load(w.con, day.strftime("%Y-%m"), [shop]), names, api.data_until(w.con, shop))
         report = attach_qc(report, day_tally(w.con, shop, day))  # QC figures, when a QC run covered the day
     finally:
         w.close()
     table = Table(title=f"{shop} 日报 {day}" if lang == "zh" else f"{shop} daily report {day}")
     for col in ("指标", "当日", "较前日", "较上周同日", "本月累计", "月目标", "完成率") if lang == "zh" else ("metric", "day", "vs prev", "vs last week", "MTD", "target", "completion"):
         table.add_column(col)
+    mark = render.provisional_words(lang)[0]
     for r in report.team:
         k = r["metric"]
-        table.add_row(BY_KEY[k].zh if lang == "zh" else BY_KEY[k].en, fmt(k, r["value"], lang), fmt_delta(k, r["vs_previous"], lang),
-                      fmt_delta(k, r["vs_last_week"], lang), fmt(k, r["mtd"], lang), "" if r["target"] is None else fmt(k, r["target"], lang),
-                      "" if r["completion"] is None else f"{r['completion'] * 100:.0f}%")
+        later = f" {mark}" if k in report.provisional else ""  # can still change (kefu.metrics.provisional)
+        table.add_row(BY_KEY[k].zh if lang == "zh" else BY_KEY[k].en, fmt(k, r["value"], lang) + later, fmt_delta(k, r["vs_previous"], lang),
+                      fmt_delta(k, r["vs_last_week"], lang), fmt(k, r["mtd"], lang) + later, "" if r["target"] is None else fmt(k, r["target"], lang),
+                      "" if r["completion"] is None else f"{r['completion'] * 100:.0f}%{later}")
     console.print(table)
+    if note := render.provisional_note(report.provisional.values(), lang, report.data_until):
+        console.print(note, highlight=False)
     if report.teams:
         console.print(_teams_table(report, lang))
     if report.qc:

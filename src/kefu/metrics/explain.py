@@ -27,6 +27,23 @@ SHOWN = {
     "complaints": ["ts", "buyer", "kind", "detail"],
 }
 
+#: Metrics that count some rows of a section: (section, flag, value) picks the rows that make up the number,
+#: so 询单流失 lists the lost buyers, not every consultation (the CLI and the web drill-down alike).
+#: A conversion rate lists its denominator, the inquiries, each with its `converted` flag.
+FOCUS: dict[str, tuple[str, str, bool]] = {
+    "unreplied_buyers": ("consultations", "answered", False),
+    "slow_response_buyers": ("consultations", "any_slow", True),
+    "inquiry_buyers": ("consultations", "inquiry", True),
+    "converted_buyers": ("consultations", "converted", True),
+    "next_day_paid_buyers": ("consultations", "next_day_paid", True),
+    "lost_buyers": ("consultations", "lost", True),
+    "inquiry_conversion": ("consultations", "inquiry", True),
+    "next_day_conversion": ("consultations", "inquiry", True),
+    "slow_responses": ("questions", "slow", True),
+    "unanswered_questions": ("questions", "answered", False),
+    "answered_questions": ("questions", "answered", True),
+}
+
 
 @dataclass
 class Explanation:
@@ -48,6 +65,14 @@ def measures_of(metric: str) -> list[str]:
     return [f.numerator, f.denominator]
 
 
+def focus(metric: str | None, section: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `section` that make up `metric`'s number (FOCUS); every row for other metrics and sections."""
+    if metric not in FOCUS or FOCUS[metric][0] != section or rows.empty:
+        return rows
+    _, flag, value = FOCUS[metric]
+    return rows[rows[flag].astype(bool) == value].reset_index(drop=True)
+
+
 def explain(src: Sources, agent: str, day: dt.date, metric: str | None = None, params: Params = Params()) -> Explanation:
     if metric is not None and (metric not in BY_KEY or BY_KEY[metric].shop_level):
         raise KeyError(f"unknown agent metric {metric!r}")
@@ -60,10 +85,10 @@ def explain(src: Sources, agent: str, day: dt.date, metric: str | None = None, p
         rows = fact.rows.filter((_.agent == agent) & (fact.rows[fact.ts].date() == day))
         if name == "credited_orders":
             rows = _with_winning_message(rows, src.messages)
-        sections[name] = rows.select(*SHOWN[name]).order_by(SHOWN[name][:2]).execute()
+        sections[name] = focus(metric, name, rows.select(*SHOWN[name]).order_by(SHOWN[name][:2]).execute())
     value = _value(src, agent, day, metric, params) if metric else None
-    lost = sections.get("consultations")
-    lost_buyers = list(lost.loc[lost["lost"], "buyer"]) if lost is not None and "lost" in lost else []
+    lost = sections.get("consultations") if metric in (None, "lost_buyers") else None  # the chats explain 询单流失
+    lost_buyers = list(lost.loc[lost["lost"], "buyer"]) if lost is not None else []
     return Explanation(agent, day, metric, value, sections, _chats(src, agent, day, lost_buyers))
 
 
@@ -77,7 +102,7 @@ def _with_winning_message(orders: ibis.Table, messages: ibis.Table) -> ibis.Tabl
         [orders.shop == msgs.m_shop, orders.buyer == msgs.m_buyer, orders.agent == msgs.m_agent, orders.credit_ts == msgs.m_ts],
     )
     # Same second: an agent message comes after a buyer message (D1), so it is the last exchange.
-    last = ibis.window(group_by="order_id", order_by=[ibis.desc(joined.credit_sender == "agent"), ibis.desc("credit_text")])
+    last = ibis.window(group_by=["shop", "order_id"], order_by=[ibis.desc(joined.credit_sender == "agent"), ibis.desc("credit_text")])
     return joined.filter(ibis.row_number().over(last) == 0)
 
 

@@ -9,8 +9,9 @@ export stops on the 28th has a provisional 28th however late it is read.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from kefu.metrics.registry import BY_KEY
 
@@ -31,3 +32,22 @@ def provisional(keys: Iterable[str], day_from: dt.date, day_to: dt.date,
                 data_until: dt.datetime | None) -> dict[str, dt.date]:
     """The provisional metrics among ``keys``, each with the day it becomes final."""
     return {k: final_on(day_to, k) for k in keys if k in BY_KEY and is_provisional(k, day_from, day_to, data_until)}
+
+
+def period_end(record: Mapping, date_to: dt.date | None, data_until: dt.datetime | None) -> dt.date | None:
+    """The last day of a KPI record's period: its `day`, the Sunday of its ISO `week` ('2026-W46') or the last
+    day of its `month` ('2026-11'), no later than `date_to`; for groupings without one (`hour`, none) `date_to`,
+    or the day the data ends. None when there is no data at all."""
+    if "day" in record:
+        end = dt.date.fromisoformat(record["day"])
+    elif "week" in record:
+        year, week = record["week"].split("-W")
+        end = dt.date.fromisocalendar(int(year), int(week), 7)
+    elif "month" in record:
+        year, month = map(int, record["month"].split("-"))
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+    elif date_to is not None:
+        return date_to
+    else:
+        return data_until.date() if data_until else None
+    return min(end, date_to) if date_to else end

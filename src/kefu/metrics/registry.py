@@ -45,11 +45,17 @@ class Metric:
     #: days after the day itself during which later rows can still change the figure
     #: (the conversion window runs to the end of the next day): provisional until then
     settles_days: int = 0
+    #: the agent roles the metric means something for (None: every role); selling is pre-sales work,
+    #: so a refund agent is neither ranked nor shown on 客服销售额
+    roles: frozenset[str] | None = None
 
 
 def _m(key, zh, en, unit, better, formula, doc, **kw) -> Metric:
     return Metric(key, zh, en, unit, better, formula, doc, **kw)
 
+
+#: Roles that sell (schema.ROLES).
+PRESALES = frozenset({"presales"})
 
 METRICS: tuple[Metric, ...] = (
     _m("consult_buyers", "咨询人数", "Consulting buyers", "buyers", None, Sum("consult_buyers"),
@@ -82,26 +88,26 @@ METRICS: tuple[Metric, ...] = (
     _m("slow_response_buyers", "慢响应人数", "Buyers with a slow response", "buyers", False, Sum("slow_response_buyers"),
        "Distinct buyers with at least one slow response."),
     _m("inquiry_buyers", "询单人数", "Inquiring buyers", "buyers", None, Sum("inquiry_buyers"),
-       "Consulting buyers with no order of the shop paid in the after_sales_days days before the day's first question opened."),
+       "Consulting buyers with no order of the shop paid in the after_sales_days days before the day's first question opened.", roles=PRESALES),
     _m("converted_buyers", "询单→最终付款人数", "Converted buyers", "buyers", True, Sum("converted_buyers"),
        "Inquiring buyers who created an order from the first question's opening until the end of the next day, and paid it.",
-       settles_days=1),
+       settles_days=1, roles=PRESALES),
     _m("inquiry_conversion", "询单→最终付款转化率", "Inquiry conversion", "ratio", True,
-       Ratio("converted_buyers", "inquiry_buyers"), "converted_buyers / inquiry_buyers.", settles_days=1),
+       Ratio("converted_buyers", "inquiry_buyers"), "converted_buyers / inquiry_buyers.", settles_days=1, roles=PRESALES),
     _m("next_day_paid_buyers", "询单→次日付款人数", "Paid by next day", "buyers", True, Sum("next_day_paid_buyers"),
-       "Converted buyers whose payment also came before the end of the day after the inquiry.", settles_days=1),
+       "Converted buyers whose payment also came before the end of the day after the inquiry.", settles_days=1, roles=PRESALES),
     _m("next_day_conversion", "询单→次日付款成功率", "Next-day conversion", "ratio", True,
-       Ratio("next_day_paid_buyers", "inquiry_buyers"), "next_day_paid_buyers / inquiry_buyers.", settles_days=1),
+       Ratio("next_day_paid_buyers", "inquiry_buyers"), "next_day_paid_buyers / inquiry_buyers.", settles_days=1, roles=PRESALES),
     _m("lost_buyers", "询单流失人数", "Lost inquiries", "buyers", False, Sum("lost_buyers"),
-       "Inquiring buyers who created no order in the conversion window (询单流失).", settles_days=1),
+       "Inquiring buyers who created no order in the conversion window (询单流失).", settles_days=1, roles=PRESALES),
     _m("rate_3min", "3分钟人工响应率", "Answered within 3 min", "ratio", True, Ratio("within_3min", "questions"),
        "Questions answered within 180 s / questions (an unanswered question is not within)."),
     _m("attributed_orders", "客服销售量", "Credited orders", "orders", True, Sum("attributed_orders"),
-       "Paid orders credited to the agent (落实客服, spec §4), on the day of payment."),
+       "Paid orders credited to the agent (落实客服, spec §4), on the day of payment.", roles=PRESALES),
     _m("sales_amount", "客服销售额", "Credited sales", "yuan", True, Sum("sales_amount"),
-       "Sum of the amounts of the credited orders."),
+       "Sum of the amounts of the credited orders.", roles=PRESALES),
     _m("avg_order_value", "客单价", "Average order value", "yuan", True, Ratio("sales_amount", "order_buyers"),
-       "sales_amount / distinct buyers of the credited orders."),
+       "sales_amount / distinct buyers of the credited orders.", roles=PRESALES),
     _m("ratings", "评价数", "Ratings", "ratings", None, Sum("ratings"), "Satisfaction ratings of the agent that day."),
     _m("satisfaction_rate", "满意率", "Satisfaction rate", "ratio", True, Ratio("satisfied_ratings", "ratings"),
        "Share of ratings with score ≥ 4 (满意 or 很满意)."),
@@ -120,3 +126,9 @@ SHOP_METRICS = tuple(m for m in METRICS if m.shop_level)
 
 #: Measures that hold money (summed as decimals, not counts).
 MONEY_MEASURES = frozenset({"sales_amount", "silent_sales", "paid_sales"})
+
+
+def applies(key: str, role: str | None) -> bool:
+    """Whether metric `key` means something for an agent of `role` (None: unknown role, every metric applies)."""
+    roles = BY_KEY[key].roles
+    return roles is None or role is None or role in roles

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from kefu.exports import workbook, xlsx_text, xlsx_text_row
 from kefu.pay.model import Payroll
 from kefu.pay.output import component_names
 
@@ -40,17 +41,17 @@ class _Formats:
 
 def write_payroll_xlsx(payroll: Payroll, target: Path | BinaryIO, lang: str = "zh") -> None:
     zh = lang != "en"
-    wb = xlsxwriter.Workbook(target, {"in_memory": True})
+    wb = workbook(target)
     f = _Formats(wb)
     names = component_names(payroll)
     ws = wb.add_worksheet("工资表" if zh else "Payroll")
-    ws.write(0, 0, f"{payroll.month} {'工资表' if zh else 'payroll'}", f.title)
+    xlsx_text(ws, 0, 0, f"{payroll.month} {'工资表' if zh else 'payroll'}", f.title)
     header = list(ZH_COLUMNS if zh else EN_COLUMNS) + names + ["合计" if zh else "Total"]
-    ws.write_row(2, 0, header, f.head)
+    xlsx_text_row(ws, 2, 0, header, f.head)
     first = 3
     for i, s in enumerate(payroll.slips, start=first):
         a = s.agent
-        ws.write_row(i, 0, [a.shop, a.team or "", a.name, a.agent, a.role, a.employer, s.scheme, s.scheme_version], f.text)
+        xlsx_text_row(ws, i, 0, [a.shop, a.team or "", a.name, a.agent, a.role, a.employer, s.scheme, s.scheme_version], f.text)
         ws.write_number(i, 8, float(s.base), f.money)
         for j, n in enumerate(names, start=9):
             line = s.line(n)
@@ -75,7 +76,7 @@ def write_payroll_xlsx(payroll: Payroll, target: Path | BinaryIO, lang: str = "z
 
 
 def _totals_row(ws, f: _Formats, row: int, first_col: int, last_col: int, top: int, bottom: int, values: list[Decimal], label: str) -> None:
-    ws.write(row, 0, label, f.bold)
+    xlsx_text(ws, row, 0, label, f.bold)
     for col, value in zip(range(first_col, last_col + 1), values):
         if bottom < top:
             ws.write_number(row, col, 0, f.total)
@@ -85,15 +86,15 @@ def _totals_row(ws, f: _Formats, row: int, first_col: int, last_col: int, top: i
 
 def _details_sheet(wb, f: _Formats, payroll: Payroll, zh: bool) -> None:
     ws = wb.add_worksheet("明细" if zh else "Details")
-    ws.write_row(0, 0, ["账号", "客服", "方案", "项目", "金额", "规则", "计算"] if zh else
-                 ["Account", "Agent", "Scheme", "Line", "Amount", "Rule", "Computation"], f.head)
+    xlsx_text_row(ws, 0, 0, ["账号", "客服", "方案", "项目", "金额", "规则", "计算"] if zh else
+                      ["Account", "Agent", "Scheme", "Line", "Amount", "Rule", "Computation"], f.head)
     row = 1
     for s in payroll.slips:
         for line in s.lines:
-            ws.write_row(row, 0, [s.agent.agent, s.agent.name, s.scheme, line.component], f.text)
+            xlsx_text_row(ws, row, 0, [s.agent.agent, s.agent.name, s.scheme, line.component], f.text)
             ws.write_number(row, 4, float(line.amount), f.money)
-            ws.write(row, 5, line.rule, f.wrap)
-            ws.write(row, 6, line.formula, f.wrap)
+            xlsx_text(ws, row, 5, line.rule, f.wrap)
+            xlsx_text(ws, row, 6, line.formula, f.wrap)
             row += 1
     ws.set_column(0, 3, 14)
     ws.set_column(4, 4, 12)
@@ -104,13 +105,13 @@ def _details_sheet(wb, f: _Formats, payroll: Payroll, zh: bool) -> None:
 
 def _schemes_sheet(wb, f: _Formats, payroll: Payroll, zh: bool) -> None:
     ws = wb.add_worksheet("方案" if zh else "Schemes")
-    ws.write_row(0, 0, ["方案", "版本", "文件", "人数"] if zh else ["Scheme", "Version", "File", "Agents"], f.head)
+    xlsx_text_row(ws, 0, 0, ["方案", "版本", "文件", "人数"] if zh else ["Scheme", "Version", "File", "Agents"], f.head)
     used: dict[tuple, int] = {}
     for s in payroll.slips:
         key = (s.scheme, s.scheme_version, s.scheme_source)
         used[key] = used.get(key, 0) + 1
     for i, ((name, version, source), n) in enumerate(sorted(used.items()), start=1):
-        ws.write_row(i, 0, [name, version, source], f.text)
+        xlsx_text_row(ws, i, 0, [name, version, source], f.text)
         ws.write_number(i, 3, n, f.text)
     ws.set_column(0, 1, 12)
     ws.set_column(2, 2, 50)
@@ -138,24 +139,24 @@ def _charts_sheet(wb, sheet: str, payroll: Payroll, names: list[str], first: int
 
 def write_settlement_xlsx(found: list[dict[str, Any]], target: Path | BinaryIO) -> None:
     """Vendor settlements (kefu.pay.settlement): 汇总 and one sheet per vendor."""
-    wb = xlsxwriter.Workbook(target, {"in_memory": True})
+    wb = workbook(target)
     f = _Formats(wb)
     summary = wb.add_worksheet("汇总")
-    summary.write_row(0, 0, ["供应商", "月份", "人数", "基本工资(坐席费)", "结算合计"], f.head)
+    xlsx_text_row(summary, 0, 0, ["供应商", "月份", "人数", "基本工资(坐席费)", "结算合计"], f.head)
     for i, v in enumerate(found, start=1):
-        summary.write_row(i, 0, [v["employer"], v["month"]], f.text)
+        xlsx_text_row(summary, i, 0, [v["employer"], v["month"]], f.text)
         summary.write_number(i, 2, len(v["agents"]), f.text)
         summary.write_number(i, 3, v["base"], f.money)
         summary.write_number(i, 4, v["total"], f.total)
     summary.set_column(0, 4, 16)
     for v in found:
         ws = wb.add_worksheet(v["employer"].translate(SHEET_NAME_BAD)[:31])
-        ws.write(0, 0, f"{v['employer']} 结算单 {v['month']}", f.title)
+        xlsx_text(ws, 0, 0, f"{v['employer']} 结算单 {v['month']}", f.title)
         header = ["客服", "账号", "组别", "方案", "基本工资"] + v["components"] + ["合计"]
-        ws.write_row(2, 0, header, f.head)
+        xlsx_text_row(ws, 2, 0, header, f.head)
         first = 3
         for i, a in enumerate(v["agents"], start=first):
-            ws.write_row(i, 0, [a["name"], a["agent"], a["team"] or "", a["scheme"]], f.text)
+            xlsx_text_row(ws, i, 0, [a["name"], a["agent"], a["team"] or "", a["scheme"]], f.text)
             ws.write_number(i, 4, a["base"], f.money)
             for j, n in enumerate(v["components"], start=5):
                 amount = a["components"].get(n)

@@ -7,6 +7,10 @@ team targets, and the peak-to-valley spread between agents.
 `collect` fetches the records it needs through any `kpis(by, date_from,
 date_to)` function (kefu.api.kpis bound to a workspace, or the web cache);
 `build` does the arithmetic and touches no data source.
+Figures that rows after `data_until` can still change (the conversion
+window of the day is still open, kefu.metrics.provisional) are listed in
+`provisional` with the day they become final: every rendering marks them
+未定 and never colours their change as a rise or a drop.
 """
 
 from __future__ import annotations
@@ -16,19 +20,20 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from kefu.metrics.registry import BY_KEY
+from kefu.metrics.provisional import provisional
+from kefu.metrics.registry import BY_KEY, applies
 from kefu.targets import Target, progress
 
 #: The figures of the report, in order (keys of kefu.metrics.registry).
 REPORT_METRICS = (
-    "consult_buyers", "received_buyers", "reply_rate", "avg_first_response_s", "avg_response_s", "rate_3min",
-    "slow_responses", "inquiry_buyers", "converted_buyers", "inquiry_conversion", "lost_buyers",
+    "consult_buyers", "received_buyers", "reply_rate", "answer_ratio", "avg_first_response_s", "avg_response_s", "rate_3min",
+    "slow_responses", "slow_response_buyers", "inquiry_buyers", "converted_buyers", "inquiry_conversion", "lost_buyers",
     "attributed_orders", "sales_amount", "avg_order_value", "satisfaction_rate", "complaints",
 )
 #: Per-agent columns (a narrower set so the table fits a printed page).
 AGENT_METRICS = (
-    "consult_buyers", "reply_rate", "avg_first_response_s", "avg_response_s", "rate_3min",
-    "inquiry_conversion", "lost_buyers", "sales_amount", "satisfaction_rate",
+    "consult_buyers", "reply_rate", "answer_ratio", "avg_first_response_s", "avg_response_s", "rate_3min",
+    "slow_response_buyers", "inquiry_conversion", "lost_buyers", "sales_amount", "satisfaction_rate",
 )
 
 ORDER = {key: i for i, key in enumerate(BY_KEY)}  # targets are listed in the registry's order
@@ -52,6 +57,8 @@ class DailyReport:
     targets: list[dict] = field(default_factory=list)
     teams: list[dict] = field(default_factory=list)  # one row per team: month to date, and progress on each team target
     qc: bool = False  # QC figures attached (attach_qc): each agent row then has "qc"
+    data_until: dt.datetime | None = None  # the shop's newest row (kefu.api.data_until)
+    provisional: dict[str, dt.date] = field(default_factory=dict)  # metric -> the day its figure of `day` becomes final
 
 
 def delta(a, b):
@@ -77,7 +84,8 @@ def collect(kpis: KpiFetch, shop: str, day: dt.date) -> dict:
     }
 
 
-def build(shop: str, day: dt.date, data: dict, targets: list[Target], names: dict[str, dict]) -> DailyReport:
+def build(shop: str, day: dt.date, data: dict, targets: list[Target], names: dict[str, dict],
+          data_until: dt.datetime | None = None) -> DailyReport:
     month = day.strftime("%Y-%m")
     elapsed = day.day / calendar.monthrange(day.year, day.month)[1]
     t_day, t_prev, t_week = data["team"]
@@ -109,10 +117,12 @@ def build(shop: str, day: dt.date, data: dict, targets: list[Target], names: dic
         row.update({f"target_{k}": v for k, v in _target_cols("sales_amount", mtd_sales, target, elapsed).items()})
         agents.append(row)
 
-    spread = [peak_to_valley(key, {a: a_day[a].get(key) for a in a_day}) for key in AGENT_METRICS]
+    spread = [peak_to_valley(key, {a: a_day[a].get(key) for a in a_day if applies(key, names.get(a, {}).get("role"))})
+              for key in AGENT_METRICS]
     teams = team_progress(data.get("teams_mtd", {}), targets, shop, month, elapsed)
+    pending = provisional(BY_KEY, day, day, data_until)  # every metric: targets can be on any
     return DailyReport(shop, day, day - dt.timedelta(days=1), day - dt.timedelta(days=7), month, elapsed, team, agents, spread,
-                       teams=teams)
+                       teams=teams, data_until=data_until, provisional=pending)
 
 
 def team_progress(mtd_by_team: dict[str | None, dict], targets: list[Target], shop: str, month: str, elapsed: float) -> list[dict]:
@@ -158,8 +168,9 @@ def peak_to_valley(key: str, values: dict[str, float | None]) -> dict:
             "gap": abs(defined[hi] - defined[lo])}
 
 
-def daily_report(kpis: KpiFetch, shop: str, day: dt.date, targets: list[Target], names: dict[str, dict]) -> DailyReport:
-    return build(shop, day, collect(kpis, shop, day), targets, names)
+def daily_report(kpis: KpiFetch, shop: str, day: dt.date, targets: list[Target], names: dict[str, dict],
+                 data_until: dt.datetime | None = None) -> DailyReport:
+    return build(shop, day, collect(kpis, shop, day), targets, names, data_until)
 
 
 def attach_qc(report: DailyReport, tally: dict[str, dict] | None) -> DailyReport:
