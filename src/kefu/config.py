@@ -7,11 +7,14 @@ options, the generated `kefu.toml` and docs/config.md (checked by a test).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kefu.errors import KefuError
 
 CREDIT_RULES = ("order", "payment", "order_first")
 
@@ -33,10 +36,14 @@ SETTINGS = (
     Setting("error_cost", 10, "互查: yuan one confirmed error costs", "qc.mutual"),
     Setting("supervisor_multiplier", 2, "互查: a confirmed QC finding that no peer reported costs error_cost × this", "qc.mutual"),
     Setting("warning_only_months", [], "互查: months (\"YYYY-MM\") whose costs are shown but not deducted, e.g. the first month", "qc.mutual"),
+    Setting("trusted_proxies", [], "web: addresses or networks of reverse proxies whose X-Forwarded-For / -Proto is believed "
+            "(none: the client address is the connection's)", "web"),
+    Setting("api_docs", "signed_in", "web: who may read /docs, /redoc and /openapi.json: off, signed_in or public", "web"),
 )
+API_DOCS = ("off", "signed_in", "public")
 
 
-class ConfigError(ValueError):
+class ConfigError(KefuError):
     """A configuration value is wrong; the message names the file, key and reason."""
 
 
@@ -106,6 +113,34 @@ def _is_month(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Web:
+    """`[web]`: what `kefu serve` trusts and shows (docs/security.md)."""
+
+    trusted_proxies: tuple[str, ...] = ()
+    api_docs: str = "signed_in"
+
+
+def web_problems(values: dict[str, Any]) -> list[str]:
+    """Every problem with a `[web]` table."""
+    known = {f.name for f in fields(Web)}
+    problems = [f"[web] unknown key {k!r} (known: {', '.join(sorted(known))})" for k in values.keys() - known]
+    proxies = values.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(isinstance(p, str) and _is_network(p) for p in proxies):
+        problems.append(f'[web] trusted_proxies must be a list of IP addresses or networks ("10.0.0.5", "10.0.0.0/24"), got {proxies!r}')
+    if values.get("api_docs", "signed_in") not in API_DOCS:
+        problems.append(f"[web] api_docs must be one of {', '.join(API_DOCS)}, got {values['api_docs']!r}")
+    return problems
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+        return True
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
 class Shop:
     name: str
     timezone: str = "Asia/Shanghai"
@@ -116,6 +151,7 @@ class Config:
     params: Params = Params()
     shops: tuple[Shop, ...] = ()
     mutual: Mutual = Mutual()
+    web: Web = Web()
 
 
 def load_config(path: Path) -> Config:
@@ -129,6 +165,8 @@ def load_config(path: Path) -> Config:
     problems = param_problems(data.get("kpi", {}))
     mutual = data.get("qc", {}).get("mutual", {})
     problems += mutual_problems(mutual)
+    web = data.get("web", {})
+    problems += web_problems(web)
     shops = []
     for i, raw in enumerate(data.get("shops", [])):
         if not isinstance(raw, dict) or not raw.get("name"):
@@ -143,13 +181,14 @@ def load_config(path: Path) -> Config:
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     mutual = {**mutual, "warning_only_months": tuple(mutual.get("warning_only_months", ()))}
-    return Config(Params(**data.get("kpi", {})), tuple(shops), Mutual(**mutual))
+    web = {**web, "trusted_proxies": tuple(web.get("trusted_proxies", ()))}
+    return Config(Params(**data.get("kpi", {})), tuple(shops), Mutual(**mutual), Web(**web))
 
 
 def render_config(config: Config) -> str:
     """The text of a `kefu.toml`, every parameter written out with its help."""
     lines = ["# kefu workspace configuration (docs/config.md)"]
-    for section, values in (("kpi", config.params), ("qc.mutual", config.mutual)):
+    for section, values in (("kpi", config.params), ("qc.mutual", config.mutual), ("web", config.web)):
         lines += ["", f"[{section}]"]
         for s in SETTINGS:
             if s.section == section:

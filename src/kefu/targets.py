@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from kefu.errors import KefuError
 from kefu.metrics.registry import BY_KEY
 
 SCOPES = ("shop", "team", "agent")
@@ -46,7 +47,7 @@ class Target:
     value: float
 
 
-class TargetError(ValueError):
+class TargetError(KefuError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("; ".join(problems))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from kefu.errors import KefuError
 
 #: Roles, and what each one sees (enforced by kefu.web.permissions).
 ROLES = {
@@ -50,7 +51,7 @@ COLUMNS = "name, role, shops, agent, employer, disabled, sessions_from, created_
 _hasher = PasswordHasher()
 
 
-class UserError(ValueError):
+class UserError(KefuError):
     """A user cannot be created or changed as asked; the message says why."""
 
 

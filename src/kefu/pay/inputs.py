@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from kefu.errors import KefuError
 from kefu.pay.model import AgentInfo, Attendance, Prize
 from kefu.pay.scheme import MONTH_RE
 
@@ -68,7 +69,7 @@ KINDS: dict[str, InputKind] = {k.name: k for k in (
 SQL_TYPES = {"agent": "VARCHAR", "days": "DECIMAL(6,1)", "score": "DECIMAL(6,2)", "money": "DECIMAL(18,2)", "text": "VARCHAR"}
 
 
-class InputError(ValueError):
+class InputError(KefuError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))

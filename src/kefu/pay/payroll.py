@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from decimal import Decimal
 
+from kefu.errors import KefuError
 from kefu.pay import components as c
 from kefu.pay.measures import MEASURES, show
 from kefu.pay.model import AgentInfo, Line, MonthData, Payroll, Slip
@@ -20,7 +21,7 @@ from kefu.pay.scheme import (Commission, Condition, KpiScore, MutualFund, Pool, 
                              select)
 
 
-class PayrollError(ValueError):
+class PayrollError(KefuError):
     """The payroll cannot be computed as the data stands; `problems` says what to fix."""
 
     def __init__(self, problems: list[str]):

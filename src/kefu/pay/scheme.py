@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kefu.errors import KefuError
 from kefu.pay.measures import KPI_KEYS, MEASURES
 from kefu.pay.model import AgentInfo
 from kefu.pay.tomlpos import key_lines, line_of
@@ -30,7 +31,7 @@ SCHEMES_DIR = "schemes"
 MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-class SchemeError(ValueError):
+class SchemeError(KefuError):
     """One or more schemes are wrong; `problems` lists every one (file:line: key: reason)."""
 
     def __init__(self, problems: list[str]):

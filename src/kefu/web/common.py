@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
+import secrets
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path as PathParam, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic_core import to_json
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment
-from markupsafe import escape
+from markupsafe import Markup, escape
+from starlette.convertors import Convertor, register_url_convertor
 
 from kefu.metrics.registry import AGENT_METRICS, BY_KEY, METRICS
 from kefu.users import User
@@ -34,6 +38,7 @@ def _quote(s: str) -> str:
 
 
 templates.env.filters["q"] = lambda s: _quote(str(s))
+templates.env.globals["home_page"] = permissions.home_page
 
 
 def _getattr(obj, attribute):
@@ -45,8 +50,39 @@ def _getattr(obj, attribute):
 
 templates.env.getattr = _getattr
 
-# Cached pages are rendered with these marks in place of the per-request CSRF token and the user's name.
-_CSRF_MARK, _NAME_MARK = "kefuCsrfMark0x5f3759df", "kefuNameMark0x5f3759df"
+# Cached pages are rendered with these marks in place of the per-request CSRF token, CSP nonce and the user's name.
+# Each contains "<", which autoescaping (&lt;) and |tojson (\u003c) always rewrite: data can never form a mark.
+_CSRF_MARK, _NAME_MARK, _NONCE_MARK = (Markup(f"<kefu-{k}-mark>") for k in ("csrf", "name", "nonce"))
+
+
+# -- input validated at the edge: every query parameter has a type and bounds (a bad one is a 422, never a 500) --
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (a NUL reaches no SQL)
+Shop = Annotated[str | None, Query(max_length=200, pattern=_PRINTABLE, description="a shop of the workspace")]
+Text = Annotated[str | None, Query(max_length=200, pattern=_PRINTABLE)]
+Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="YYYY-MM-DD (default: the latest day with data)")]
+Month = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2})?$", description="YYYY-MM (default: the month of the latest day)")]
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+Page = Annotated[int, Query(ge=1, le=100_000)]
+Seed = Annotated[int, Query(ge=0, le=2**31 - 1)]
+#: Path parameters naming an agent or a buyer may contain "/" (routes use {agent:path}, {buyer:path}).
+Name = Annotated[str, PathParam(max_length=200, pattern=_PRINTABLE)]
+PathDay = Annotated[str, PathParam(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")]
+
+
+class DayConvertor(Convertor):
+    """`{day:day}` in a route: YYYY-MM-DD, so `{agent:path}/{day:day}/{buyer:path}` splits names containing "/"."""
+
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("day", DayConvertor())  # before the routers define their routes
 
 
 def get_store(request: Request) -> Store:
@@ -56,10 +92,10 @@ def get_store(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def _context(request: Request, ctx: dict, user: User | None, csrf: str) -> dict:
+def _context(request: Request, ctx: dict, user: User | None, csrf: str, nonce: str) -> dict:
     lang = lang_of(request)
     return ctx | dict(
-        request=request, lang=lang, t=translator(lang), user=user, csrf=csrf,
+        request=request, lang=lang, t=translator(lang), user=user, csrf=csrf, csp_nonce=nonce,
         fmt=lambda k, v: fmt(k, v, lang), fmt_delta=lambda k, v: fmt_delta(k, v, lang), tone=tone,
         label=lambda k: label(k, lang), can=(lambda action: permissions.allowed(user, action)) if user else (lambda a: False),
         BY_KEY=BY_KEY, METRICS=METRICS, AGENT_METRICS=AGENT_METRICS,
@@ -69,18 +105,22 @@ def _context(request: Request, ctx: dict, user: User | None, csrf: str) -> dict:
 def render(request: Request, name: str, *, cached: bool = False, **ctx) -> object:
     """A page. With `cached`, for pages that depend only on the URL, the user's role and scope, the language and
     the store's data: the HTML is kept until the data changes (Store.cached) and reused for everyone with that
-    role and scope (the CSRF token and the user's name are put in per request)."""
+    role and scope (the CSRF token, the CSP nonce and the user's name are put in per request).
+    Inline scripts carry `nonce="{{ csp_nonce }}"` (the Content-Security-Policy allows no other)."""
     user: User | None = getattr(request.state, "user", None)
+    nonce = request.state.csp_nonce = secrets.token_urlsafe(16)
     if not cached:
-        return templates.TemplateResponse(request, name, _context(request, ctx, user, csrf_token(request)))
+        return templates.TemplateResponse(request, name, _context(request, ctx, user, csrf_token(request), nonce))
     scope = None if user is None else (user.role, user.shops, user.agent, user.employer)
     key = ("page", name, lang_of(request), scope, request.url.path, request.url.query, request.headers.get("hx-request"))
     masked = dataclasses.replace(user, name=_NAME_MARK) if user else None
-    html = request.app.state.store.cached(key, lambda: templates.get_template(name).render(_context(request, ctx, masked, _CSRF_MARK)))
-    html = html.replace(_CSRF_MARK, csrf_token(request))
-    if user is not None:
-        html = html.replace(_NAME_MARK, str(escape(user.name)))
-    return HTMLResponse(html)
+    html = request.app.state.store.cached(
+        key, lambda: templates.get_template(name).render(_context(request, ctx, masked, _CSRF_MARK, _NONCE_MARK)))
+    marks = {_CSRF_MARK: csrf_token(request), _NONCE_MARK: nonce, _NAME_MARK: str(escape(user.name)) if user else ""}
+    return HTMLResponse(_MARKS.sub(lambda m: marks[m.group(0)], html))
+
+
+_MARKS = re.compile("|".join(re.escape(m) for m in (_CSRF_MARK, _NAME_MARK, _NONCE_MARK)))
 
 
 def cached_json(request: Request, compute) -> Response:
@@ -92,21 +132,40 @@ def cached_json(request: Request, compute) -> Response:
     return Response(request.app.state.store.cached(key, lambda: to_json(compute())), media_type="application/json")
 
 
-def parse_day(value: str | None, store: Store) -> dt.date:
-    """A day from the query (YYYY-MM-DD), defaulting to the latest day with data."""
-    days = store.days()
+def parse_day(value: str | dt.date | None, store: Store, shops: Iterable[str] | None = None) -> dt.date:
+    """A day from the query (YYYY-MM-DD), defaulting to the latest day with data of `shops` (None: of any shop)."""
+    if isinstance(value, dt.date):
+        return value
     if value:
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             raise HTTPException(422, f"date {value!r} is not YYYY-MM-DD") from None
-    return days[-1] if days else dt.date.today()
+    return latest_day(store, shops) or dt.date.today()
+
+
+def latest_day(store: Store, shops: Iterable[str] | None = None) -> dt.date | None:
+    """The latest day with data of any of `shops` (None: of any shop); a shop whose data ends earlier gets its own."""
+    wanted = None if shops is None else tuple(sorted(set(shops)))
+
+    def compute() -> dt.date | None:
+        days = [r["day"] for r in store.kpis(("shop", "day")) if wanted is None or r["shop"] in wanted]
+        return dt.date.fromisoformat(max(days)) if days else None
+    return store.cached(("latest_day", wanted), compute)
+
+
+def user_day(value: str | None, store: Store, user: User) -> dt.date:
+    """A day from the query, defaulting to the latest day of the shops the user may see."""
+    return parse_day(value, store, visible_shops(user, store))
 
 
 def pick_shop(user: User, shop: str | None, store: Store) -> str:
+    """The shop asked for (403 when not the user's, 404 when it has no data), or the user's first shop with data."""
     shops = [s for s in store.shops() if permissions.can_see_shop(user, s)]
     if shop:
         permissions.require_shop(user, shop)
+        if shop not in store.shops():
+            raise HTTPException(404, f"no data of shop {shop!r}")
         return shop
     if not shops:
         raise HTTPException(404, "no shop with data is visible to this user")

@@ -7,6 +7,8 @@ The rules (kefu.users.ROLES explains them in words):
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import HTTPException
 
 from kefu.users import User
@@ -39,6 +41,15 @@ RULES: dict[str, frozenset[str]] = {
     "pay_schemes": frozenset({"admin", "manager"}),
     "pay_schemes_edit": frozenset({"admin", "manager"}),
 }
+
+
+def home_page(user: User) -> str:
+    """Where the logo and a login without `next` lead: the first page the role may open."""
+    if allowed(user, "overview"):
+        return "/"
+    if user.role == "agent":
+        return f"/agents/{quote(user.agent or '', safe='')}"
+    return "/leaderboard" if allowed(user, "leaderboard") else "/chats"
 
 
 def allowed(user: User, action: str) -> bool:

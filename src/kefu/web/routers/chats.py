@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, cached_json, log, parse_day, render
+from kefu.web.common import Day, Name, PathDay, StoreDep, Text, cached_json, log, parse_day, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -53,16 +53,17 @@ def _buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
              "any_slow": bool(r.any_slow), "lost": bool(r.lost)} for r in cons.itertuples()]
 
 
-@router.get("/api/chats/{agent}/{day}", tags=["chats"], summary="Buyers an agent talked with on a day")
-def api_chat_list(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str) -> list[dict]:
+# {agent:path} and {buyer:path}: names may contain "/"; {day:day} (YYYY-MM-DD, kefu.web.common) tells them apart.
+@router.get("/api/chats/{agent:path}/{day:day}", tags=["chats"], summary="Buyers an agent talked with on a day")
+def api_chat_list(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay) -> list[dict]:
     permissions.require(user, "chats")
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
     return cached_json(request, lambda: buyers_of(store, agent, d))
 
 
-@router.get("/api/chats/{agent}/{day}/{buyer}", tags=["chats"], summary="A buyer's chat with an agent on a day")
-def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str, buyer: str) -> dict:
+@router.get("/api/chats/{agent:path}/{day:day}/{buyer:path}", tags=["chats"], summary="A buyer's chat with an agent on a day")
+def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name) -> dict:
     permissions.require(user, "chats")
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
@@ -71,7 +72,7 @@ def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: str, d
 
 
 @router.get("/chats", include_in_schema=False)
-def chats_page(request: Request, user: CurrentUser, store: StoreDep, agent: str | None = None, date: str | None = None):
+def chats_page(request: Request, user: CurrentUser, store: StoreDep, agent: Text = None, date: Day = None):
     permissions.require(user, "chats")
     agents = store.agents()
     visible = sorted(permissions.visible_agents(user, agents))
@@ -79,14 +80,14 @@ def chats_page(request: Request, user: CurrentUser, store: StoreDep, agent: str 
         agent = visible[0]
     if agent is not None:
         permissions.require_agent(user, agent, agents)
-    d = parse_day(date, store)
+    d = parse_day(date, store, [agents[agent]["shop"]] if agent else visible_shops(user, store))
     buyers = buyers_of(store, agent, d) if agent else []
     return render(request, "chats.html", agents=[agents[a] for a in visible], agent=agent, day=d, buyers=buyers,
                   days=store.days(), page="chats")
 
 
-@router.get("/chats/{agent}/{day}/{buyer}", include_in_schema=False)
-def chat_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str, buyer: str, fragment: bool = False):
+@router.get("/chats/{agent:path}/{day:day}/{buyer:path}", include_in_schema=False)
+def chat_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name, fragment: bool = False):
     permissions.require(user, "chats")
     agents = store.agents()
     permissions.require_agent(user, agent, agents)

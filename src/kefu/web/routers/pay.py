@@ -12,13 +12,14 @@ import io
 import os
 import re
 import tempfile
+import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kefu.config import Config
 from kefu.pay import api as pay_api
@@ -33,13 +34,16 @@ from kefu.pay.sources import MonthError, gather, month_range
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, parse_day, pick_shop, render, templates, visible_shops
+from kefu.web.common import Month, Name, Shop, StoreDep, Text, log, pick_shop, render, templates, user_day, visible_shops
 from kefu.web.i18n import lang_of
 from kefu.web.store import Store
 from kefu.workspace import Workspace
 
 router = APIRouter()
 FILE_RE = re.compile(r"[\w\-.\u4e00-\u9fff]+\.toml")
+#: The standalone payslip: its own <style>, and one inline handler (the print button's onclick="window.print()").
+PRINT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+             "script-src 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # the payslip partial is shared with the standalone page (kefu.pay.slip), which registers the same two
 templates.env.filters["yuan"] = yuan
@@ -49,19 +53,61 @@ templates.env.globals["rmb_upper"] = rmb_upper
 # -- what every page needs ----------------------------------------------------------------------------
 
 
-def _month(value: str | None, store: Store) -> str:
+def _month(value: str | None, store: Store, user: User) -> str:
+    """The month asked for, or the month of the latest day of the user's shops."""
     if value:
         if not MONTH_RE.fullmatch(value):
             raise HTTPException(422, f"month {value!r} is not YYYY-MM")
         return value
-    return parse_day(None, store).strftime("%Y-%m")
+    return user_day(None, store, user).strftime("%Y-%m")
 
 
-def _schemes(store: Store) -> list[Scheme]:
+def _schemes(store: Store, user: User) -> list[Scheme]:
     try:
         return workspace_schemes(store.path, relative=True)
     except SchemeError as exc:
-        raise HTTPException(422, exc.problems) from None
+        raise HTTPException(422, scoped_problems(user, store, exc.problems)) from None
+
+
+# -- who reads which scheme, and which problems: scoped like the KPIs ----------------------------------------
+
+
+def scheme_shops(text: str) -> list[str] | None:
+    """The shops a scheme file's `applies_to.shops` names ([] = every shop), None when the file is not even TOML."""
+    try:
+        shops = tomllib.loads(text).get("applies_to", {}).get("shops", [])
+    except (tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return shops if isinstance(shops, list) and all(isinstance(s, str) for s in shops) else None
+
+
+def may_read_scheme(user: User, text: str) -> bool:
+    """An admin reads every scheme; others those that apply to every shop or only to shops of theirs (the rule for
+    saving, kefu.web.routers.pay.save_scheme); a file that is not TOML tells no shops: only admins read it."""
+    if user.role == "admin":
+        return True
+    shops = scheme_shops(text)
+    return shops is not None and set(shops) <= set(user.shops)
+
+
+def hidden_scheme_files(user: User, store: Store) -> set[str]:
+    folder = Path(store.path) / SCHEMES_DIR
+    files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    return {p.name for p in files if not may_read_scheme(user, p.read_text(encoding="utf-8"))}
+
+
+def scoped_problems(user: User, store: Store, problems: list[str]) -> list[str]:
+    """The problems the user may read: none naming an agent they may not see or a scheme file they may not read
+    (those say the agent's role, team and employer); how many were held back is said in one line."""
+    if user.role == "admin":
+        return list(problems)
+    agents = store.agents()
+    unseen = set(agents) - permissions.visible_agents(user, agents)
+    files = {f"{SCHEMES_DIR}/{name}" for name in hidden_scheme_files(user, store)}
+    shown = [p for p in problems if not any(a in p for a in unseen) and not any(f in p for f in files)]
+    if len(shown) < len(problems):
+        shown.append(f"{len(problems) - len(shown)} more problem(s) concern other shops' agents or schemes: an admin sees them")
+    return shown
 
 
 def _workspace(cur, store: Store) -> Workspace:
@@ -84,19 +130,17 @@ def _digest(schemes: list[Scheme]) -> tuple:
     return tuple(sorted((s.source, s.digest) for s in schemes))
 
 
-def payroll_of(store: Store, month: str, schemes: list[Scheme] | None = None) -> Payroll:
-    schemes = _schemes(store) if schemes is None else schemes
+def payroll_of(store: Store, user: User, month: str, schemes: list[Scheme] | None = None) -> Payroll:
+    """The month's payroll of every agent (the caller keeps the slips the user may see); problems scoped to the user."""
+    schemes = _schemes(store, user) if schemes is None else schemes
     data = month_data(store, month)
-
-    def run():
-        try:
-            return compute(data, schemes)
-        except (SchemeError, PayrollError) as exc:
-            raise HTTPException(422, exc.problems) from None
-    return store.cached(("payroll", month, _digest(schemes)), run)
+    try:
+        return store.cached(("payroll", month, _digest(schemes)), lambda: compute(data, schemes))
+    except (SchemeError, PayrollError) as exc:
+        raise HTTPException(422, scoped_problems(user, store, exc.problems)) from None
 
 
-def _visible(user: User, store: Store, payroll: Payroll, shop: str | None = None) -> Payroll:
+def _visible(user: User, store: Store, payroll: Payroll, shop: Shop = None) -> Payroll:
     """The slips of the agents the user may see (of one shop, when given)."""
     seen = permissions.visible_agents(user, store.agents())
 
@@ -112,8 +156,8 @@ def payroll_json(payroll: Payroll, shop: str) -> dict[str, Any]:
             "total": money_number(payroll.total), "unassigned": [a.agent for a in payroll.unassigned]}
 
 
-def explanation(store: Store, month: str, agent: str) -> dict[str, Any]:
-    schemes = _schemes(store)
+def explanation(store: Store, user: User, month: str, agent: str) -> dict[str, Any]:
+    schemes = _schemes(store, user)
     data = month_data(store, month)
     first, last = month_range(month)
 
@@ -125,7 +169,7 @@ def explanation(store: Store, month: str, agent: str) -> dict[str, Any]:
         except KeyError as exc:
             raise HTTPException(404, str(exc).strip("'\"")) from None
         except (SchemeError, PayrollError) as exc:
-            raise HTTPException(422, exc.problems) from None
+            raise HTTPException(422, scoped_problems(user, store, exc.problems)) from None
     return store.cached(("pay_explain", month, agent, _digest(schemes)), run)
 
 
@@ -140,17 +184,17 @@ def _page_error(request: Request, exc: HTTPException, **ctx):
 
 
 @router.get("/api/pay/payroll", tags=["pay"], summary="The month's payroll of a shop (the agents the user may see)")
-def api_payroll(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None) -> dict:
+def api_payroll(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> dict:
     permissions.require(user, "pay_payroll")
-    shop, month = pick_shop(user, shop, store), _month(month, store)
+    shop, month = pick_shop(user, shop, store), _month(month, store, user)
     log(request, "view_payroll", f"{shop} {month}")
-    return payroll_json(_visible(user, store, payroll_of(store, month), shop), shop)
+    return payroll_json(_visible(user, store, payroll_of(store, user, month), shop), shop)
 
 
 @router.get("/pay", include_in_schema=False)
-def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None):
+def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None):
     permissions.require(user, "pay")
-    month = _month(month, store)
+    month = _month(month, store, user)
     if user.role == "agent":
         return RedirectResponse(f"/pay/agents/{quote(user.agent or '', safe='')}?month={month}", status_code=303)
     if user.role == "vendor":
@@ -158,7 +202,7 @@ def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: st
     permissions.require(user, "pay_payroll")
     shop = pick_shop(user, shop, store)
     try:
-        payroll = _visible(user, store, payroll_of(store, month), shop)
+        payroll = _visible(user, store, payroll_of(store, user, month), shop)
     except HTTPException as exc:
         if exc.status_code not in (404, 422):
             raise
@@ -172,14 +216,14 @@ def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: st
 
 
 @router.get("/pay/payroll.xlsx", tags=["pay"], summary="The payroll workbook (工资表, 明细, 方案, 图表)")
-def payroll_xlsx(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None):
+def payroll_xlsx(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None):
     permissions.require(user, "pay_payroll")
     permissions.require(user, "export")
     from kefu.pay.xlsx import write_payroll_xlsx
 
-    shop, month = pick_shop(user, shop, store), _month(month, store)
+    shop, month = pick_shop(user, shop, store), _month(month, store, user)
     buf = io.BytesIO()
-    write_payroll_xlsx(_visible(user, store, payroll_of(store, month), shop), buf, lang_of(request))
+    write_payroll_xlsx(_visible(user, store, payroll_of(store, user, month), shop), buf, lang_of(request))
     log(request, "export_payroll", f"{shop} {month}")
     return _download(buf, f"payroll-{month}.xlsx", f"%E5%B7%A5%E8%B5%84%E8%A1%A8-{month}.xlsx")
 
@@ -195,36 +239,36 @@ def _download(buf: io.BytesIO, ascii_name: str, utf8_name: str) -> Response:
 def _slip_args(user: User, store: Store, agent: str, month: str | None) -> str:
     permissions.require(user, "pay")
     permissions.require_agent(user, agent, store.agents())
-    return _month(month, store)
+    return _month(month, store, user)
 
 
-@router.get("/api/pay/agents/{agent}", tags=["pay"], summary="An agent's payslip: every line's rule, values, formula, "
+@router.get("/api/pay/agents/{agent:path}", tags=["pay"], summary="An agent's payslip: every line's rule, values, formula, "
             "the rows behind it, and which KPI would raise the pay most")
-def api_slip(request: Request, user: CurrentUser, store: StoreDep, agent: str, month: str | None = None) -> dict:
+def api_slip(request: Request, user: CurrentUser, store: StoreDep, agent: Name, month: Month = None) -> dict:
     month = _slip_args(user, store, agent, month)
     log(request, "view_payslip", f"{agent} {month}")
-    return explanation(store, month, agent)
+    return explanation(store, user, month, agent)
 
 
-@router.get("/pay/agents/{agent}", include_in_schema=False)
-def slip_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, month: str | None = None):
+@router.get("/pay/agents/{agent:path}/print", include_in_schema=False)
+def slip_print(request: Request, user: CurrentUser, store: StoreDep, agent: Name, month: Month = None):
+    month = _slip_args(user, store, agent, month)
+    e = explanation(store, user, month, agent)
+    log(request, "print_payslip", f"{agent} {month}")
+    return HTMLResponse(render_slip(e, lang_of(request)), headers={"Content-Security-Policy": PRINT_CSP})
+
+
+@router.get("/pay/agents/{agent:path}", include_in_schema=False)
+def slip_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, month: Month = None):
     month = _slip_args(user, store, agent, month)
     try:
-        e = explanation(store, month, agent)
+        e = explanation(store, user, month, agent)
     except HTTPException as exc:
         if exc.status_code not in (404, 422):
             raise
         return _page_error(request, exc, month=month)
     log(request, "view_payslip", f"{agent} {month}")
     return render(request, "pay_slip.html", e=e, month=month, page="pay")
-
-
-@router.get("/pay/agents/{agent}/print", include_in_schema=False)
-def slip_print(request: Request, user: CurrentUser, store: StoreDep, agent: str, month: str | None = None):
-    month = _slip_args(user, store, agent, month)
-    e = explanation(store, month, agent)
-    log(request, "print_payslip", f"{agent} {month}")
-    return HTMLResponse(render_slip(e, lang_of(request)))
 
 
 # -- vendor settlements -------------------------------------------------------------------------------
@@ -237,22 +281,22 @@ def _settlements(user: User, store: Store, month: str, employer: str | None, sho
         if employer not in (None, user.employer):
             raise HTTPException(403, f"vendor {employer} is not visible to {user.name}")
         employer = user.employer
-    return settlements(_visible(user, store, payroll_of(store, month), shop), employer)
+    return settlements(_visible(user, store, payroll_of(store, user, month), shop), employer)
 
 
 @router.get("/api/pay/settlement", tags=["pay"], summary="Settlement per outsourcing vendor (外包结算单)")
-def api_settlement(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, employer: str | None = None,
-                   shop: str | None = None) -> list[dict]:
-    month = _month(month, store)
+def api_settlement(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None,
+                   shop: Shop = None) -> list[dict]:
+    month = _month(month, store, user)
     found = _settlements(user, store, month, employer, shop)
     log(request, "view_settlement", f"{employer or ''} {month}".strip())
     return found
 
 
 @router.get("/pay/settlement", include_in_schema=False)
-def settlement_page(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, employer: str | None = None,
-                    shop: str | None = None):
-    month = _month(month, store)
+def settlement_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None,
+                    shop: Shop = None):
+    month = _month(month, store, user)
     try:
         found = _settlements(user, store, month, employer, shop)
     except HTTPException as exc:
@@ -264,12 +308,12 @@ def settlement_page(request: Request, user: CurrentUser, store: StoreDep, month:
 
 
 @router.get("/pay/settlement.xlsx", tags=["pay"], summary="Vendor settlements as XLSX (汇总 and one sheet per vendor)")
-def settlement_xlsx(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, employer: str | None = None,
-                    shop: str | None = None):
+def settlement_xlsx(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None,
+                    shop: Shop = None):
     permissions.require(user, "export")
     from kefu.pay.xlsx import write_settlement_xlsx
 
-    month = _month(month, store)
+    month = _month(month, store, user)
     buf = io.BytesIO()
     write_settlement_xlsx(_settlements(user, store, month, employer, shop), buf)
     log(request, "export_settlement", f"{employer or ''} {month}".strip())
@@ -280,9 +324,9 @@ def settlement_xlsx(request: Request, user: CurrentUser, store: StoreDep, month:
 
 
 class SchemeIn(BaseModel):
-    file: str
-    text: str
-    month: str | None = None
+    file: str = Field(max_length=200)
+    text: str = Field(max_length=200_000)
+    month: str | None = Field(None, pattern=r"^(\d{4}-\d{2})?$")
 
 
 def _file(name: str) -> str:
@@ -306,11 +350,14 @@ def _parsed(store: Store) -> dict[str, Scheme | None]:
     return out
 
 
-def scheme_files(store: Store) -> list[dict[str, Any]]:
+def scheme_files(store: Store, user: User) -> list[dict[str, Any]]:
+    """The scheme files the user may read (may_read_scheme), with their text and problems."""
     folder = Path(store.path) / SCHEMES_DIR
     out = []
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         text = path.read_text(encoding="utf-8")
+        if not may_read_scheme(user, text):
+            continue
         try:
             s = parse_scheme(text, f"{SCHEMES_DIR}/{path.name}")
             out.append({"file": path.name, "name": s.name, "effective_from": s.effective_from, "text": text, "problems": [],
@@ -323,7 +370,9 @@ def scheme_files(store: Store) -> list[dict[str, Any]]:
 def preview(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
     """The month under the saved schemes (A) and with this file's text replaced by the edited one (B); nothing saved."""
     pick_shop(user, None, store)
-    file, month = _file(body.file), _month(body.month, store)
+    file, month = _file(body.file), _month(body.month, store, user)
+    if file in hidden_scheme_files(user, store):
+        raise HTTPException(404, f"no scheme file {file!r} among the schemes of {', '.join(user.shops)}")
     try:
         edited = parse_scheme(body.text, f"{SCHEMES_DIR}/{file}")
     except SchemeError as exc:
@@ -334,7 +383,7 @@ def preview(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
     try:
         b = compute(data, others + [edited])
     except (SchemeError, PayrollError) as exc:
-        return {"ok": False, "problems": exc.problems, "file": file, "month": month}
+        return {"ok": False, "problems": scoped_problems(user, store, exc.problems), "file": file, "month": month}
     try:  # the saved set may itself be broken (the file being fixed): then compare with nothing
         a = compute(data, list(parsed.values())) if parsed and None not in parsed.values() else None
     except (SchemeError, PayrollError):
@@ -368,10 +417,10 @@ def save_scheme(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
 
 
 @router.get("/api/pay/schemes", tags=["pay"], summary="The scheme files of the workspace, with their text and problems")
-def api_schemes(user: CurrentUser, store: StoreDep, shop: str | None = None) -> list[dict]:
+def api_schemes(user: CurrentUser, store: StoreDep, shop: Shop = None) -> list[dict]:
     permissions.require(user, "pay_schemes")
     pick_shop(user, shop, store)  # a manager of no shop with data has nothing to pay
-    return scheme_files(store)
+    return scheme_files(store, user)
 
 
 @router.post("/api/pay/schemes/preview", tags=["pay"], summary="What-if: the month under an edited scheme vs the saved ones (nothing saved)")
@@ -388,20 +437,25 @@ def api_save(request: Request, user: CurrentUser, store: StoreDep, body: SchemeI
     return result
 
 
+# the form fields of the editor, bounded like SchemeIn
+FormFile = Annotated[str, Form(max_length=200)]
+FormText = Annotated[str, Form(max_length=200_000)]
+FormMonth = Annotated[str, Form(pattern=r"^(\d{4}-\d{2})?$")]
+
+
 @router.get("/pay/schemes", include_in_schema=False)
-def schemes_page(request: Request, user: CurrentUser, store: StoreDep, file: str | None = None, month: str | None = None,
-                 shop: str | None = None):
+def schemes_page(request: Request, user: CurrentUser, store: StoreDep, file: Text = None, month: Month = None,
+                 shop: Shop = None):
     permissions.require(user, "pay_schemes")
     pick_shop(user, shop, store)
-    files = scheme_files(store)
+    files = scheme_files(store, user)
     current = next((f for f in files if f["file"] == file), files[0] if files else None)
-    return render(request, "pay_schemes.html", files=files, current=current, month=_month(month, store), page="pay",
+    return render(request, "pay_schemes.html", files=files, current=current, month=_month(month, store, user), page="pay",
                   saved=request.query_params.get("saved"))
 
 
 @router.post("/pay/schemes/preview", include_in_schema=False)
-def preview_fragment(request: Request, user: CurrentUser, store: StoreDep, file: str = Form(...), text: str = Form(...),
-                     month: str = Form("")):
+def preview_fragment(request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""):
     permissions.require(user, "pay_schemes")
     log(request, "preview_scheme", file)
     try:
@@ -412,15 +466,15 @@ def preview_fragment(request: Request, user: CurrentUser, store: StoreDep, file:
 
 
 @router.post("/pay/schemes", include_in_schema=False)
-def save_form(request: Request, user: CurrentUser, store: StoreDep, file: str = Form(...), text: str = Form(...), month: str = Form("")):
+def save_form(request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""):
     try:
         result = save_scheme(store, user, SchemeIn(file=file, text=text, month=month or None))
     except HTTPException as exc:
         if exc.status_code != 422:
             raise
-        files = scheme_files(store)
+        files = scheme_files(store, user)
         resp = render(request, "pay_schemes.html", files=files, current={"file": file, "text": text, "problems": exc.detail},
-                      month=_month(month or None, store), page="pay", saved=None)
+                      month=_month(month or None, store, user), page="pay", saved=None)
         resp.status_code = 422
         return resp
     log(request, "edit_scheme", result["file"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kefu.users import PASSWORD_RULE, UserError, authenticate, change_own_password, needs_rehash, rehash
-from kefu.web.auth import SESSION_COOKIE, CurrentUser
+from kefu.web import permissions
+from kefu.web.auth import SESSION_COOKIE, CurrentUser, session_csrf
 from kefu.web.common import StoreDep, log, render
 from kefu.web.i18n import LANGS
 
@@ -15,19 +18,21 @@ router = APIRouter()
 
 
 def _login(request: Request, name: str, password: str):
-    """The user, or raises 401 / 429 (throttled)."""
+    """The user, or raises 401 / 429 (throttled: too many failures for the name or from the address)."""
     state = request.app.state
-    ip = request.client.host if request.client else "?"
-    keys = (f"name:{name}", f"ip:{ip}")
-    wait = state.throttle.blocked(*keys)
+    ip = request.client.host if request.client else "?"  # the connection's, or a trusted proxy's X-Forwarded-For
+    wait = state.throttle.wait(name, ip)
     if wait:
-        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": str(int(wait) + 1)})
+        raise HTTPException(429, f"too many failed logins; try again in {math.ceil(wait)} s",
+                            headers={"Retry-After": str(math.ceil(wait))})
     user = state.store.con_read(lambda cur: authenticate(cur, name, password))
     if user is None:
-        state.throttle.fail(*keys)
+        throttled = state.throttle.fail(name, ip)
         state.store.audit(name, "login_failed", "", ip)
+        for what in throttled:  # admins see these on the Users page (audit log) and in GET /api/login-throttle
+            state.store.audit(name, "login_throttled", what, ip)
         raise HTTPException(401, "wrong name or password")
-    state.throttle.reset(f"name:{name}")
+    state.throttle.succeed(name)
     if state.store.con_read(lambda cur: needs_rehash(cur, name)):  # hashed with older Argon2 parameters
         state.store.write(lambda con: rehash(con, name, password))
     request.state.user = user
@@ -35,9 +40,17 @@ def _login(request: Request, name: str, password: str):
     return user
 
 
-def _set_session(request: Request, response, user) -> None:
-    token = request.app.state.sessions.create(user.name)
+def _set_session(request: Request, response, user, token: str | None = None) -> None:
+    """Start a session (or use `token`, started with `_start_session`): its cookie, and its CSRF token as kefu_csrf."""
+    token = token or _start_session(request, user)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies, max_age=12 * 3600)
+
+
+def _start_session(request: Request, user) -> str:
+    """A new session token; pages rendered from now on in this request carry its CSRF token."""
+    token = request.app.state.sessions.create(user.name)
+    session_csrf(request, token)
+    return token
 
 
 @router.get("/login", include_in_schema=False)
@@ -46,7 +59,8 @@ def login_page(request: Request, next: str = "/"):
 
 
 @router.post("/login", include_in_schema=False)
-def login_form(request: Request, name: str = Form(...), password: str = Form(...), next: str = Form("/")):
+def login_form(request: Request, name: str = Form(..., max_length=200), password: str = Form(..., max_length=1024),
+               next: str = Form("/", max_length=2000)):
     try:
         user = _login(request, name, password)
     except HTTPException as e:
@@ -54,8 +68,8 @@ def login_form(request: Request, name: str = Form(...), password: str = Form(...
         resp.status_code = e.status_code
         return resp
     target = next if next.startswith("/") and not next.startswith("//") else "/"
-    if target == "/" and user.role not in ("admin", "manager"):
-        target = {"qc": "/chats", "agent": f"/agents/{user.agent}", "vendor": "/leaderboard"}.get(user.role, "/")
+    if target == "/":
+        target = permissions.home_page(user)
     resp = RedirectResponse(target, status_code=303)
     _set_session(request, resp, user)
     return resp
@@ -70,8 +84,8 @@ def logout(request: Request):
 
 
 class Credentials(BaseModel):
-    name: str
-    password: str
+    name: str = Field(max_length=200)
+    password: str = Field(max_length=1024)  # hashing is slow on purpose: no megabyte passwords
 
 
 @router.post("/api/session", tags=["session"], summary="Log in; sets the session cookie")
@@ -138,6 +152,7 @@ def password_form(request: Request, user: CurrentUser, store: StoreDep, current_
         resp = render(request, "password.html", errors=str(e.detail).split("; "), done=False, rule=PASSWORD_RULE, page="password")
         resp.status_code = 422
         return resp
+    token = _start_session(request, user)  # before rendering: the page's forms carry the new session's CSRF token
     resp = render(request, "password.html", errors=[], done=True, rule=PASSWORD_RULE, page="password")
-    _set_session(request, resp, user)
+    _set_session(request, resp, user, token)
     return resp

@@ -15,7 +15,7 @@ from kefu.users import (
 )
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, render
+from kefu.web.common import Limit, StoreDep, log, render
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -140,10 +140,16 @@ def api_reset_password(request: Request, user: CurrentUser, store: StoreDep, nam
 
 
 @router.get("/api/audit", tags=["users"], summary="Who viewed or exported what (admin)")
-def api_audit(user: CurrentUser, store: StoreDep, limit: int = 200) -> list[dict]:
+def api_audit(user: CurrentUser, store: StoreDep, limit: Limit = 200) -> list[dict]:
     permissions.require(user, "audit")
     _flush(store)
     return store.con_read(lambda c: audit_log(c, limit))
+
+
+@router.get("/api/login-throttle", tags=["users"], summary="Account names and client addresses whose logins are slowed down now (admin)")
+def api_login_throttle(request: Request, user: CurrentUser) -> list[dict]:
+    permissions.require(user, "audit")
+    return request.app.state.throttle.delayed()
 
 
 def _flush(store: Store) -> None:
