@@ -33,3 +33,22 @@ def test_teams_add_up_to_the_agents_and_ratios_come_from_sums(app, world, start,
         converted = sum(r["converted_buyers"] for r in members)
         assert team["inquiry_buyers"] == inquiries
         assert team["inquiry_conversion"] == (None if inquiries == 0 else pytest.approx(converted / inquiries))
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.integers(0, 9), length=st.integers(0, 9), sort=st.sampled_from(["sales_amount", "avg_response_s", "answer_ratio"]))
+def test_leaderboard_ranks_every_role_on_its_own(clients, world, start, length, sort):
+    """Each role's table ranks its own agents 1, 2, … best first; every agent is in the table of their role."""
+    date_from = world.day - dt.timedelta(days=9) + dt.timedelta(days=start)
+    date_to = min(world.day, date_from + dt.timedelta(days=length))
+    board = clients["manager"].get("/api/leaderboard", params={"date_from": date_from, "date_to": date_to, "sort": sort}).json()
+    roster = {a["agent"]: a for a in clients["admin"].get("/api/agents").json()}
+    assert sorted(r["agent"] for g in board["groups"] for r in g["rows"]) == sorted(r["agent"] for r in board["rows"])
+    for group in board["groups"]:
+        assert {roster[r["agent"]]["role"] for r in group["rows"]} == {group["role"]}
+        ranked = [r for r in group["rows"] if r["rank"] is not None]
+        assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+        values = [r[group["sort"]] for r in ranked]
+        assert values == sorted(values, reverse=group["desc"])
+        if ranked:
+            assert group["spread"][group["sort"]]["peak_agent"] == ranked[0]["agent"]

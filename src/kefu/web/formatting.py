@@ -1,4 +1,4 @@
-"""Numbers as a 客服主管 reads them: percentages, 秒, ¥; colour by the metric's direction."""
+"""Numbers as a 客服主管 reads them: percentages, 秒 (分:秒 from a minute on), ¥; colour by the metric's direction."""
 
 from __future__ import annotations
 
@@ -20,12 +20,19 @@ def fmt(key: str, value, lang: str = "zh") -> str:
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "s":
-        return f"{value:.1f} 秒" if lang == "zh" else f"{value:.1f} s"
+        return clock(value) if round(value) >= 60 else (f"{value:.1f} 秒" if lang == "zh" else f"{value:.1f} s")
     if unit == "yuan":
         return f"¥{value:,.2f}"
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.2f}"
     return f"{int(value):,}"
+
+
+def clock(seconds: float) -> str:
+    """A time of a minute or more as 分:秒 (66.3 → 1:06), from an hour on as 时:分:秒 (3725 → 1:02:05)."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def fmt_delta(key: str, delta, lang: str = "zh") -> str:
@@ -39,8 +46,11 @@ def fmt_delta(key: str, delta, lang: str = "zh") -> str:
     return sign + fmt(key, abs(delta), lang)
 
 
-def tone(key: str, delta) -> str:
-    """CSS class for a change: good, bad or neutral, by the metric's higher_is_better."""
+def tone(key: str, delta, provisional: bool = False) -> str:
+    """CSS class for a change: good, bad or neutral, by the metric's higher_is_better; `provisional` for a figure
+    that can still change (kefu.metrics.provisional), never coloured as a rise or a drop."""
+    if provisional:
+        return "provisional"
     m = BY_KEY.get(key)
     if delta is None or delta == 0 or m is None or m.higher_is_better is None:
         return "neutral"

@@ -49,7 +49,7 @@ from kefu.config import ConfigError, load_config
 from kefu.metrics.derived import STORED, cube_is_current, refresh_cube, workspace_sources
 from kefu.metrics.explain import Explanation
 from kefu.metrics.kpis import facts
-from kefu.schema import TABLES
+from kefu.schema import HISTORY, TABLES
 from kefu.targets import ensure_table as ensure_targets
 from kefu.users import ensure_tables
 from kefu.workspace import CONFIG_FILE, DB_FILE, Workspace, WorkspaceBusy, WorkspaceError, connect, is_busy
@@ -57,7 +57,7 @@ from kefu.workspace import CONFIG_FILE, DB_FILE, Workspace, WorkspaceBusy, Works
 log = logging.getLogger("kefu.web")
 
 #: Tables only `kefu import` writes (web writes never touch them); a change of the imports ledger means a new snapshot.
-IMPORT_OWNED = frozenset(TABLES) | frozenset(STORED) | {"imports", "rejects"}
+IMPORT_OWNED = frozenset(TABLES) | frozenset(STORED) | frozenset(HISTORY.values()) | {"imports", "rejects"}
 AUDIT_TABLE = "web_audit"
 MAX_DERIVED = 4000  # cached pages and results kept per snapshot, the least recently used dropped first …
 MAX_DERIVED_TEXT = 128 * 2**20  # … and at most this many characters of cached pages
@@ -476,13 +476,15 @@ class Store:
         snap = self._snap
         return self._engine(snap, ("days",), lambda ws: sorted({dt.date.fromisoformat(r["day"]) for r in self._kpis(snap, ("shop", "day"))}))
 
-    def lost(self, shop: str, day: dt.date) -> pd.DataFrame:
-        """Lost inquiries (询单流失) of a shop and day: agent, buyer, first question, answered."""
+    def lost(self, shop: str, day: dt.date, day_to: dt.date | None = None) -> pd.DataFrame:
+        """Lost inquiries (询单流失) of a shop from `day` to `day_to` (default: that day): agent, buyer, first question, answered."""
+        last = day_to or day
+
         def compute(ws: Workspace) -> pd.DataFrame:
             rows = facts(workspace_sources(ws), ws.config.params)["consultations"].rows
-            rows = rows.filter(_.lost & (_.shop == shop) & (_.first_open.date() == day))
+            rows = rows.filter(_.lost & (_.shop == shop) & (_.first_open.date() >= day) & (_.first_open.date() <= last))
             return rows.select("shop", "agent", "buyer", "first_open", "answered", "first_response_s").order_by(["agent", "first_open"]).execute()
-        return self._engine(self._snap, ("lost", shop, day), compute)
+        return self._engine(self._snap, ("lost", shop, day, last), compute)
 
     def section_measures(self) -> dict[str, set[str]]:
         """Fact name -> the measures it adds (which drill-down sections explain a metric)."""

@@ -9,27 +9,21 @@ from decimal import Decimal
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Request
 
-from kefu.metrics.explain import measures_of
+from kefu import api
+from kefu.metrics.explain import focus, measures_of
 from kefu.metrics.registry import AGENT_METRICS, BY_KEY
+from kefu.reports import leaderboard as lb
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, cached_json, log, parse_day, render
+from kefu.web.common import Day, Name, PathDay, StoreDep, Text, cached_json, log, parse_day, render
 from kefu.web.store import Store
 
 router = APIRouter()
 
-#: For these metrics the drill-down shows only the rows that make up the number, not every row of the section.
-FOCUS = {
-    "unreplied_buyers": ("consultations", lambda f: ~f["answered"].astype(bool)),
-    "slow_response_buyers": ("consultations", lambda f: f["any_slow"].astype(bool)),
-    "inquiry_buyers": ("consultations", lambda f: f["inquiry"].astype(bool)),
-    "converted_buyers": ("consultations", lambda f: f["converted"].astype(bool)),
-    "next_day_paid_buyers": ("consultations", lambda f: f["next_day_paid"].astype(bool)),
-    "lost_buyers": ("consultations", lambda f: f["lost"].astype(bool)),
-    "slow_responses": ("questions", lambda f: f["slow"].astype(bool)),
-    "unanswered_questions": ("questions", lambda f: ~f["answered"].astype(bool)),
-    "answered_questions": ("questions", lambda f: f["answered"].astype(bool)),
-}
+#: The daily table of the agent page (the metrics that apply to the agent's role: kefu.reports.leaderboard.applies).
+SHOWN = ("consult_buyers", "reply_rate", "answer_ratio", "avg_first_response_s", "avg_response_s", "slow_responses",
+         "slow_response_buyers", "rate_3min", "inquiry_buyers", "inquiry_conversion", "lost_buyers", "attributed_orders",
+         "sales_amount", "satisfaction_rate", "complaints")
 
 
 def jsonable(frame: pd.DataFrame) -> list[dict]:
@@ -44,6 +38,11 @@ def jsonable(frame: pd.DataFrame) -> list[dict]:
 def agent_days(store: Store, agent: str, date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict]:
     rows = [r for r in store.kpis(("agent", "day")) if r["agent"] == agent]
     return [r for r in rows if (date_from is None or r["day"] >= date_from.isoformat()) and (date_to is None or r["day"] <= date_to.isoformat())]
+
+
+def with_provisional(store: Store, days: list[dict]) -> list[dict]:
+    """Each day's record with `provisional`: {metric: the day it becomes final} for figures later rows can still change."""
+    return store.con_read(lambda c: api.with_provisional(c, days))
 
 
 def drilldown(store: Store, agent: str, day: dt.date, metric: str | None) -> dict:
@@ -62,8 +61,7 @@ def _drilldown(store: Store, agent: str, day: dt.date, metric: str | None) -> di
     for name, frame in ex.sections.items():
         if wanted is not None and not wanted & measures.get(name, set()):
             continue
-        if metric in FOCUS and FOCUS[metric][0] == name and len(frame):
-            frame = frame[FOCUS[metric][1](frame)]
+        frame = focus(metric, name, frame)  # only the rows that make up the number (kefu.metrics.explain.FOCUS)
         sections[name] = jsonable(frame)
     record = next((r for r in agent_days(store, agent, day, day)), {})
     return {"agent": agent, "day": day.isoformat(), "metric": metric, "value": record.get(metric) if metric else None,
@@ -79,17 +77,18 @@ def api_agents(user: CurrentUser, store: StoreDep) -> list[dict]:
     raise HTTPException(403, "not allowed")
 
 
-@router.get("/api/agents/{agent}/kpis", tags=["agents"], summary="An agent's KPIs per day")
-def api_agent_kpis(request: Request, user: CurrentUser, store: StoreDep, agent: str, date_from: str | None = None,
-                   date_to: str | None = None) -> list[dict]:
+# {agent:path}: an account name may contain "/" ({day:day} is YYYY-MM-DD; the drill-down page comes before the agent page)
+@router.get("/api/agents/{agent:path}/kpis", tags=["agents"], summary="An agent's KPIs per day")
+def api_agent_kpis(request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None,
+                   date_to: Day = None) -> list[dict]:
     permissions.require(user, "agent")
     permissions.require_agent(user, agent, store.agents())
     d_from, d_to = parse_day(date_from, store) if date_from else None, parse_day(date_to, store) if date_to else None
-    return cached_json(request, lambda: agent_days(store, agent, d_from, d_to))
+    return cached_json(request, lambda: with_provisional(store, agent_days(store, agent, d_from, d_to)))
 
 
-@router.get("/api/agents/{agent}/days/{day}", tags=["agents"], summary="The rows behind an agent's figures on a day")
-def api_drilldown(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str, metric: str | None = None) -> dict:
+@router.get("/api/agents/{agent:path}/days/{day:day}", tags=["agents"], summary="The rows behind an agent's figures on a day")
+def api_drilldown(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None) -> dict:
     permissions.require(user, "agent")
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
@@ -97,25 +96,26 @@ def api_drilldown(request: Request, user: CurrentUser, store: StoreDep, agent: s
     return cached_json(request, lambda: drilldown(store, agent, d, metric))
 
 
-@router.get("/agents/{agent}", include_in_schema=False)
-def agent_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, metric: str = "sales_amount"):
-    permissions.require(user, "agent")
-    agents = store.agents()
-    permissions.require_agent(user, agent, agents)
-    if metric not in BY_KEY or BY_KEY[metric].shop_level:
-        raise HTTPException(422, f"unknown agent metric {metric!r}")
-    days = agent_days(store, agent)
-    shown = ("consult_buyers", "reply_rate", "avg_first_response_s", "avg_response_s", "slow_responses", "rate_3min",
-             "inquiry_buyers", "inquiry_conversion", "lost_buyers", "attributed_orders", "sales_amount", "satisfaction_rate", "complaints")
-    log(request, "view_agent", agent)
-    return render(request, "agent.html", cached=True, agent=agents[agent], days=days, shown=shown, metric=metric, page="agent")
-
-
-@router.get("/agents/{agent}/days/{day}", include_in_schema=False)
-def drilldown_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, day: str, metric: str | None = None):
+@router.get("/agents/{agent:path}/days/{day:day}", include_in_schema=False)
+def drilldown_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None):
     permissions.require(user, "agent")
     agents = store.agents()
     permissions.require_agent(user, agent, agents)
     d = parse_day(day, store)
     log(request, "view_drilldown", f"{agent} {d} {metric or ''}".strip())
     return render(request, "drilldown.html", cached=True, agent=agents[agent], data=drilldown(store, agent, d, metric), page="agent")
+
+
+@router.get("/agents/{agent:path}", include_in_schema=False)
+def agent_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, metric: Text = None):
+    permissions.require(user, "agent")
+    agents = store.agents()
+    permissions.require_agent(user, agent, agents)
+    role = agents[agent]["role"]
+    metric = metric or ("sales_amount" if lb.applies("sales_amount", role) else lb.FALLBACK_SORT)
+    if metric not in BY_KEY or BY_KEY[metric].shop_level:
+        raise HTTPException(422, f"unknown agent metric {metric!r}")
+    days = with_provisional(store, agent_days(store, agent))
+    log(request, "view_agent", agent)
+    return render(request, "agent.html", cached=True, agent=agents[agent], days=days, shown=lb.role_columns(SHOWN, role),
+                  metrics=[m.key for m in AGENT_METRICS if lb.applies(m.key, role)], metric=metric, page="agent")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import Day, Shop, StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -26,23 +26,31 @@ def _heatmap_data(store: Store, shop: str, date_from: dt.date, date_to: dt.date)
     return {"shop": shop, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "days": days, "cells": cells}
 
 
-def _period(store, date_from, date_to):
-    d_to = parse_day(date_to, store)
+def _period(store, date_from, date_to, shop):
+    d_to = parse_day(date_to, store, [shop])
     d_from = parse_day(date_from, store) if date_from else d_to - dt.timedelta(days=13)
     return d_from, d_to
 
 
 @router.get("/api/heatmap", tags=["heatmap"], summary="Consultations and response time per day and hour")
-def api_heatmap(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date_from: str | None = None,
-                date_to: str | None = None) -> dict:
+def api_heatmap(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date_from: Day = None,
+                date_to: Day = None) -> dict:
     permissions.require(user, "heatmap")
-    shop, period = pick_shop(user, shop, store), _period(store, date_from, date_to)
+    shop = pick_shop(user, shop, store)
+    period = _period(store, date_from, date_to, shop)
     return cached_json(request, lambda: heatmap_data(store, shop, *period))
 
 
 @router.get("/heatmap", include_in_schema=False)
-def heatmap_page(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None,
-                 date_from: str | None = None, date_to: str | None = None):
+def heatmap_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None,
+                 date_from: Day = None, date_to: Day = None):
     permissions.require(user, "heatmap")
-    data = heatmap_data(store, pick_shop(user, shop, store), *_period(store, date_from, date_to))
-    return render(request, "heatmap.html", cached=True, data=data, shops=visible_shops(user, store), page="heatmap")
+    shop = pick_shop(user, shop, store)
+    data = heatmap_data(store, shop, *_period(store, date_from, date_to, shop))
+    peaks = {field: peak_cell(data["cells"], field) for field in ("consult_buyers", "avg_response_s")}
+    return render(request, "heatmap.html", cached=True, data=data, peaks=peaks, shops=visible_shops(user, store), page="heatmap")
+
+
+def peak_cell(cells: list[dict], field: str) -> dict | None:
+    """The day and hour with the highest `field` (the charts' text alternative names it); None when no cell has one."""
+    return max((c for c in cells if c[field] is not None), key=lambda c: (c[field], c["day"], -c["hour"]), default=None)

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request
 
 from kefu import targets as targets_mod
 from kefu.reports.daily import team_progress
+from kefu.web.routers.leaderboard import provisional_of
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import Day, Shop, StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -60,18 +61,22 @@ def _overview(store: Store, shop: str, day: dt.date) -> dict:
                    "mtd_silent_sales": mtd.get("silent_sales"), "mtd_consulted_sales_share": mtd.get("consulted_sales_share")},
         "trend": trend,
         "teams": team_progress(teams_mtd, targets, shop, month, elapsed),
+        # figures of the day (and so of the month to date) that later rows can still change: {metric: final on}
+        "provisional": provisional_of(store, shop, HEADLINE, day, day),
     }
 
 
 @router.get("/api/overview", tags=["overview"], summary="A shop's day, comparisons, month to date against targets")
-def api_overview(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None) -> dict:
+def api_overview(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None) -> dict:
     permissions.require(user, "overview")
-    shop, day = pick_shop(user, shop, store), parse_day(date, store)
+    shop = pick_shop(user, shop, store)
+    day = parse_day(date, store, [shop])
     return cached_json(request, lambda: overview_data(store, shop, day))
 
 
 @router.get("/", include_in_schema=False)
-def overview_page(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None):
+def overview_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None):
     permissions.require(user, "overview")
-    data = overview_data(store, pick_shop(user, shop, store), parse_day(date, store))
+    shop = pick_shop(user, shop, store)
+    data = overview_data(store, shop, parse_day(date, store, [shop]))
     return render(request, "overview.html", cached=True, data=data, shops=visible_shops(user, store), days=store.days(), page="overview")

@@ -9,13 +9,13 @@ import io
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kefu import targets as targets_mod
+from kefu import api, targets as targets_mod
 from kefu.qc import day_tally
 from kefu.reports.daily import DailyReport, attach_qc, daily_report
 from kefu.reports.xlsx import write_daily_xlsx
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, cached_json, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import Day, Shop, StoreDep, cached_json, log, parse_day, pick_shop, render, visible_shops
 from kefu.web.i18n import lang_of
 from kefu.web.store import Store
 
@@ -30,7 +30,8 @@ def report_for(store: Store, shop: str, day: dt.date) -> DailyReport:
 
 def _report(store: Store, shop: str, day: dt.date) -> DailyReport:
     goals = store.con_read(lambda c: targets_mod.load(c, day.strftime("%Y-%m"), [shop]))
-    return daily_report(lambda by, f, t: store.kpis(by, f, t), shop, day, goals, store.agents())
+    until = store.con_read(lambda c: api.data_until(c, shop))  # what is still provisional (kefu.metrics.provisional)
+    return daily_report(lambda by, f, t: store.kpis(by, f, t), shop, day, goals, store.agents(), until)
 
 
 def as_json(report: DailyReport) -> dict:
@@ -42,18 +43,19 @@ def as_json(report: DailyReport) -> dict:
 
 def _args(user, store, shop, date):
     permissions.require(user, "report")
-    return pick_shop(user, shop, store), parse_day(date, store)
+    shop = pick_shop(user, shop, store)
+    return shop, parse_day(date, store, [shop])
 
 
 @router.get("/api/reports/daily", tags=["reports"], summary="The daily report of a shop")
-def api_daily(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None) -> dict:
+def api_daily(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None) -> dict:
     shop, day = _args(user, store, shop, date)
     log(request, "view_report", f"{shop} {day}")
     return cached_json(request, lambda: as_json(report_for(store, shop, day)))
 
 
 @router.get("/reports/daily.xlsx", tags=["reports"], summary="The daily report as XLSX with native charts")
-def daily_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None):
+def daily_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None):
     permissions.require(user, "export")
     shop, day = _args(user, store, shop, date)
     buf = io.BytesIO()
@@ -65,7 +67,7 @@ def daily_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: str |
 
 
 @router.get("/reports/daily", include_in_schema=False)
-def daily_page(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, date: str | None = None, print: bool = False):
+def daily_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None, print: bool = False):
     shop, day = _args(user, store, shop, date)
     log(request, "view_report", f"{shop} {day}")
     return render(request, "daily_print.html" if print else "daily.html", cached=True, report=report_for(store, shop, day),

@@ -14,7 +14,7 @@ from kefu import targets as targets_mod
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, parse_day, render, visible_shops
+from kefu.web.common import Month, StoreDep, Text, log, render, user_day, visible_shops
 
 router = APIRouter()
 
@@ -52,7 +52,7 @@ def _save(request: Request, user: User, rows: list[dict], source: str) -> list[t
 
 
 @router.get("/api/targets", tags=["targets"], summary="Monthly targets of the user's shops")
-def api_targets(user: CurrentUser, store: StoreDep, month: str | None = None) -> list[dict]:
+def api_targets(user: CurrentUser, store: StoreDep, month: Month = None) -> list[dict]:
     permissions.require(user, "targets")
     shops = None if user.role == "admin" else list(user.shops)
     return [t.__dict__ for t in store.con_read(lambda c: targets_mod.load(c, month, shops))]
@@ -66,9 +66,9 @@ def api_set_targets(request: Request, user: CurrentUser, body: list[TargetIn]) -
 
 
 @router.get("/targets", include_in_schema=False)
-def targets_page(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, error: str | None = None):
+def targets_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, error: Text = None):
     permissions.require(user, "targets")
-    month = month or parse_day(None, store).strftime("%Y-%m")
+    month = month or user_day(None, store, user).strftime("%Y-%m")
     shops = None if user.role == "admin" else list(user.shops)
     rows = store.con_read(lambda c: targets_mod.load(c, month, shops))
     return render(request, "targets.html", month=month, rows=rows, shops=visible_shops(user, store),
@@ -101,9 +101,9 @@ async def targets_import(request: Request, user: CurrentUser, store: StoreDep, f
         except HTTPException as e:
             if e.status_code != 422:
                 raise
-            return _page_with_errors(request, user, store, parse_day(None, store).strftime("%Y-%m"), e.detail)
+            return _page_with_errors(request, user, store, user_day(None, store, user).strftime("%Y-%m"), e.detail)
         except Exception as e:  # unreadable file
-            return _page_with_errors(request, user, store, parse_day(None, store).strftime("%Y-%m"), [f"{file.filename}: {e}"])
+            return _page_with_errors(request, user, store, user_day(None, store, user).strftime("%Y-%m"), [f"{file.filename}: {e}"])
     month = found[0].month if found else dt.date.today().strftime("%Y-%m")
     return RedirectResponse(f"/targets?month={month}", status_code=303)
 
