@@ -224,7 +224,7 @@ def build(root: Path, *, with_inputs: bool = True) -> Path:
         assert all(rep.rejected == 0 and not rep.error for rep in reports), [rep.problems or rep.error for rep in reports]
         qc_store.ensure_tables(ws.con)  # the QC contract's tables (docs/qc.md)
         for fid, agent, ts, status in QC_FINDINGS:
-            ws.con.execute("INSERT INTO qc_findings VALUES (?, 's', ?, 'b1', ?, ?::TIMESTAMP::DATE, 'r', '规则', 'medium', 5, 'agent_text', 't', 'm', 0, now(), NULL)",
+            ws.con.execute("INSERT INTO qc_findings VALUES (?, 's', ?, 'b1', ?, ?::TIMESTAMP::DATE, 'r', '规则', 'medium', 5, 'agent_text', 't', 'm', 0, now(), NULL, 1, '')",
                            [fid, agent, ts, ts])
             if status:
                 ws.con.execute("INSERT INTO qc_reviews VALUES (?, ?, '质检员', '', now())", [fid, status])

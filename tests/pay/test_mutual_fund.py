@@ -49,7 +49,7 @@ name = "互查基金"
 
 def finding(con, finding_id: str, agent: str, ts: str, buyer: str) -> None:
     """A QC finding a supervisor confirmed in review (the contract of docs/qc.md)."""
-    con.execute("INSERT INTO qc_findings VALUES (?, 's', ?, ?, ?, ?::TIMESTAMP::DATE, 'r9', '禁用语', 'high', 5, 'agent_text', 't', '滚', 0, now(), NULL)",
+    con.execute("INSERT INTO qc_findings VALUES (?, 's', ?, ?, ?, ?::TIMESTAMP::DATE, 'r9', '禁用语', 'high', 5, 'agent_text', 't', '滚', 0, now(), NULL, 1, '')",
                 [finding_id, agent, buyer, ts, ts])
     con.execute("INSERT INTO qc_reviews VALUES (?, 'confirmed', '质检员', '', now())", [finding_id])
 

@@ -27,7 +27,7 @@ import datetime as dt
 import pytest
 
 from kefu.qc import confirmed_errors, engine, store
-from kefu.qc.rules import load_rules
+from kefu.qc.rules import default_rules_text, load_rules, parse_rules
 from shops import kpis, msg, order, shop
 
 DAY = dt.date(2026, 11, 11)
@@ -137,12 +137,12 @@ def test_finding_ids_are_unique_and_survive_a_rerun(ws):
 
 
 def test_timing_findings_are_the_engines_questions(inspected):
-    """slow_reply equals the KPI 慢响应次数; unanswered equals 未回复 questions minus exempt acknowledgements."""
+    """slow_reply occurrences equal the KPI 慢响应次数; unanswered equals 未回复 questions minus exempt acknowledgements."""
     ws, _summary = inspected
     by_agent = {}
     for f in engine.findings(ws):
         by_agent.setdefault((f["agent"], f["rule"]), 0)
-        by_agent[(f["agent"], f["rule"])] += 1
+        by_agent[(f["agent"], f["rule"])] += f["occurrences"]
     k = kpis(ws)
     for agent in ("s:ann", "s:bob"):
         figures = k[("s", agent, "2026-11-11")]
@@ -156,10 +156,32 @@ def test_threshold_of_slow_reply_follows_kefu_toml(ws):
 
     ws.config = replace(ws.config, params=ws.config.params.override(slow_threshold_s=5))
     engine.run(ws)
-    slow = sorted(f["match"] for f in engine.findings(ws, rule="slow_reply"))
-    assert slow == ["10s", "10s", "10s", "120s", "30s", "660s"]
-    assert len(slow) == kpis(ws, slow_threshold_s=5)[("s", "s:ann", "2026-11-11")]["slow_responses"] + \
+    slow = engine.findings(ws, rule="slow_reply")
+    # Six slow questions (b1: 120 s, 10 s; b2: 10 s; b3: 30 s, 660 s; b4: 10 s), one finding per dialogue.
+    assert sum(f["occurrences"] for f in slow) == 6 == \
+        kpis(ws, slow_threshold_s=5)[("s", "s:ann", "2026-11-11")]["slow_responses"] + \
         kpis(ws, slow_threshold_s=5)[("s", "s:bob", "2026-11-11")]["slow_responses"]
+    assert sorted(f["match"] for f in slow) == ["10s", "10s", "120s", "660s"]
+
+
+def test_timing_rules_give_one_finding_per_dialogue_with_the_count_worst_and_evidence(ws):
+    """Issue #11: a slow dialogue is one finding — its worst wait shown, every slow question counted and listed."""
+    from dataclasses import replace
+
+    ws.config = replace(ws.config, params=ws.config.params.override(slow_threshold_s=5))
+    engine.run(ws)
+    slow = {f["buyer"]: f for f in engine.findings(ws, rule="slow_reply")}
+    shown = {b: (f["ts"].strftime("%H:%M:%S"), f["text"], f["match"], f["occurrences"], f["evidence"]) for b, f in slow.items()}
+    assert shown == {
+        "b1": ("10:00:00", "在吗", "120s", 2, "10:00:00 120s, 10:03:00 10s"),
+        "b2": ("11:00:00", "你好", "10s", 1, "11:00:00 10s"),
+        "b3": ("12:20:00", "怎么还不发货", "660s", 2, "12:00:00 30s, 12:20:00 660s"),  # the worst wait, not the first
+        "b4": ("14:00:00", "订单号多少", "10s", 1, "14:00:00 10s"),
+    }
+    assert all(f["points"] == 0.5 for f in slow.values())  # the rule's points once per dialogue, whatever the count
+    unanswered = engine.findings(ws, rule="unanswered")
+    assert [(f["buyer"], f["match"], f["occurrences"], f["evidence"]) for f in unanswered] == [("b2", "", 1, "11:00:20")]
+    assert {f["occurrences"] for f in engine.findings(ws) if f["scope"] != "timing"} == {1}
 
 
 def test_a_run_replaces_only_its_period_and_keeps_reviews(ws):
@@ -190,8 +212,9 @@ def test_scores_deduct_points_of_findings_not_dismissed(ws):
     points = sum(rules.get(f["rule"]).points for f in ann) - rules.get("personal_bank_card").points
     row = scores[("s:ann", DAY)]
     assert (row["findings"], row["confirmed"], row["dismissed"], row["open"]) == (len(ann), 1, 1, len(ann) - 2)
-    assert row["points_deducted"] == pytest.approx(points)
-    assert row["qc_score"] == pytest.approx(max(0.0, 100 - points))
+    assert (row["points"], row["dialogues"]) == (pytest.approx(points), 3)  # b1, b2, b4 (b6 is the bot's)
+    assert row["points_deducted"] == min(100.0, round(100 * points / (3 * store.STAKE), 1))
+    assert row["qc_score"] == max(0.0, round(100 - row["points_deducted"], 1))
 
 
 def test_a_day_with_messages_and_no_findings_scores_100(ws):
@@ -209,15 +232,24 @@ def test_the_score_is_floored_at_zero(ws):
     ws.con.execute(f"INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES {rows}")
     engine.run(ws)
     dan = next(r for r in engine.agent_day_scores(ws) if r["agent"] == "s:dan")
-    assert dan["points_deducted"] > 100 and dan["qc_score"] == 0.0
+    # 6 dialogues × (20 off-platform + 0.5 greeting + 0.5 closing) = 126 points > 6 × 5 at stake
+    assert (dan["dialogues"], dan["points"], dan["points_deducted"], dan["qc_score"]) == (6, 126.0, 100.0, 0.0)
+
+
+def capped_rules():
+    """The default library with the greeting and closing rules capped at 5 points per agent-day."""
+    text = default_rules_text()
+    for kind in ("missing_at_start", "missing_at_end"):
+        text = text.replace(f'kind = "{kind}"\npoints = 0.5\n', f'kind = "{kind}"\npoints = 0.5\nmax_points_per_day = 5\n')
+    return parse_rules(text)
 
 
 def test_each_rule_deducts_at_most_its_daily_cap(ws):
     # dan answers 25 buyers with a bare 好的: 25 missing greetings and 25 missing closings, 0.5 points each,
-    # at most 5 per rule and day: 12.5 + 12.5 capped to 5 + 5 = 10 → 90.
+    # at most 5 per rule and day: 12.5 + 12.5 capped to 5 + 5 = 10 points of 25 × 5 at stake → 92.
     rows = ", ".join(f"('2026-11-13 09:{m:02d}:00', 's', 'b{m}', 's:dan', 'agent', '好的')" for m in range(25))
     ws.con.execute(f"INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES {rows}")
-    engine.run(ws)
+    engine.run(ws, rules=capped_rules())
     day = dt.date(2026, 11, 13)
     dans = [f for f in engine.findings(ws, day=day) if f["agent"] == "s:dan"]
     assert sorted({(f["rule"], f["points"], f["max_points_per_day"]) for f in dans}) == [
@@ -227,18 +259,23 @@ def test_each_rule_deducts_at_most_its_daily_cap(ws):
     def dan() -> dict:
         return next(r for r in engine.agent_day_scores(ws, day, day) if r["agent"] == "s:dan")
 
-    assert (dan()["findings"], dan()["points_deducted"], dan()["qc_score"]) == (50, 10.0, 90.0)
-    # Dismissing 20 greetings leaves 5 × 0.5 = 2.5 of them, under the cap: 2.5 + 5 → 92.5.
+    assert (dan()["findings"], dan()["points"], dan()["points_deducted"], dan()["qc_score"]) == (50, 10.0, 8.0, 92.0)
+    # Dismissing 20 greetings leaves 5 × 0.5 = 2.5 of them, under the cap: 2.5 + 5 = 7.5 of 125 → 94.
     greetings = [f["finding_id"] for f in dans if f["rule"] == "missing_greeting"][:20]
     ws.con.executemany("INSERT INTO qc_reviews VALUES (?, 'dismissed', 'q', '', now())", [[g] for g in greetings])
-    assert (dan()["dismissed"], dan()["points_deducted"], dan()["qc_score"]) == (20, 7.5, 92.5)
+    assert (dan()["dismissed"], dan()["points"], dan()["points_deducted"], dan()["qc_score"]) == (20, 7.5, 6.0, 94.0)
+
+
+def test_the_default_library_caps_no_rule_per_day():
+    """Per-dialogue findings and scores replace the daily caps of the volume rules (docs/qc.md QC-D10)."""
+    assert [r.id for r in parse_rules(default_rules_text()).rules if r.max_points_per_day is not None] == []
 
 
 def test_findings_stored_before_caps_existed_are_not_capped(ws):
     engine.run(ws)
     ws.con.execute("ALTER TABLE qc_findings DROP COLUMN max_points_per_day")  # a workspace from before
     ann = next(r for r in engine.agent_day_scores(ws) if r["agent"] == "s:ann")
-    assert ann["points_deducted"] == sum(f["points"] for f in engine.findings(ws) if f["agent"] == "s:ann")
+    assert ann["points"] == sum(f["points"] for f in engine.findings(ws) if f["agent"] == "s:ann")
     engine.run(ws)  # the next run adds the column again
     assert {"max_points_per_day"} <= set(engine.findings(ws)[0])
 

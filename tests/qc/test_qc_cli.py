@@ -70,8 +70,12 @@ def test_findings_filters_and_csv(ws):
 def test_scores(ws):
     run("run", str(ws))
     out = run("scores", str(ws), "--format", "json")
-    scores = {(r["agent"], r["day"]): r["qc_score"] for r in json.loads(out.stdout)}
-    assert scores == {("s:ann", "2026-11-11"): 100 - 20 - 0.5, ("s:bob", "2026-11-12"): 100.0}
+    scores = {(r["agent"], r["day"]): (r["dialogues"], r["points"], r["qc_score"]) for r in json.loads(out.stdout)}
+    # ann: 2 dialogues, off-platform 20 + no closing 0.5 = 20.5 points > 2 × 5 at stake: 0 (docs/qc.md QC-D10)
+    assert scores == {("s:ann", "2026-11-11"): (2, 20.5, 0.0), ("s:bob", "2026-11-12"): (1, 0.0, 100.0)}
+    period = json.loads(run("scores", str(ws), "--period", "--format", "json").stdout)
+    # over both days ann has the same 2 dialogues; bob 1 without findings
+    assert {r["agent"]: (r["days"], r["dialogues"], r["qc_score"]) for r in period} == {"s:ann": (1, 2, 0.0), "s:bob": (1, 1, 100.0)}
 
 
 def test_sample_by_week(ws):

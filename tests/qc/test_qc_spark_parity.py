@@ -15,7 +15,7 @@ from test_engine import chats
 
 pytestmark = pytest.mark.spark
 COLUMNS = ["finding_key", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points", "scope",
-           "text", "match", "match_start"]
+           "text", "match", "match_start", "occurrences", "evidence"]
 
 
 @pytest.fixture(scope="module")

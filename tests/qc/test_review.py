@@ -124,3 +124,30 @@ def test_queue_of_sampled_dialogues(con):
     assert ids(queue(con, dialogues=sampled)) == ["crit-late", "low-early"]
     assert counts(con, dialogues=sampled) == {"open": 2, "confirmed": 0, "dismissed": 0}
     assert queue(con, dialogues=[]) == []
+
+
+def test_min_severity_keeps_that_severity_or_worse(con):
+    assert ids(queue(con, min_severity="high", status="open")) == ["other-shop", "crit-late", "high"]
+    assert ids(queue(con, min_severity="critical")) == ["other-shop", "crit-late", "done"]
+    assert counts(con, min_severity="high") == {"open": 3, "confirmed": 0, "dismissed": 1}
+    with pytest.raises(ReviewError, match="min_severity"):
+        queue(con, min_severity="awful")
+
+
+def test_set_many_is_one_transaction_all_or_nothing(con):
+    with pytest.raises(ReviewError, match="no QC finding 'nope'"):
+        review.set_many(con, ["high", "nope"], "confirmed", "质检")
+    assert review.get_finding(con, "high")["status"] == "open"  # nothing recorded
+    assert review.set_many(con, ["high", "low-early", "done"], "confirmed", "质检", "批量") == 3
+    got = {f["finding_id"]: (f["status"], f["reviewer"], f["comment"]) for f in queue(con, finding_ids=["high", "low-early", "done"])}
+    assert set(got.values()) == {("confirmed", "质检", "批量")}  # the earlier dismissal of "done" replaced
+    assert review.set_many(con, ["high", "done"], "open", "") == 2
+    assert [review.get_finding(con, i)["status"] for i in ("high", "done", "low-early")] == ["open", "open", "confirmed"]
+    with pytest.raises(ReviewError):
+        review.set_many(con, [], "confirmed", "质检")
+    with pytest.raises(ReviewError):
+        review.set_many(con, ["high"], "confirmed", "")
+
+
+def test_matching_ids_are_every_page_of_the_filter(con):
+    assert review.matching_ids(con, agent="s:ann", status="open") == ["crit-late", "med-next", "low-early"]

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from kefu.qc import engine, ledger
-from kefu.qc.rules import default_rules_text
+from kefu.qc.rules import default_rules_text, parse_rules
 from tests.web.conftest import PASSWORD, SHOP, csrf
 from tests.web.live import chromium, serving
 from tests.web.qc_seed import seed_findings
@@ -46,7 +46,10 @@ def review(client, finding_id, **body):
 def test_queue_lists_the_shops_findings_open_first(clients, world, seeded):
     qc = clients["qc"]
     assert review(qc, seeded["own"][0], status="dismissed").status_code == 200
-    data = qc.get("/api/qc/findings", params={"shop": SHOP, "date_from": str(world.day), "date_to": str(world.day)}).json()
+    every = {"status": "all", "min_severity": "all"}  # the default queue is open high findings only
+    r = qc.get("/api/qc/findings", params={"shop": SHOP, "date_from": str(world.day), "date_to": str(world.day)} | every)
+    assert r.status_code == 200, r.text
+    data = r.json()
     ours = {i for ids in seeded.values() for i in ids}  # other tests may have seeded more findings of the shop
     mine = [f for f in data["findings"] if f["finding_id"] in ours]
     assert {f["finding_id"] for f in mine} == ours
@@ -56,9 +59,12 @@ def test_queue_lists_the_shops_findings_open_first(clients, world, seeded):
 
 
 @pytest.mark.parametrize("params, expected", [
-    ({"agent": "own"}, {"seed-own-0", "seed-own-1"}),
+    ({"agent": "own"}, {"seed-own-0"}),  # the default queue: open findings of high severity or worse
+    ({"agent": "own", "min_severity": "all"}, {"seed-own-0", "seed-own-1"}),
+    ({"agent": "own", "min_severity": "medium"}, {"seed-own-0", "seed-own-1"}),
+    ({"agent": "own", "severity": "medium"}, {"seed-own-1"}),  # an exact severity replaces the default
     ({"agent": "own", "severity": "high"}, {"seed-own-0"}),
-    ({"agent": "colleague", "rule": "r1"}, {"seed-colleague-1"}),
+    ({"agent": "colleague", "rule": "r1", "min_severity": "all"}, {"seed-colleague-1"}),
     ({"agent": "own", "status": "confirmed"}, set()),
 ])
 def test_queue_filters(clients, world, seeded, params, expected):
@@ -89,6 +95,7 @@ def test_queue_of_the_reproducible_sample(clients, world, seeded):
     dialogues = {(d["agent"], d["buyer"], d["day"]) for d in picked}
     assert data["findings"] and all((f["agent"], f["buyer"], f["day"]) in dialogues for f in data["findings"])
     assert "seed-own-0" in {f["finding_id"] for f in data["findings"]}  # the worst dialogue of an agent is always drawn
+    assert data["filters"]["min_severity"] is None  # a sample shows every finding of its dialogues
     assert clients["qc"].get("/api/qc/findings", params=params).json()["sample"] == picked  # reproducible
     page = clients["qc"].get("/qc", params=params).text
     assert 'id="sample"' in page and 'data-stratum="clean"' in page
@@ -97,9 +104,96 @@ def test_queue_of_the_reproducible_sample(clients, world, seeded):
 
 
 @pytest.mark.parametrize("bad", [{"severity": "awful"}, {"status": "maybe"}, {"source": "random"}, {"day": "11/11"},
-                                 {"source": "sample", "per_agent": 0}])
+                                 {"source": "sample", "per_agent": 0}, {"min_severity": "awful"}, {"team": "没有这个组"}])
 def test_queue_refuses_bad_filters(clients, bad):
     assert clients["qc"].get("/api/qc/findings", params=bad).status_code == 422
+
+
+def test_queue_filters_by_team(clients, world, seeded):
+    agents = clients["qc"].app.state.store.agents()
+    team = agents[world.vendor_agent]["team"]
+    members = {a for a, i in agents.items() if i["team"] == team}
+    accounts = {"own": world.own, "colleague": world.colleague, "vendor_agent": world.vendor_agent, "other": world.other_vendor_agent}
+    expected = {i for label, ids in seeded.items() for i in ids if accounts[label] in members}
+    found = clients["qc"].get("/api/qc/findings", params={"team": team, "min_severity": "all"}).json()["findings"]
+    assert {f["finding_id"] for f in found if f["finding_id"].startswith("seed-")} == expected
+    assert len(members) < len(agents) and {f["agent"] for f in found} <= members
+
+
+def test_the_default_queue_is_open_high_findings_and_says_so(clients, world, seeded):
+    """Issue #11: low and medium findings are counted, not queued; reviewed ones leave the queue."""
+    qc = clients["qc"]
+    review(qc, seeded["colleague"][0], status="confirmed")  # high, now reviewed
+    data = qc.get("/api/qc/findings", params={"agent": world.colleague}).json()
+    assert [f["finding_id"] for f in data["findings"] if f["finding_id"].startswith("seed-")] == []
+    assert data["filters"]["status"] == "open" and data["filters"]["min_severity"] == "high"
+    every = qc.get("/api/qc/findings", params={"agent": world.colleague, "status": "all", "min_severity": "all"}).json()
+    assert {f["finding_id"] for f in every["findings"]} >= set(seeded["colleague"])
+    page = qc.get("/qc", params={"agent": world.colleague}).text
+    assert 'id="queue-scope"' in page and 'value="all"' in page
+
+
+# -- bulk review -------------------------------------------------------------------------------------
+
+
+def bulk(client, **body):
+    return client.post("/api/qc/findings/review", json=body, headers=csrf(client))
+
+
+def test_bulk_review_of_chosen_findings_is_one_audited_decision_each(clients, world, seeded):
+    qc = clients["qc"]
+    chosen = [seeded["own"][0], seeded["vendor_agent"][0]]
+    r = bulk(qc, status="confirmed", comment="批量确认", finding_ids=chosen)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "confirmed", "reviewed": 2}
+    for finding_id in chosen:
+        got = qc.get("/api/qc/findings", params={"agent": world.own if "own" in finding_id else world.vendor_agent,
+                                                 "status": "confirmed"}).json()["findings"]
+        mine = next(f for f in got if f["finding_id"] == finding_id)
+        assert (mine["reviewer"], mine["comment"]) == ("质检", "批量确认")
+        assert audited(clients["admin"], lambda e, i=finding_id: e["action"] == "qc_review" and e["object"].startswith(f"{i} confirmed"))
+    assert bulk(qc, status="open", finding_ids=chosen).json()["reviewed"] == 2  # and reopened the same way
+    assert {f["status"] for f in qc.get("/api/qc/findings", params={"agent": world.own, "status": "all",
+                                                                       "min_severity": "all"}).json()["findings"]
+            if f["finding_id"] in chosen} == {"open"}
+
+
+def test_bulk_review_is_all_or_nothing_and_checks_who_may(clients, world, seeded):
+    qc = clients["qc"]
+    r = bulk(qc, status="dismissed", finding_ids=[seeded["own"][0], "no-such-finding"])
+    assert r.status_code == 404 and "no-such-finding" in r.text
+    assert qc.get("/api/qc/findings", params={"agent": world.own}).json()["findings"][0]["status"] == "open"  # nothing recorded
+    assert bulk(clients["agent"], status="dismissed", finding_ids=[seeded["own"][0]]).status_code == 403
+    assert bulk(clients["manager_elsewhere"], status="dismissed", finding_ids=[seeded["own"][0]]).status_code == 403
+    assert bulk(qc, status="dismissed").status_code == 422  # neither ids nor filters
+    assert qc.post("/api/qc/findings/review", json={"status": "dismissed", "finding_ids": [seeded["own"][0]]}).status_code == 403  # CSRF
+
+
+def test_bulk_review_of_all_matching_the_filter(clients, world, seeded):
+    qc = clients["qc"]
+    filters = {"agent": world.colleague, "date_from": str(world.day), "date_to": str(world.day), "min_severity": "all"}
+    shown = qc.get("/api/qc/findings", params=filters).json()
+    assert shown["total"] >= 2
+    stale = bulk(qc, status="dismissed", filters=filters, expected=shown["total"] + 1)
+    assert stale.status_code == 409  # the filter matches another number than the user saw: nothing done
+    r = bulk(qc, status="dismissed", comment="误报", filters=filters, expected=shown["total"])
+    assert r.status_code == 200 and r.json()["reviewed"] == shown["total"]
+    after = qc.get("/api/qc/findings", params=filters).json()
+    assert after["total"] == 0 and after["counts"]["dismissed"] == shown["counts"]["dismissed"] + shown["total"]
+    assert audited(clients["admin"], lambda e: e["action"] == "qc_review_bulk" and e["object"] == f"{shown['total']} dismissed")
+    bulk(qc, status="open", filters=filters | {"status": "dismissed"})
+
+
+def test_bulk_form_redirects_back_to_the_queue(clients, world, seeded):
+    qc = clients["qc"]
+    query = f"agent={quote(world.other_vendor_agent)}&min_severity=all"
+    r = qc.post("/qc/findings/bulk", data={"action": "confirm", "scope": "selected", "finding_id": seeded["other"],
+                                           "filters": query, "csrf_token": qc.cookies.get("kefu_csrf")})
+    assert r.status_code == 303 and r.headers["location"] == f"/qc?{query}&bulk=2"
+    page = qc.get(r.headers["location"]).text
+    assert 'id="bulk-done"' in page and not any(f'id="f-{i}"' in page for i in seeded["other"])
+    assert qc.post("/qc/findings/bulk", data={"action": "confirm", "scope": "selected", "filters": query,
+                                              "csrf_token": qc.cookies.get("kefu_csrf")}).status_code == 422
 
 
 # -- reviewing --------------------------------------------------------------------------------------
@@ -266,6 +360,40 @@ def test_rule_editor_saves_the_workspace_library(clients, world):
         (world.path / "qc-rules.toml").unlink(missing_ok=True)
 
 
+def test_one_rule_edited_by_form_writes_the_validated_library(clients, world):
+    """Issue #11 "Editing without TOML": the form rewrites that rule in qc-rules.toml, validated as a TOML save."""
+    qc = clients["qc"]
+    token = qc.cookies.get("kefu_csrf")
+    try:
+        page = qc.get("/qc/rules", params={"edit": "rude_language"}).text
+        assert 'id="rule-form"' in page and 'name="patterns"' in page and "爱买不买" in page
+        shipped = parse_rules(default_rules_text()).get("rude_language")
+        patterns, exceptions = [*shipped.patterns, "懒得理你"], [*shipped.exceptions, "滚烫"]
+        form = {"name": "服务禁语", "severity": "critical", "scope": "agent_text", "points": "15", "max_points_per_day": "",
+                "patterns": "\n".join(patterns), "exceptions": "\n".join(exceptions), "csrf_token": token}
+        r = qc.post("/qc/rules/rude_language/edit", data=form)
+        assert r.status_code == 303 and r.headers["location"] == "/qc/rules?saved=true&edit=rude_language"
+        rude = next(x for x in qc.get("/api/qc/rules").json()["rules"] if x["id"] == "rude_language")
+        assert (rude["name"], rude["severity"], rude["points"], rude["patterns"], rude["exceptions"]) == \
+            ("服务禁语", "critical", 15.0, patterns, exceptions)
+        text = (world.path / "qc-rules.toml").read_text(encoding="utf-8")
+        assert text.count("[[rules]]") == default_rules_text().count("[[rules]]") and 'name = "服务禁语"' in text
+        assert audited(clients["admin"], lambda e: e["action"] == "edit_qc_rules")
+        # A pattern that no longer flags the rule's own examples is refused, with the typed values kept.
+        bad = qc.post("/qc/rules/rude_language/edit", data=form | {"patterns": "绝不会出现的词", "points": "12"})
+        assert bad.status_code == 422 and 'id="rules-error"' in bad.text and "rude_language" in bad.text
+        assert "绝不会出现的词" in bad.text and 'value="12.0"' in bad.text
+        assert (world.path / "qc-rules.toml").read_text(encoding="utf-8") == text  # nothing written
+        # The JSON twin; a timing rule has no patterns to edit.
+        r = qc.put("/api/qc/rules/slow_reply", json={"severity": "medium", "max_points_per_day": None}, headers=csrf(qc))
+        assert r.status_code == 200 and next(x for x in r.json()["rules"] if x["id"] == "slow_reply")["severity"] == "medium"
+        assert qc.put("/api/qc/rules/nope", json={"name": "x"}, headers=csrf(qc)).status_code == 404
+        assert clients["agent"].put("/api/qc/rules/slow_reply", json={"name": "x"}, headers=csrf(clients["agent"])).status_code == 403
+        assert 'name="patterns"' not in qc.get("/qc/rules", params={"edit": "slow_reply"}).text
+    finally:
+        (world.path / "qc-rules.toml").unlink(missing_ok=True)
+
+
 # -- the review flow in Chromium -------------------------------------------------------------------------------
 
 
@@ -297,7 +425,7 @@ def test_browser_review_flow(browser, server, world, seeded):
     keep, drop = seeded["own"]
     context, page = logged_in(browser, server, "质检")
     try:
-        page.goto("/qc?" + f"agent={quote(world.own)}&date_from={world.day}&date_to={world.day}")
+        page.goto("/qc?" + f"agent={quote(world.own)}&date_from={world.day}&date_to={world.day}&status=all&min_severity=all")
         assert page.locator(".topbar nav a.on").get_attribute("href") == "/qc"
         item = page.locator(f"#f-{keep}")
         assert item.get_attribute("data-status") == "open"
@@ -344,7 +472,7 @@ def test_run_qc_from_the_page_then_its_findings_are_in_the_queue(clients, app, w
     stored = app.state.store.con_read(lambda c: engine.findings(c, date_from=world.day, date_to=world.day))
     people = app.state.store.agents()
     assert stored and all(f["run_at"] is not None for f in stored)
-    data = qc.get("/api/qc/findings", params={"date_from": day, "date_to": day}).json()
+    data = qc.get("/api/qc/findings", params={"date_from": day, "date_to": day, "status": "all", "min_severity": "all"}).json()
     assert data["total"] == sum(f["agent"] in people for f in stored)  # every finding of a person is in the queue
     assert not any(f["finding_id"].startswith("seed-") for f in data["findings"])
     assert audited(clients["admin"], lambda e: e["action"] == "run_qc" and e["object"] == f"{day} {day}")

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -19,6 +18,8 @@ import typer
 from rich.table import Table
 
 from kefu.cli.common import Format, console, errors, fail, workspace
+from kefu.qc.store import SEVERITY_NAMES
+from kefu.exports import write_csv
 
 
 qc_app = typer.Typer(help="Quality inspection (质检): check every chat against the rule library.", no_args_is_help=True)
@@ -34,13 +35,15 @@ WORDS = {
     "scope": ("范围", "Scope"), "kind": ("类型", "Kind"), "findings": ("问题数", "Findings"), "ts": ("时间", "Time"),
     "shop": ("店铺", "Shop"), "agent": ("客服", "Agent"), "buyer": ("买家", "Buyer"), "day": ("日期", "Day"),
     "match": ("命中", "Match"), "text": ("原文", "Text"), "status": ("状态", "Status"), "confirmed": ("已确认", "Confirmed"),
-    "dismissed": ("已驳回", "Dismissed"), "open": ("待复核", "Open"), "points_deducted": ("扣分合计", "Points deducted"),
+    "dismissed": ("已驳回", "Dismissed"), "open": ("待复核", "Open"), "points_deducted": ("质检分扣减", "Score lost"),
+    "dialogues": ("会话数", "Dialogues"), "days": ("天数", "Days"), "occurrences": ("次数", "Count"),
     "qc_score": ("质检分", "QC score"), "stratum": ("分层", "Stratum"), "pick": ("序号", "#"), "rules": ("命中规则", "Rules"),
     "chat": ("聊天记录", "Chat"), "patterns": ("模式数", "Patterns"), "enabled": ("启用", "On"),
 }
-SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低", "clean": "无问题"}
+#: Severities (and the sample's strata) by the names the web uses (kefu.qc.store.SEVERITY_NAMES).
+SEVERITY_WORDS = {**SEVERITY_NAMES, "clean": ("无问题", "Clean")}
 FINDING_KEYS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points", "scope",
-                "text", "match", "match_start", "status", "reviewer", "comment")
+                "text", "match", "match_start", "occurrences", "evidence", "status", "reviewer", "comment")
 
 
 class Status(str, Enum):
@@ -79,9 +82,7 @@ def emit(records: list[dict], format: Format, columns: tuple[str, ...], lang: st
     if format is Format.json:
         print(json.dumps(records, ensure_ascii=False))
     elif format is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else list(columns))
-        writer.writeheader()
-        writer.writerows(records)
+        write_csv(sys.stdout, records, list(records[0]) if records else list(columns))
     else:
         table = Table(title=title or None, header_style="bold")
         for key in columns:
@@ -95,8 +96,8 @@ def emit(records: list[dict], format: Format, columns: tuple[str, ...], lang: st
 def _cell(key: str, value: Any, lang: str) -> str:
     if value is None:
         return "—"
-    if key in ("severity", "stratum") and lang != "en":
-        return SEVERITY_ZH.get(value, value)
+    if key in ("severity", "stratum"):
+        return SEVERITY_WORDS.get(value, (value, value))[lang == "en"]
     if key == "chat":  # readable in a terminal; JSON and CSV keep the encoded path
         return unquote(value)
     if isinstance(value, float):
@@ -159,7 +160,7 @@ def findings(
         rows = engine.findings(w, agent=agent, day=_date(day), date_from=first, date_to=last, rule=rule,
                                status=status.value if status else None)
     rows = [{k: r.get(k) for k in FINDING_KEYS} for r in rows[: limit or None]]
-    emit(rows, format, ("ts", "agent", "buyer", "rule_name", "severity", "points", "match", "text", "status"), lang,
+    emit(rows, format, ("ts", "agent", "buyer", "rule_name", "severity", "points", "occurrences", "match", "text", "status"), lang,
          title=f"{len(rows):,} QC findings")
 
 
@@ -169,17 +170,19 @@ def scores(
     date_from: From = None,
     date_to: To = None,
     agent: Annotated[Optional[str], typer.Option(help="only this account")] = None,
+    period: Annotated[bool, typer.Option("--period", help="one score per agent over the whole period")] = False,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
     lang: Lang = "zh",
 ) -> None:
-    """QC score per agent and day: 100 minus the points of findings not dismissed (at least 0)."""
+    """QC score per agent and day (or --period): 100 × (1 − points / (dialogues inspected × 5)), at least 0."""
     from kefu.qc import engine
 
     first, last = _period(date_from, date_to)
     with workspace(ws) as w:
-        rows = engine.agent_day_scores(w, first, last)
+        rows = engine.agent_scores(w, first, last) if period else engine.agent_day_scores(w, first, last)
     rows = [r for r in rows if agent is None or r["agent"] == agent]
-    emit(rows, format, ("day", "agent", "findings", "open", "confirmed", "dismissed", "points_deducted", "qc_score"), lang,
+    keys = ("dialogues", "findings", "open", "confirmed", "dismissed", "points", "points_deducted", "qc_score")
+    emit(rows, format, ("agent", "days", *keys) if period else ("day", "agent", *keys), lang,
          title="质检分" if lang != "en" else "QC scores")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -15,6 +14,7 @@ import typer
 from rich.table import Table
 
 from kefu.cli.common import Format, console, fail, workspace
+from kefu.exports import write_csv
 
 
 review_app = typer.Typer(help="Manual review (人工复核) of QC findings.", no_args_is_help=True)
@@ -48,9 +48,7 @@ def _emit(records: list[dict], format: Format, title: str, columns: tuple[str, .
     if format is Format.json:
         print(json.dumps(records, ensure_ascii=False, default=str))
     elif format is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else list(columns or ()))
-        writer.writeheader()
-        writer.writerows(records)
+        write_csv(sys.stdout, records, list(records[0]) if records else list(columns or ()))
     else:
         table = Table(title=title)
         for key in records[0] if records else columns or ():

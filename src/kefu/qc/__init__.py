@@ -35,7 +35,8 @@ def confirmed_errors(ws: Any, date_from: dt.date | None, date_to: dt.date | None
 
 
 def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | None:
-    """Per agent of a shop on a day: findings, confirmed, open, points_deducted (findings not dismissed).
+    """Per agent of a shop on a day: findings, confirmed, open, points (of findings not dismissed), dialogues
+    (inspected) and points_deducted (what the QC score loses, so `score(points_deducted)` is the day's score).
 
     None when no QC run covered the day (so a report shows no QC figures rather than perfect scores).
     An agent with messages but no findings is not listed: their score is 100 (`score`).
@@ -45,10 +46,11 @@ def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | 
     con = getattr(con, "con", con)
     if not store.covered(con, day):
         return None
-    return {t["agent"]: {k: t[k] for k in ("findings", "confirmed", "open", "points_deducted")}
+    return {t["agent"]: {k: t[k] for k in ("findings", "confirmed", "open", "points", "dialogues", "points_deducted")}
             for t in store.tally(con, "f.shop = ? AND f.day = ?", [shop, day])}
 
 
 def score(points_deducted: float) -> float:
-    """The QC score of an agent-day: 100 minus the points deducted, at least 0."""
-    return max(0.0, 100.0 - points_deducted)
+    """The QC score: 100 minus what it loses (`points_deducted`, already per dialogue: kefu.qc.store.deducted),
+    at least 0, to 0.1."""
+    return round(max(0.0, 100.0 - points_deducted), 1)

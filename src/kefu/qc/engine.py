@@ -4,9 +4,10 @@
 `run` stores its rows in the workspace (kefu.qc.store), `findings` and
 `agent_day_scores` read them back with their reviews.
 
-QC score of an agent-day (docs/qc.md): 100 minus the points of the day's
-findings that were not dismissed, floored at 0. Every human agent-day with
-messages has a score; one without findings scores 100. Buyer-text rules
+QC score (docs/qc.md QC-D10), per dialogue inspected: 100 × (1 − points of the
+findings not dismissed / (dialogues × store.STAKE)), at least 0, for an agent-day
+(`agent_day_scores`) or an agent's period (`agent_scores`). Every human agent-day
+with messages has a score; one without findings scores 100. Buyer-text rules
 (anger, complaint intent) deduct 0 points by default: they are signals.
 """
 
@@ -32,7 +33,9 @@ from kefu.qc.match import phrase_findings
 from kefu.qc.rules import Rule, RuleSet, load_rules
 from kefu.qc.timing import timing_findings
 
-FINDING_FIELDS = ("shop", "agent", "buyer", "ts", "text", "rule", "match", "match_start")
+FINDING_FIELDS = ("shop", "agent", "buyer", "ts", "text", "rule", "match", "match_start", "occurrences", "evidence")
+#: Text and dialogue findings stand for one message: one occurrence, no further evidence.
+ONE_MESSAGE = {"occurrences": ibis.literal(1, "int32"), "evidence": ibis.literal("")}
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,10 @@ def findings_table(src: Sources, rules: RuleSet | Sequence[Rule], params: Params
     buyer_text = messages.filter(_.sender == "buyer")
     phrases = phrase_findings([(agent_text, [r for r in enabled if r.scope == "agent_text"]),
                                (buyer_text, [r for r in enabled if r.scope == "buyer_text"])], src.orders, scratch)
-    parts = [number_repeats(phrases)] if phrases is not None else []
+    parts = [number_repeats(phrases).mutate(**ONE_MESSAGE)] if phrases is not None else []
     dialogue = missing_phrase_findings(agent_text, enabled)
     if dialogue is not None:
-        parts.append(dialogue.mutate(nth=ibis.literal(0, "int64")))
+        parts.append(dialogue.mutate(nth=ibis.literal(0, "int64"), **ONE_MESSAGE))
     if any(r.is_timing for r in enabled):
         asked = src.derived_questions().anti_join(src.bots, "agent")
         if date_from is not None:
@@ -123,6 +126,7 @@ def describe(found: ir.Table, rules: Sequence[Rule]) -> ir.Table:
         rule_name=per_rule("name", "string"), severity=per_rule("severity", "string"), points=per_rule("points", "float64"),
         max_points_per_day=per_rule("max_points_per_day", "float64"),
         scope=per_rule("scope", "string"), text=found.text, match=found.match, match_start=found.match_start,
+        occurrences=found.occurrences, evidence=found.evidence,
     )
 
 
@@ -137,7 +141,8 @@ def run(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = Non
     with inspect(src, rules, ws.config.params, date_from, date_to) as expr:
         # Straight from the engine's query into the table: no intermediate copy of 1.5 M rows.
         select = ibis.to_sql(expr, dialect="duckdb") if expr is not None else f"SELECT * FROM ({_EMPTY}) WHERE FALSE"
-        removed, added = store.replace_period(ws.con, select, date_from, date_to, run_at)
+        inspected = ibis.to_sql(inspected_dialogues(src, date_from, date_to), dialect="duckdb")
+        removed, added = store.replace_period(ws.con, select, date_from, date_to, run_at, inspected)
     where, args = store.period_clause("day", date_from, date_to)
     by_rule = dict(ws.con.execute(f"SELECT rule, count(*) FROM qc_findings WHERE {where} GROUP BY rule ORDER BY rule", args).fetchall())
     read = _in_period(src.messages, "ts", date_from, date_to).count().execute()
@@ -147,7 +152,15 @@ def run(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = Non
 _EMPTY = ("SELECT ''::VARCHAR AS finding_key, ''::VARCHAR AS shop, ''::VARCHAR AS agent, ''::VARCHAR AS buyer, "
           "NULL::TIMESTAMP AS ts, NULL::DATE AS day, ''::VARCHAR AS rule, ''::VARCHAR AS rule_name, "
           "''::VARCHAR AS severity, 0::DOUBLE AS points, NULL::DOUBLE AS max_points_per_day, ''::VARCHAR AS scope, ''::VARCHAR AS text, "
-          "''::VARCHAR AS match, 0::INTEGER AS match_start")
+          "''::VARCHAR AS match, 0::INTEGER AS match_start, 1::INTEGER AS occurrences, ''::VARCHAR AS evidence")
+
+
+def inspected_dialogues(src: Sources, date_from: dt.date | None, date_to: dt.date | None) -> ir.Table:
+    """Per human agent and day of the period: shop, agent, day, dialogues — the buyers the agent had
+    a buyer or agent message with that day (a dialogue is agent × buyer × day), the QC score's denominator."""
+    said = _in_period(src.messages, "ts", date_from, date_to).filter(_.sender.isin(("buyer", "agent")))
+    return said.anti_join(src.bots, "agent").group_by(["shop", "agent", _.ts.date().name("day")]).aggregate(
+        dialogues=_.buyer.nunique())
 
 
 def findings(con_or_ws: Any, *, agent: str | None = None, day: dt.date | None = None, date_from: dt.date | None = None,
@@ -160,24 +173,41 @@ def findings(con_or_ws: Any, *, agent: str | None = None, day: dt.date | None = 
 
 
 def agent_day_scores(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict[str, Any]]:
-    """Per human agent and day with messages: shop, agent, day, findings, confirmed, dismissed, open,
-    points_deducted (points of findings not dismissed), qc_score (100 − points_deducted, floored at 0)."""
+    """Per human agent and day with messages: shop, agent, day, dialogues (inspected), findings, confirmed,
+    dismissed, open, points (of findings not dismissed, each rule capped per day), points_deducted
+    (100 × points / (dialogues × store.STAKE)) and qc_score (100 − points_deducted, at least 0; docs/qc.md QC-D10)."""
     src = workspace_sources(ws)
-    said = _in_period(src.messages, "ts", date_from, date_to).filter(_.sender.isin(("buyer", "agent")))
-    days = said.anti_join(src.bots, "agent").select("shop", "agent", day=_.ts.date()).distinct()
-    frame = days.execute()
+    frame = inspected_dialogues(src, date_from, date_to).execute()
     tally = _tally(ws.con, date_from, date_to)
     out = []
     for row in frame.sort_values(["shop", "agent", "day"]).itertuples(index=False):
         day = row.day.date() if hasattr(row.day, "date") else row.day
-        counts = tally.get((row.shop, row.agent, day), {"findings": 0, "confirmed": 0, "dismissed": 0, "open": 0, "points_deducted": 0.0})
-        out.append({"shop": row.shop, "agent": row.agent, "day": day, **counts,
-                    "qc_score": score(counts["points_deducted"])})
+        none = {"dialogues": int(row.dialogues), "findings": 0, "confirmed": 0, "dismissed": 0, "open": 0,
+                "points": 0.0, "points_deducted": 0.0}
+        counts = tally.get((row.shop, row.agent, day), none)
+        out.append({"shop": row.shop, "agent": row.agent, "day": day, **counts, "qc_score": score(counts["points_deducted"])})
+    return out
+
+
+def agent_scores(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict[str, Any]]:
+    """The QC score of each human agent over the period: the same formula over all its dialogues
+    (points and dialogues summed over its days), so a month is not the mean of its days' scores."""
+    totals: dict[tuple, dict[str, Any]] = {}
+    keys = ("dialogues", "findings", "confirmed", "dismissed", "open", "points")
+    for r in agent_day_scores(ws, date_from, date_to):
+        total = totals.setdefault((r["shop"], r["agent"]), {"shop": r["shop"], "agent": r["agent"], "days": 0, **dict.fromkeys(keys, 0)})
+        total["days"] += 1
+        for k in keys:
+            total[k] += r[k]
+    out = []
+    for total in totals.values():
+        total["points_deducted"] = store.deducted(total["points"], total["dialogues"])
+        out.append(total | {"qc_score": score(total["points_deducted"])})
     return out
 
 
 def _tally(con, date_from: dt.date | None, date_to: dt.date | None) -> dict[tuple, dict]:
-    """Finding counts by review status and the points they deduct, per (shop, agent, day)."""
+    """Finding counts by review status, their points, the dialogues inspected and the score's loss, per (shop, agent, day)."""
     if not store.has_tables(con):
         return {}
     where, args = store.period_clause("f.day", date_from, date_to)

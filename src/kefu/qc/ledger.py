@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from kefu.errors import KefuError
 from kefu.config import Mutual
 
 STATUSES = ("open", "confirmed", "rejected")
@@ -39,7 +40,7 @@ REPORT_COLUMNS = ("report_id", "shop", "reporter", "agent", "finding_id", "ts", 
                   "decided_by", "decided_at", "buyer", "reported_at")
 
 
-class ReportError(ValueError):
+class ReportError(KefuError):
     """A peer report or a decision cannot be made as asked; the message says why."""
 
 

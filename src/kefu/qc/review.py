@@ -13,17 +13,23 @@ from collections.abc import Iterable
 
 import duckdb
 
+from kefu.errors import KefuError
 from kefu.workspace import transaction
 
 STATUSES = ("confirmed", "dismissed")
 QUEUE_STATUSES = ("open", "confirmed", "dismissed")
 SEVERITY_ORDER = ("critical", "high", "medium", "low")  # the queue shows the worst first
+#: What a reviewer's queue shows unless told otherwise: what nobody has decided yet, high severity or worse.
+#: Low and medium findings still count (scores, counts); they are only not queued by default.
+DEFAULT_QUEUE = {"status": "open", "min_severity": "high"}
+#: The most findings one bulk review may decide (a month of a large shop's high findings fits).
+MAX_BULK = 20000
 
 COLUMNS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points", "scope",
-           "text", "match", "match_start")
+           "text", "match", "match_start", "occurrences", "evidence")
 
 
-class ReviewError(ValueError):
+class ReviewError(KefuError):
     """A review cannot be recorded as asked; the message says why."""
 
 
@@ -58,6 +64,39 @@ def set_comment(con: duckdb.DuckDBPyConnection, finding_id: str, reviewer: str, 
     return set_status(con, finding_id, found["status"], reviewer, comment)
 
 
+def set_many(con: duckdb.DuckDBPyConnection, finding_ids: Iterable[str], status: str, reviewer: str,
+             comment: str = "") -> int:
+    """Confirm, dismiss or reopen (status 'open') many findings in one transaction; returns how many.
+
+    Every id must be a stored finding, or nothing is recorded. Each review replaces the finding's
+    earlier one, exactly as `set_status` / `clear_status` would."""
+    ids = sorted(set(finding_ids))
+    if status not in (*STATUSES, "open"):
+        raise ReviewError(f"a review is one of {', '.join((*STATUSES, 'open'))}, got {status!r}")
+    if status != "open" and not reviewer:
+        raise ReviewError("a review needs the reviewer's name")
+    if not ids:
+        raise ReviewError("choose at least one finding")
+    if len(ids) > MAX_BULK:
+        raise ReviewError(f"at most {MAX_BULK} findings at once, got {len(ids)}: narrow the filter")
+    ensure_tables(con)
+    known = {r[0] for r in con.execute("SELECT DISTINCT finding_id FROM qc_findings WHERE finding_id IN (SELECT unnest(?::VARCHAR[]))",
+                                       [ids]).fetchall()}
+    if missing := [i for i in ids if i not in known]:
+        raise ReviewError(f"no QC finding {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    with transaction(con):
+        con.execute("DELETE FROM qc_reviews WHERE finding_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        if status != "open":
+            con.execute("""INSERT INTO qc_reviews (finding_id, status, reviewer, comment, reviewed_at)
+                           SELECT unnest(?::VARCHAR[]), ?, ?, ?, ?""", [ids, status, reviewer, comment or "", dt.datetime.now()])
+    return len(ids)
+
+
+def matching_ids(con: duckdb.DuckDBPyConnection, **filters) -> list[str]:
+    """The ids of every finding the queue's filters match (all pages), in queue order."""
+    return [f["finding_id"] for f in queue(con, **filters, limit=None)]
+
+
 def clear_status(con: duckdb.DuckDBPyConnection, finding_id: str) -> None:
     """Undo a review: the finding is open again."""
     ensure_tables(con)
@@ -74,15 +113,17 @@ def queue(
     day: dt.date | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
     rule: str | None = None, severity: str | None = None, status: str | None = None,
     finding_ids: Iterable[str] | None = None, dialogues: Iterable[tuple[str, str, dt.date]] | None = None,
-    limit: int | None = 200, offset: int = 0,
+    min_severity: str | None = None, limit: int | None = 200, offset: int = 0,
 ) -> list[dict]:
     """Findings with their review, open ones first, then the most severe, then in time order.
 
     `agents` limits them to the accounts a user may see; `dialogues` to findings in those
-    (agent, buyer, day) dialogues (a sample); the other arguments are the page's filters.
+    (agent, buyer, day) dialogues (a sample); `min_severity` to that severity or worse;
+    the other arguments are the page's filters.
     """
     where, args = _filters(agents=agents, agent=agent, day=day, date_from=date_from, date_to=date_to, rule=rule,
-                           severity=severity, status=status, finding_ids=finding_ids, dialogues=dialogues)
+                           severity=severity, status=status, finding_ids=finding_ids, dialogues=dialogues,
+                           min_severity=min_severity)
     sql = f"""SELECT {', '.join('f.' + c for c in COLUMNS)}, coalesce(r.status, 'open') AS status,
                      r.reviewer, r.comment, r.reviewed_at
               FROM qc_findings f LEFT JOIN qc_reviews r ON r.finding_id = f.finding_id
@@ -105,6 +146,12 @@ def counts(con: duckdb.DuckDBPyConnection, **filters) -> dict[str, int]:
     return {s: found.get(s, 0) for s in QUEUE_STATUSES}
 
 
+def rules_found(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(rule, rule name) of every rule with stored findings, by id: the queue's rule filter."""
+    ensure_tables(con)
+    return [tuple(r) for r in con.execute("SELECT rule, min(rule_name) FROM qc_findings GROUP BY rule ORDER BY rule").fetchall()]
+
+
 def feedback(con: duckdb.DuckDBPyConnection, agent: str, date_from: dt.date | None = None,
              date_to: dt.date | None = None, limit: int | None = 200) -> list[dict]:
     """An agent's confirmed findings (质检反馈), newest first: what the agent is shown to learn from."""
@@ -117,10 +164,15 @@ def feedback(con: duckdb.DuckDBPyConnection, agent: str, date_from: dt.date | No
 
 
 def _filters(*, agents=None, agent=None, day=None, date_from=None, date_to=None, rule=None, severity=None,
-             status=None, finding_ids=None, dialogues=None) -> tuple[str, list]:
+             status=None, finding_ids=None, dialogues=None, min_severity=None) -> tuple[str, list]:
     where, args = ["true"], []
     if status is not None and status not in QUEUE_STATUSES:
         raise ReviewError(f"status is one of {', '.join(QUEUE_STATUSES)}, got {status!r}")
+    if min_severity is not None:
+        if min_severity not in SEVERITY_ORDER:
+            raise ReviewError(f"min_severity is one of {', '.join(SEVERITY_ORDER)}, got {min_severity!r}")
+        where.append("f.severity IN (SELECT unnest(?::VARCHAR[]))")
+        args.append(list(SEVERITY_ORDER[:SEVERITY_ORDER.index(min_severity) + 1]))
     for column, value in (("f.agent", agent), ("f.day", day), ("f.rule", rule), ("f.severity", severity)):
         if value is not None:
             where.append(f"{column} = ?")

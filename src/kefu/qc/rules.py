@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from kefu.errors import KefuError
 from kefu.qc.store import SCOPES, SEVERITIES
 
 RULES_FILE = "qc-rules.toml"
@@ -41,8 +42,8 @@ RULE_KEYS: dict[str, str] = {
     "severity": "low, medium, high or critical (the review queue shows the worst first)",
     "scope": "agent_text, buyer_text or timing",
     "kind": "phrase (default), missing_at_start, missing_at_end, slow_reply, unanswered or long_silence",
-    "points": "points one finding deducts from the agent's QC score of the day (0: a signal for review only)",
-    "max_points_per_day": "the most this rule deducts from one agent-day, however many findings (optional; default no limit)",
+    "points": "points one finding deducts, of the 5 at stake in each dialogue inspected (QC-D10; a timing finding of a dialogue counts once, whatever its count; 0: a signal for review only)",
+    "max_points_per_day": "the most this rule deducts from one agent-day, however many findings (optional; default no limit; the default library sets none, QC-D10)",
     "patterns": "regular expressions; a phrase rule flags a message containing one, a missing_* rule a message containing none",
     "exceptions": "regular expressions; text matched by an exception is skipped (phrase rules), a question whose buyer messages all match one is exempt (timing rules)",
     "ignore_case": "match letters regardless of case (default true)",
@@ -58,7 +59,7 @@ REQUIRED_KEYS = ("id", "name", "severity", "scope", "points")
 LONG_SILENCE_DEFAULT_S = 600
 
 
-class RuleError(ValueError):
+class RuleError(KefuError):
     """The rule library is wrong; `problems` lists every problem as 'file:line: rule id: reason'."""
 
     def __init__(self, problems: list[str]):

@@ -15,6 +15,8 @@ import duckdb
 from kefu.workspace import transaction
 
 SEVERITIES = ("low", "medium", "high", "critical")
+#: What the web and the CLI call each severity (zh, en): one table, so a 严重 finding is 严重 everywhere.
+SEVERITY_NAMES = {"low": ("轻微", "Low"), "medium": ("一般", "Medium"), "high": ("严重", "High"), "critical": ("致命", "Critical")}
 SCOPES = ("agent_text", "buyer_text", "timing")
 STATUSES = ("open", "confirmed", "dismissed")
 
@@ -23,25 +25,33 @@ STATUSES = ("open", "confirmed", "dismissed")
 FINDINGS_DDL = """CREATE TABLE IF NOT EXISTS qc_findings (
     finding_id VARCHAR NOT NULL, shop VARCHAR, agent VARCHAR, buyer VARCHAR, ts TIMESTAMP, day DATE,
     rule VARCHAR, rule_name VARCHAR, severity VARCHAR, points DOUBLE, scope VARCHAR,
-    text VARCHAR, match VARCHAR, match_start INTEGER, run_at TIMESTAMP, max_points_per_day DOUBLE)"""
+    text VARCHAR, match VARCHAR, match_start INTEGER, run_at TIMESTAMP, max_points_per_day DOUBLE,
+    occurrences INTEGER, evidence VARCHAR)"""
 REVIEWS_DDL = """CREATE TABLE IF NOT EXISTS qc_reviews (
     finding_id VARCHAR PRIMARY KEY, status VARCHAR, reviewer VARCHAR, comment VARCHAR, reviewed_at TIMESTAMP)"""
 # Which days QC has checked (NULL bounds: all data): a day no run covered has no QC figures, not a perfect score.
 RUNS_DDL = """CREATE TABLE IF NOT EXISTS qc_runs (
     run_at TIMESTAMP, date_from DATE, date_to DATE, findings BIGINT)"""
+# The dialogues (agent × buyer × day) a run inspected, per human agent-day: the denominator of the QC score.
+DIALOGUES_DDL = """CREATE TABLE IF NOT EXISTS qc_dialogues (shop VARCHAR, agent VARCHAR, day DATE, dialogues BIGINT)"""
+#: Points at stake in one dialogue: QC score = 100 × (1 − points / (dialogues × STAKE)), docs/qc.md QC-D10.
+STAKE = 5.0
 
 FINDING_COLUMNS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points",
-                   "scope", "text", "match", "match_start", "run_at", "max_points_per_day")
+                   "scope", "text", "match", "match_start", "run_at", "max_points_per_day", "occurrences", "evidence")
 #: What `tally` counts per agent-day, besides shop, agent and day.
-TALLY = ("findings", "confirmed", "dismissed", "open", "points_deducted")
+TALLY = ("findings", "confirmed", "dismissed", "open", "points", "dialogues", "points_deducted")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create qc_findings and qc_reviews when missing (idempotent)."""
     con.execute(FINDINGS_DDL)
     con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS max_points_per_day DOUBLE")  # workspaces before the cap
+    con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS occurrences INTEGER")  # … and before summaries
+    con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS evidence VARCHAR")
     con.execute(REVIEWS_DDL)
     con.execute(RUNS_DDL)
+    con.execute(DIALOGUES_DDL)
 
 
 def has_tables(con: duckdb.DuckDBPyConnection) -> bool:
@@ -54,11 +64,12 @@ def _count_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> int
 
 
 def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: dt.date | None, date_to: dt.date | None,
-                   run_at: dt.datetime) -> tuple[int, int]:
+                   run_at: dt.datetime, dialogues_sql: str | None = None) -> tuple[int, int]:
     """Replace the findings of [date_from, date_to] (None = open end) by the rows of `select_sql`.
 
     `select_sql` yields the contract's columns except finding_id and run_at, plus `finding_key`
     (rule|shop|agent|buyer|ts|match_start, made unique by the engine); the id is its sha1.
+    `dialogues_sql` (shop, agent, day, dialogues) replaces the period's inspected dialogues.
     Returns (removed, added). One transaction: a failed run leaves the old findings in place.
     """
     ensure_tables(con)
@@ -73,30 +84,47 @@ def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: d
         con.execute(f"INSERT INTO qc_findings ({columns}) SELECT {values} FROM ({select_sql})", [run_at])
         added = con.execute("SELECT count(*) FROM qc_findings").fetchone()[0] - before
         con.execute("INSERT INTO qc_runs VALUES (?, ?, ?, ?)", [run_at, date_from, date_to, added])
+        if dialogues_sql is not None:
+            con.execute(f"DELETE FROM qc_dialogues WHERE {where}", args)
+            con.execute(f"INSERT INTO qc_dialogues SELECT shop, agent, day, dialogues FROM ({dialogues_sql})")
     return removed, added
 
 
 def tally(con: duckdb.DuckDBPyConnection, where: str, args: list) -> list[dict[str, Any]]:
     """Per (shop, agent, day) of the findings matching `where` (over `f`, the findings): their count,
-    how many are confirmed, dismissed and open, and the points they deduct: those of every finding
-    not dismissed, each rule's at most its max_points_per_day (as it was when QC ran)."""
+    how many are confirmed, dismissed and open; `points`, those of every finding not dismissed, each
+    rule's at most its max_points_per_day (as it was when QC ran); `dialogues`, the dialogues the run
+    inspected (findings without a stored count, from before it or written by hand: their own
+    dialogues); and `points_deducted`, what the QC score loses (`deducted`)."""
     capped = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'qc_findings' "
                          "AND column_name = 'max_points_per_day'").fetchone()[0]
     cap = "min(f.max_points_per_day)" if capped else "NULL"  # findings of a run before caps existed: no cap
+    counted = "d.dialogues" if _count_tables(con, ("qc_dialogues",)) else "NULL"
+    join = "LEFT JOIN qc_dialogues d USING (shop, agent, day)" if counted != "NULL" else ""
     cur = con.execute(
         f"""SELECT shop, agent, day, sum(n)::BIGINT AS findings, sum(confirmed)::BIGINT AS confirmed,
-                   sum(dismissed)::BIGINT AS dismissed, sum(still_open)::BIGINT AS open, sum(points)::DOUBLE AS points_deducted
+                   sum(dismissed)::BIGINT AS dismissed, sum(still_open)::BIGINT AS open, sum(points)::DOUBLE AS points,
+                   coalesce(max({counted}), len(list_distinct(flatten(list(buyers)))))::BIGINT AS dialogues
             FROM (SELECT f.shop, f.agent, f.day, f.rule, count(*) AS n,
                          count(*) FILTER (WHERE r.status = 'confirmed') AS confirmed,
                          count(*) FILTER (WHERE r.status = 'dismissed') AS dismissed,
                          count(*) FILTER (WHERE r.status IS NULL) AS still_open,
                          least(coalesce(sum(f.points) FILTER (WHERE r.status IS DISTINCT FROM 'dismissed'), 0),
-                               coalesce({cap}, 'infinity'::DOUBLE)) AS points
+                               coalesce({cap}, 'infinity'::DOUBLE)) AS points,
+                         list(DISTINCT f.buyer) AS buyers
                   FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
-                  WHERE {where} GROUP BY ALL)
+                  WHERE {where} GROUP BY ALL) {join}
             GROUP BY ALL ORDER BY shop, agent, day""", args)
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    rows = [dict(zip(names, row)) for row in cur.fetchall()]
+    return [r | {"points_deducted": deducted(r["points"], r["dialogues"])} for r in rows]
+
+
+def deducted(points: float, dialogues: int) -> float:
+    """What the QC score loses: 100 × points / (dialogues × STAKE), at most 100, to 0.1 (docs/qc.md QC-D10)."""
+    if not points:
+        return 0.0
+    return round(min(100.0, 100.0 * points / (max(dialogues, 1) * STAKE)), 1)
 
 
 def covered(con: duckdb.DuckDBPyConnection, day: dt.date) -> bool:

@@ -11,9 +11,15 @@ opening up to its reply (or the end of its day). When every one of them
 matches one of the rule's exceptions (好的, 谢谢, a sticker), nothing needed
 an answer and the question is exempt. Only questions whose opening second
 holds acknowledgements alone are looked at further, so the range join runs
-on few rows. The finding's time is the opening, its
-text the opening message, its match the response time ('95s'; '' when
-unanswered).
+on few rows.
+
+The flagged questions are then summarised: one finding per dialogue (shop, agent,
+buyer, the question's day) and rule, carrying `occurrences` (how many questions)
+and the worst of them — the longest wait (slow_reply, long_silence) or the first
+question left open (unanswered) — as its time (the opening), text (the opening
+message) and match (the response time, '95s'; '' when unanswered). `evidence`
+lists every question's opening time and response, in time order
+('10:00:05 120s, 10:30:00 95s'; an unanswered one without a response).
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ def flagged(questions: ir.Table, rule: Rule, params: Params) -> ir.Table:
 
 def timing_findings(questions: ir.Table, buyer_messages: ir.Table, rules: Sequence[Rule], params: Params,
                     scratch: ExitStack) -> ir.Table | None:
-    """One row per flagged question and rule: shop, agent, buyer, ts, text, rule, match, match_start (0).
+    """One row per dialogue and rule with flagged questions: shop, agent, buyer, ts, text, rule, match,
+    match_start (0), occurrences, evidence (see the module's docstring).
 
     `questions` are human questions (bots removed) of the period; `buyer_messages` the
     buyer messages (sender 'buyer') of the period with shop, agent, buyer, ts, text.
@@ -87,8 +94,17 @@ def timing_findings(questions: ir.Table, buyer_messages: ir.Table, rules: Sequen
 
 
 def _finding(kept: ir.Table) -> ir.Table:
-    return kept.select(
-        "shop", "agent", "buyer", ts=_.open_ts, text=_.text.fill_null(""), rule=_.rule,
-        match=ibis.ifelse(_.response_s.isnull(), "", _.response_s.cast("int64").cast("string").concat("s")),
-        match_start=ibis.literal(0, "int32"),
+    """One finding per dialogue and rule: the worst question shown, every question counted and listed."""
+    dialogue = ["shop", "agent", "buyer", "day", "rule"]
+    kept = kept.mutate(response=ibis.ifelse(_.response_s.isnull(), "", _.response_s.cast("int64").cast("string").concat("s")))
+    # Worst first: the longest answered wait; unanswered questions (no response) by time, the first left open.
+    worst_first = ibis.window(group_by=dialogue, order_by=[ibis.desc(_.response_s.fill_null(0)), _.open_ts])
+    worst = kept.mutate(rank=ibis.row_number().over(worst_first)).filter(_.rank == 0)
+    item = kept.open_ts.cast("string").substr(11, 8).concat(ibis.ifelse(kept.response == "", "", ibis.literal(" ").concat(kept.response)))
+    listed = kept.mutate(item=item).group_by(dialogue).aggregate(
+        occurrences=_.open_ts.count().cast("int32"), evidence=_.item.collect().sort().join(", "))
+    summary = worst.join(listed, dialogue)
+    return summary.select(
+        "shop", "agent", "buyer", ts=_.open_ts, text=_.text.fill_null(""), rule=_.rule, match=_.response,
+        match_start=ibis.literal(0, "int32"), occurrences=_.occurrences, evidence=_.evidence,
     )

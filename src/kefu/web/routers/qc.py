@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from kefu.qc import ledger, review
-from kefu.users import User
+from kefu.users import User, hide_names
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import StoreDep, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import Day, Month, Name, Page, Seed, Shop, StoreDep, Text, log, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -39,12 +39,14 @@ class QueueFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     rule: str | None = None
-    severity: str | None = None
-    status: str | None = None
+    severity: str | None = None  # exactly this severity
+    status: str | None = "open"  # None: every status
     source: str = "all"  # "all" findings, or only those in the dialogues of the reproducible "sample"
     page: int = 1
     per_agent: int = 10  # the sample's size per agent and its seed (kefu.qc.sample)
     seed: int = 7
+    team: str | None = None
+    min_severity: str | None = "high"  # this severity or worse; None: every severity
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -64,7 +66,11 @@ def require_workspace_shop(user: User, store: Store) -> None:
 
 def queue_filter(user: User, store: Store, shop: str | None, agent: str | None, day: str | None, date_from: str | None,
                  date_to: str | None, rule: str | None, severity: str | None, status: str | None, source: str | None,
-                 page: int, per_agent: int = 10, seed: int = 7) -> QueueFilter:
+                 page: int, per_agent: int = 10, seed: int = 7, team: str | None = None,
+                 min_severity: str | None = None) -> QueueFilter:
+    """The queue's filters. Left out, status is open and min_severity high (review.DEFAULT_QUEUE; a sample:
+    every severity): low and medium findings are counted, not queued; `all` lifts either. An exact
+    `severity` replaces min_severity."""
     if shop:
         permissions.require_shop(user, shop)
     require_workspace_shop(user, store)
@@ -72,8 +78,16 @@ def queue_filter(user: User, store: Store, shop: str | None, agent: str | None, 
         permissions.require_agent(user, agent, store.agents())
     if severity and severity not in SEVERITIES:
         raise HTTPException(422, f"severity is one of {', '.join(SEVERITIES)}")
-    if status and status not in review.QUEUE_STATUSES:
-        raise HTTPException(422, f"status is one of {', '.join(review.QUEUE_STATUSES)}")
+    status = review.DEFAULT_QUEUE["status"] if status is None or status == "" else status
+    if status not in (*review.QUEUE_STATUSES, "all"):
+        raise HTTPException(422, f"status is one of {', '.join(review.QUEUE_STATUSES)} or all")
+    # A sample is read dialogue by dialogue: all its findings, unless a severity is asked for.
+    default_severity = None if source == "sample" else review.DEFAULT_QUEUE["min_severity"]
+    min_severity = None if severity else min_severity or default_severity
+    if min_severity not in (None, *SEVERITIES, "all"):
+        raise HTTPException(422, f"min_severity is one of {', '.join(SEVERITIES)} or all")
+    if team and team not in {a["team"] for a in store.agents().values()}:
+        raise HTTPException(422, f"no team {team!r}")
     if source not in (None, "", "all", "sample"):
         raise HTTPException(422, "source is all or sample")
     first, last = (_date(day), _date(day)) if day else (_date(date_from), _date(date_to))
@@ -83,22 +97,30 @@ def queue_filter(user: User, store: Store, shop: str | None, agent: str | None, 
         first = first or last - dt.timedelta(days=6)
         if not 1 <= per_agent <= 200:
             raise HTTPException(422, "per_agent is 1 to 200")
-    return QueueFilter(shop or None, agent or None, first, last, rule or None, severity or None, status or None,
-                       source or "all", max(page, 1), per_agent, seed)
+    return QueueFilter(shop or None, agent or None, first, last, rule or None, severity or None,
+                       None if status == "all" else status, source or "all", max(page, 1), per_agent, seed, team or None,
+                       None if min_severity == "all" else min_severity)
 
 
-def scope_agents(user: User, store: Store, shop: str | None) -> list[str]:
-    """The accounts whose findings the user may see, in one shop or in all their shops."""
+def scope_agents(user: User, store: Store, shop: str | None, team: str | None = None) -> list[str]:
+    """The accounts whose findings the user may see, in one shop (and team) or in all their shops."""
     agents = store.agents()
-    return sorted(a for a in permissions.visible_agents(user, agents) if shop is None or agents[a]["shop"] == shop)
+    return sorted(a for a in permissions.visible_agents(user, agents)
+                  if (shop is None or agents[a]["shop"] == shop) and (team is None or agents[a]["team"] == team))
 
 
-def queue_data(user: User, store: Store, f: QueueFilter) -> dict:
-    filters: dict[str, Any] = {"agents": scope_agents(user, store, f.shop), "agent": f.agent, "date_from": f.date_from,
-                               "date_to": f.date_to, "rule": f.rule, "severity": f.severity}
+def review_filters(user: User, store: Store, f: QueueFilter) -> tuple[dict[str, Any], list[dict] | None]:
+    """The arguments of review.queue / counts for the filter (status aside), and the sample when it is one."""
+    filters: dict[str, Any] = {"agents": scope_agents(user, store, f.shop, f.team), "agent": f.agent, "date_from": f.date_from,
+                               "date_to": f.date_to, "rule": f.rule, "severity": f.severity, "min_severity": f.min_severity}
     picked = sampled_dialogues(store, f, set(filters["agents"])) if f.source == "sample" else None
     if picked is not None:
         filters["dialogues"] = [(d["agent"], d["buyer"], d["day"]) for d in picked]
+    return filters, picked
+
+
+def queue_data(user: User, store: Store, f: QueueFilter) -> dict:
+    filters, picked = review_filters(user, store, f)
     found = store.con_read(lambda c: review.queue(c, **filters, status=f.status, limit=PAGE_SIZE, offset=(f.page - 1) * PAGE_SIZE))
     counts = store.con_read(lambda c: review.counts(c, **filters))
     total = counts[f.status] if f.status else sum(counts.values())
@@ -115,30 +137,37 @@ def sampled_dialogues(store: Store, f: QueueFilter, visible: set[str]) -> list[d
 
 
 @router.get("/api/qc/findings", tags=["qc"], summary="The review queue: findings of the user's shops with their review, open first")
-def api_findings(user: CurrentUser, store: StoreDep, shop: str | None = None, agent: str | None = None, day: str | None = None,
-                 date_from: str | None = None, date_to: str | None = None, rule: str | None = None, severity: str | None = None,
-                 status: str | None = None, source: str | None = None, page: int = 1, per_agent: int = 10, seed: int = 7) -> dict:
+def api_findings(user: CurrentUser, store: StoreDep, shop: Shop = None, agent: Text = None, day: Day = None,
+                 date_from: Day = None, date_to: Day = None, rule: Text = None, severity: Text = None,
+                 status: Text = None, source: Text = None, page: Page = 1, per_agent: Annotated[int, Query(ge=1, le=200)] = 10, seed: Seed = 7,
+                 team: Text = None, min_severity: Text = None) -> dict:
     permissions.require(user, "qc_review")
-    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed)
+    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed,
+                     team, min_severity)
     return queue_data(user, store, f)
 
 
 @router.get("/qc", include_in_schema=False)
-def queue_page(request: Request, user: CurrentUser, store: StoreDep, shop: str | None = None, agent: str | None = None,
-               day: str | None = None, date_from: str | None = None, date_to: str | None = None, rule: str | None = None,
-               severity: str | None = None, status: str | None = None, source: str | None = None, page: int = 1,
-               per_agent: int = 10, seed: int = 7, part: str | None = None):
+def queue_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, agent: Text = None,
+               day: Day = None, date_from: Day = None, date_to: Day = None, rule: Text = None,
+               severity: Text = None, status: Text = None, source: Text = None, page: Page = 1,
+               per_agent: Annotated[int, Query(ge=1, le=200)] = 10, seed: Seed = 7, part: Text = None,
+               team: Text = None, min_severity: Text = None, bulk: Annotated[int | None, Query(ge=0)] = None):
     permissions.require(user, "qc_review")
-    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed)
+    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed,
+                     team, min_severity)
     data = queue_data(user, store, f)
     agents = store.agents()
-    query = urlencode({k: v for k, v in request.query_params.items() if k not in ("page", "part")})
+    query = urlencode({k: v for k, v in request.query_params.items() if k not in ("page", "part", "bulk")})
     if part == "counts":  # the header's counts, refreshed after a review
         return render(request, "qc_counts.html", data=data, query=query)
     log(request, "view_qc_queue", " ".join(f"{k}={v}" for k, v in asdict(f).items() if v not in (None, "all", 1)))
+    visible = scope_agents(user, store, f.shop)
     return render(request, "qc_queue.html", data=data, f=f, shops=visible_shops(user, store),
-                  agents=agents, choices=[agents[a] for a in scope_agents(user, store, f.shop)], severities=SEVERITIES,
-                  statuses=review.QUEUE_STATUSES, days=store.days(), query=query, page="qc")
+                  agents=agents, choices=[agents[a] for a in scope_agents(user, store, f.shop, f.team)], severities=SEVERITIES,
+                  teams=sorted({agents[a]["team"] for a in visible if agents[a]["team"]}),
+                  rules=store.con_read(review.rules_found), statuses=review.QUEUE_STATUSES, days=store.days(),
+                  query=query, bulk=bulk, page="qc")
 
 
 # -- reviewing ------------------------------------------------------------------------------------
@@ -205,6 +234,91 @@ def review_form(request: Request, user: CurrentUser, store: StoreDep, finding_id
     return RedirectResponse(request.headers.get("referer") or "/qc", status_code=303)
 
 
+# -- bulk review: several findings, or every finding the filter matches, in one transaction -------------------
+
+
+class BulkReviewIn(BaseModel):
+    status: Literal["confirmed", "dismissed", "open"]
+    comment: str | None = None
+    finding_ids: list[str] | None = None  # these findings …
+    filters: dict[str, str] | None = None  # … or every one the queue's filters match (the parameters of /api/qc/findings)
+    expected: int | None = None  # with filters: how many the user was shown; refused if the filter now matches more or fewer
+
+
+def apply_bulk_review(request: Request, user: User, store: Store, body: BulkReviewIn) -> dict:
+    """Review many findings at once (one transaction), audited finding by finding as single reviews are."""
+    permissions.require(user, "qc_review")
+    if (body.finding_ids is None) == (body.filters is None):
+        raise HTTPException(422, "give either finding_ids or filters")
+    if body.filters is not None:
+        ids = matching_ids(user, store, body.filters)
+        if body.expected is not None and body.expected != len(ids):
+            raise HTTPException(409, f"the filter now matches {len(ids)} findings, not {body.expected}: reload and check again")
+    else:
+        ids = sorted(set(body.finding_ids))
+    found = store.con_read(lambda c: review.queue(c, finding_ids=ids, limit=None))
+    agents = store.agents()
+    if missing := sorted(set(ids) - {x["finding_id"] for x in found}):
+        raise HTTPException(404, f"no QC finding {missing[0]!r}")
+    for agent in sorted({x["agent"] for x in found}):
+        if user.role != "admin" or agent in agents:
+            permissions.require_agent(user, agent, agents)
+    try:
+        n = store.write(lambda con: review.set_many(con, ids, body.status, user.name, body.comment or ""), tables=("qc_reviews",))
+    except review.ReviewError as e:
+        raise HTTPException(422, str(e)) from None
+    for x in found:
+        log(request, "qc_review", f"{x['finding_id']} {body.status} {x['agent']}" + (f": {body.comment}" if body.comment else ""))
+    log(request, "qc_review_bulk", f"{n} {body.status}")
+    return {"status": body.status, "reviewed": n}
+
+
+def matching_ids(user: User, store: Store, params: dict[str, str]) -> list[str]:
+    """Every finding (all pages) the queue would list for these parameters, within what the user may see."""
+    known = {"shop", "agent", "day", "date_from", "date_to", "rule", "severity", "status", "source", "per_agent", "seed",
+             "team", "min_severity"}
+    if unknown := sorted(set(params) - known):
+        raise HTTPException(422, f"unknown filter {unknown[0]!r}")
+    try:
+        numbers = {k: int(params[k]) for k in ("per_agent", "seed") if params.get(k)}
+    except ValueError:
+        raise HTTPException(422, "per_agent and seed are whole numbers") from None
+    p = {k: params.get(k) or None for k in known - {"per_agent", "seed"}}
+    f = queue_filter(user, store, p["shop"], p["agent"], p["day"], p["date_from"], p["date_to"], p["rule"], p["severity"],
+                     p["status"], p["source"], 1, numbers.get("per_agent", 10), numbers.get("seed", 7), p["team"], p["min_severity"])
+    filters, _picked = review_filters(user, store, f)
+    return store.con_read(lambda c: review.matching_ids(c, **filters, status=f.status))
+
+
+@router.post("/api/qc/findings/review", tags=["qc"],
+             summary="Review many findings in one transaction: the given finding_ids, or all the filters match (expected: their count)")
+def api_bulk_review(request: Request, user: CurrentUser, store: StoreDep, body: BulkReviewIn) -> dict:
+    return apply_bulk_review(request, user, store, body)
+
+
+BULK_ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open"}
+
+
+@router.post("/qc/findings/bulk", include_in_schema=False)
+def bulk_form(request: Request, user: CurrentUser, store: StoreDep, action: str = Form(...), scope: str = Form("selected"),
+              finding_id: list[str] = Form([]), filters: str = Form(""), expected: int | None = Form(None),
+              comment: str = Form("")):
+    """The queue's bulk bar: the checked findings (scope selected) or all the filter matches (scope all)."""
+    from urllib.parse import parse_qsl
+
+    if action not in BULK_ACTIONS or scope not in ("selected", "all"):
+        raise HTTPException(422, "action is confirm, dismiss or reopen; scope selected or all")
+    params = dict(parse_qsl(filters))
+    body = BulkReviewIn(status=BULK_ACTIONS[action], comment=comment.strip() or None,
+                        finding_ids=finding_id if scope == "selected" else None,
+                        filters=params if scope == "all" else None, expected=expected if scope == "all" else None)
+    if scope == "selected" and not finding_id:
+        raise HTTPException(422, "select at least one finding")
+    done = apply_bulk_review(request, user, store, body)
+    back = urlencode({k: v for k, v in params.items() if k != "page"} | {"bulk": done["reviewed"]})
+    return RedirectResponse(f"/qc?{back}", status_code=303)
+
+
 # -- feedback: an agent's confirmed findings ----------------------------------------------------
 
 
@@ -214,17 +328,17 @@ def feedback_of(user: User, store: Store, agent: str, date_from: str | None, dat
     return store.con_read(lambda c: review.feedback(c, agent, _date(date_from), _date(date_to)))
 
 
-@router.get("/api/qc/feedback/{agent}", tags=["qc"], summary="An agent's confirmed findings (质检反馈), newest first")
-def api_feedback(request: Request, user: CurrentUser, store: StoreDep, agent: str, date_from: str | None = None,
-                 date_to: str | None = None) -> list[dict]:
+@router.get("/api/qc/feedback/{agent:path}", tags=["qc"], summary="An agent's confirmed findings (质检反馈), newest first")
+def api_feedback(request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None,
+                 date_to: Day = None) -> list[dict]:
     found = feedback_of(user, store, agent, date_from, date_to)
     log(request, "view_qc_feedback", agent)
     return found
 
 
-@router.get("/qc/feedback/{agent}", include_in_schema=False)
+@router.get("/qc/feedback/{agent:path}", include_in_schema=False)
 def feedback_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, fragment: bool = False,
-                  date_from: str | None = None, date_to: str | None = None):
+                  date_from: Day = None, date_to: Day = None):
     found = feedback_of(user, store, agent, date_from, date_to)
     log(request, "view_qc_feedback", agent)
     return render(request, "qc_feedback_list.html" if fragment else "qc_feedback.html", agent=store.agents()[agent],
@@ -278,10 +392,64 @@ def api_save_rules(request: Request, user: CurrentUser, store: StoreDep, body: R
 
 
 @router.get("/qc/rules", include_in_schema=False)
-def rules_page(request: Request, user: CurrentUser, store: StoreDep, saved: bool = False):
+def rules_page(request: Request, user: CurrentUser, store: StoreDep, saved: bool = False, edit: Text = None):
     permissions.require(user, "qc_rules")
     require_workspace_shop(user, store)
-    return render(request, "qc_rules.html", data=rules_data(store), error=None, saved=saved, days=store.days(), page="qc")
+    data = rules_data(store)
+    editing = next((r for r in data["rules"] if r["id"] == edit), None)
+    if edit and editing is None:
+        raise HTTPException(404, f"no rule {edit!r}")
+    return render(request, "qc_rules.html", data=data, error=None, saved=saved, days=store.days(), editing=editing,
+                  severities=SEVERITIES, page="qc")
+
+
+class RuleEditIn(BaseModel):
+    """The fields of one rule the form edits (kefu.qc.rule_form.EDITABLE); the others stay as they are."""
+    name: str | None = None
+    severity: str | None = None
+    scope: str | None = None
+    points: float | None = None
+    max_points_per_day: float | None = None  # null: no cap (only when given)
+    patterns: list[str] | None = None
+    exceptions: list[str] | None = None
+
+
+def edit_rule(request: Request, user: User, store: Store, rule_id: str, changes: dict[str, Any]) -> dict:
+    """Rewrite one rule's table of the library and save it like the TOML editor (validated, audited)."""
+    from kefu.qc import rule_form, rules
+
+    permissions.require(user, "qc_rules")
+    require_workspace_shop(user, store)
+    try:
+        text = rule_form.edit_rule(rules_data(store)["text"], rule_id, changes, rules.RULES_FILE)
+    except rules.RuleError as e:
+        raise HTTPException(404 if "no rule" in str(e) else 422, str(e)) from None
+    return save_rules(request, user, store, text)
+
+
+@router.put("/api/qc/rules/{rule_id}", tags=["qc"],
+            summary="Edit one rule (name, severity, scope, points, cap, patterns, exceptions) without TOML; validated as a save")
+def api_edit_rule(request: Request, user: CurrentUser, store: StoreDep, rule_id: str, body: RuleEditIn) -> dict:
+    return edit_rule(request, user, store, rule_id, body.model_dump(exclude_unset=True))
+
+
+@router.post("/qc/rules/{rule_id}/edit", include_in_schema=False)
+async def rule_edit_form(request: Request, user: CurrentUser, store: StoreDep, rule_id: str):
+    from kefu.qc import rule_form
+
+    form = {k: v for k, v in (await request.form()).items() if k in rule_form.EDITABLE}
+    try:
+        edit_rule(request, user, store, rule_id, rule_form.form_changes(form))
+    except HTTPException as e:
+        if e.status_code != 422:
+            raise
+        data = rules_data(store)
+        editing = next(r for r in data["rules"] if r["id"] == rule_id) | rule_form.form_changes(form)  # keep what was typed
+        response = render(request, "qc_rules.html", data=data, error=e.detail, saved=False, days=store.days(),
+                          editing=editing, severities=SEVERITIES, page="qc")
+        response.status_code = 422
+        return response
+    return RedirectResponse(f"/qc/rules?saved=true&edit={rule_id}", status_code=303)
 
 
 @router.post("/qc/rules", include_in_schema=False)
@@ -292,7 +460,8 @@ def rules_form(request: Request, user: CurrentUser, store: StoreDep, text: str =
         if e.status_code != 422:
             raise
         data = rules_data(store) | {"text": text}  # keep what the user typed
-        response = render(request, "qc_rules.html", data=data, error=e.detail, saved=False, days=store.days(), page="qc")
+        response = render(request, "qc_rules.html", data=data, error=e.detail, saved=False, days=store.days(),
+                          editing=None, severities=SEVERITIES, page="qc")
         response.status_code = 422
         return response
     return RedirectResponse("/qc/rules?saved=true", status_code=303)
@@ -352,8 +521,8 @@ class DecisionIn(BaseModel):
     status: Literal["confirmed", "rejected", "open"]
 
 
-def month_of(month: str | None, store: Store) -> str:
-    month = month or parse_day(None, store).strftime("%Y-%m")
+def month_of(month: str | None, store: Store, shops: list[str] | None = None) -> str:
+    month = month or parse_day(None, store, shops).strftime("%Y-%m")  # default: the month of the shops' latest day
     if not _is_month(month):
         raise HTTPException(422, f"month {month!r} is not YYYY-MM")
     return month
@@ -383,32 +552,35 @@ def reports_of(user: User, store: Store, month: str | None, shop: str, status: s
 
 
 @router.get("/api/qc/ledger", tags=["qc"], summary="互查: each agent's fund for a month (an agent: their own row)")
-def api_ledger(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None) -> list[dict]:
+def api_ledger(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> list[dict]:
     permissions.require(user, "qc_public")
-    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    shop = pick_shop(user, shop, store)
+    month = month_of(month, store, [shop])
     log(request, "view_qc_ledger", f"{shop} {month}")
     return ledger_rows(user, store, month, shop)
 
 
 @router.get("/api/qc/ledger/errors", tags=["qc"], summary="互查: the errors behind a month's deductions, each with its report or finding")
-def api_ledger_errors(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None) -> list[dict]:
+def api_ledger_errors(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> list[dict]:
     permissions.require(user, "qc_ledger")
-    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    shop = pick_shop(user, shop, store)
+    month = month_of(month, store, [shop])
     settings = store.ws.config.mutual
     return store.con_read(lambda c: ledger.month_errors(c, month, shop, settings=settings))
 
 
 @router.get("/api/qc/ledger/public", tags=["qc"], summary="互查: the month's errors of a shop with who made them hidden (匿名)")
-def api_ledger_public(user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None) -> list[dict]:
+def api_ledger_public(user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> list[dict]:
     permissions.require(user, "qc_public")
-    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    shop = pick_shop(user, shop, store)
+    month = month_of(month, store, [shop])
     settings = store.ws.config.mutual
     return store.con_read(lambda c: ledger.public_list(c, month, shop, settings=settings))
 
 
 @router.get("/api/qc/reports", tags=["qc"], summary="互查 reports of a shop (an agent: the ones they filed)")
-def api_reports(user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None,
-                status: str | None = None) -> list[dict]:
+def api_reports(user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None,
+                status: Text = None) -> list[dict]:
     permissions.require(user, "qc_report")
     shop = pick_shop(user, shop, store)
     if status and status not in ledger.STATUSES:
@@ -468,10 +640,11 @@ def api_decide(request: Request, user: CurrentUser, store: StoreDep, report_id: 
 
 
 @router.get("/qc/ledger", include_in_schema=False)
-def ledger_page(request: Request, user: CurrentUser, store: StoreDep, month: str | None = None, shop: str | None = None,
-                error: str | None = None):
+def ledger_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None,
+                error: Text = None):
     permissions.require(user, "qc_public")
-    shop, month = pick_shop(user, shop, store), month_of(month, store)
+    shop = pick_shop(user, shop, store)
+    month = month_of(month, store, [shop])
     log(request, "view_qc_ledger", f"{shop} {month}")
     return _ledger_page(request, user, store, month, shop, [])
 
@@ -479,6 +652,8 @@ def ledger_page(request: Request, user: CurrentUser, store: StoreDep, month: str
 def _ledger_page(request: Request, user: User, store: Store, month: str, shop: str, errors: list[str], form: dict | None = None):
     agents = store.agents()
     colleagues = sorted((a for a, i in agents.items() if i["shop"] == shop and a != user.agent), key=lambda a: agents[a]["name"])
+    if user.role == "agent" and store.con_read(lambda c: hide_names(c, shop)):
+        colleagues = []  # the shop hides colleagues' names from agents (as in the ranking): the form lists none
     settings = store.ws.config.mutual
     public = store.con_read(lambda c: ledger.public_list(c, month, shop, settings=settings))
     return render(request, "qc_ledger.html", month=month, shop=shop, shops=visible_shops(user, store), agents=agents,
