@@ -7,14 +7,14 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from openpyxl import load_workbook
 
 from kefu.users import add_user
 from kefu.workspace import Workspace
-from tests.pay.month import MONTH, VENDOR, build
+from tests.pay.month import MONTH, PRESALES, VENDOR, build
 from tests.web.conftest import PASSWORD, csrf, login
 from tests.web.live import chromium, serving
 
@@ -209,6 +209,116 @@ def test_schemes_page_lists_files_and_shows_problems(pay_app, c):
         assert 'data-file="presales.toml"' in html and "broken.toml:2: effective_from" in html
         r = c["manager"].get("/api/pay/payroll", params={"month": MONTH})
         assert r.status_code == 422 and any("broken.toml" in p for p in r.json()["detail"])
+    finally:
+        (folder / "broken.toml").unlink()
+
+
+# -- the scheme form (kefu.pay.scheme_form): the same file, validation, permissions and preview as the TOML ------------
+
+
+def form_fields(text: str) -> list[tuple[str, str]]:
+    from kefu.pay.scheme import parse_scheme
+    from kefu.pay.scheme_form import scheme_fields
+
+    return scheme_fields(parse_scheme(text))
+
+
+def post_form(client, fields, *, file="vendor.toml", month=MONTH, path="/pay/schemes/form", hx=False):
+    data = [("csrf_token", client.cookies.get("kefu_csrf")), ("file", file), ("month", month), ("from_file", file), *fields]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} | ({"HX-Request": "true"} if hx else {})
+    return client.post(path, content=urlencode(data), headers=headers)
+
+
+SCOPED_VENDOR = "# 外包方案 (kept on saving)\n" + VENDOR.replace('employers = ["v1"]', 'employers = ["v1"]\nshops = ["s"]')
+
+
+@pytest.fixture
+def scoped_vendor(pay_app):
+    """vendor.toml naming shop s, so that its manager may edit it; put back afterwards."""
+    file = pay_app.state.pay_path / "schemes" / "vendor.toml"
+    before = file.read_text(encoding="utf-8")
+    file.write_text(SCOPED_VENDOR, encoding="utf-8")
+    yield file
+    file.write_text(before, encoding="utf-8")
+
+
+def test_form_page_shows_every_component_with_its_parameters(c, scoped_vendor):
+    html = c["manager"].get("/pay/schemes/form", params={"file": "vendor.toml", "month": MONTH}).text
+    assert 'name="name" value="外包"' in html and 'name="base.amount" value="4500"' in html
+    assert 'data-kind="commission"' in html and 'name="components.0.rate" value="0.008"' in html
+    assert 'name="components.1.when.0.value" value="40"' in html and 'name="components.1.amount" value="-300"' in html
+    assert 'name="applies_to.shops" value="s" checked' in html  # the manager's shop, ticked
+    assert 'id="blank-kpi_score"' in html and "components.__C__.kpis.0.kpi" in html  # a new component of every kind
+    assert "提成" in html and "底薪" in html  # Chinese labels
+    assert "Rate (0.01 or 1%)" in c["manager"].get("/pay/schemes/form", params={"file": "vendor.toml", "lang": "en"}).text
+
+
+def test_form_save_writes_the_toml_and_the_payroll_follows(pay_app, c, scoped_vendor):
+    manager = c["manager"]
+    fields = form_fields(SCOPED_VENDOR) + [  # add a KPI score by form
+        ("components.2.kind", "kpi_score"), ("components.2.name", "响应考核"), ("components.2.amount", "1000"),
+        ("components.2.kpis.0.kpi", "avg_response_s"), ("components.2.kpis.0.worst", "90"),
+        ("components.2.kpis.0.best", "30"), ("components.2.kpis.0.weight", "1")]
+    preview = post_form(manager, fields, path="/pay/schemes/form/preview", hx=True)
+    # saved: −300 lifted to the floor 0 → 4,500; edited: 4,700 (worked out below)
+    assert 'data-agent="s:eve" data-change="200.0"' in preview.text and "响应考核 +¥500.00" in preview.text
+    assert 'id="pay-scheme-form"' in preview.text and "<html" not in preview.text  # the form alone, for HTMX to swap
+    assert scoped_vendor.read_text(encoding="utf-8") == SCOPED_VENDOR  # a preview saves nothing
+    r = post_form(manager, fields)
+    assert r.status_code == 303 and r.headers["location"] == f"/pay/schemes/form?file=vendor.toml&month={MONTH}&saved=1"
+    text = scoped_vendor.read_text(encoding="utf-8")
+    assert text.startswith("# 外包方案 (kept on saving)\n")
+    assert 'kind = "kpi_score"\nname = "响应考核"\namount = 1000\nkpis = [\n  { kpi = "avg_response_s", worst = 90, best = 30, weight = 1 },\n]' in text
+    # eve: base 4,500; commission 0.8 % of no sales = 0; 60 s between worst 90 and best 30 scores (90 − 60) / 60 = 0.5
+    # of 1,000 = 500; 60 s > 40 s deducts 300: performance 0 + 500 − 300 = 200 (above the floor 0); total 4,700
+    rows = manager.get("/api/pay/payroll", params={"month": MONTH}).json()["rows"]
+    eve = next(row for row in rows if row["agent"] == "s:eve")
+    assert eve["total"] == 4700.0 and eve["components"]["响应考核"] == 500.0 and eve["components"]["慢响应扣罚"] == -300.0
+    assert ("主管", "edit_scheme") in {(e["user"], e["action"]) for e in c["admin"].get("/api/audit").json()}
+
+
+def test_form_refuses_an_invalid_field_and_names_it(c, scoped_vendor):
+    fields = [(k, "fast" if k == "components.1.when.0.value" else ("2.5" if k == "components.0.rate" else v))
+              for k, v in form_fields(SCOPED_VENDOR)]
+    r = post_form(c["manager"], fields)
+    assert r.status_code == 422 and scoped_vendor.read_text(encoding="utf-8") == SCOPED_VENDOR
+    html = r.text
+    rate = html.split('data-field="components.0.rate"')[1].split("</div>")[0]
+    assert "rate 2.5 must be between 0 and 1" in rate and 'value="2.5"' in rate  # next to its input, as typed
+    value = html.split('data-field="components.1.when.0.value"')[1].split("</td>")[0]
+    assert "&#39;fast&#39; is not a number" in value and 'value="fast"' in value
+    # the preview shows the same problems at the same inputs
+    preview = post_form(c["manager"], fields, path="/pay/schemes/form/preview").text
+    assert "rate 2.5 must be between 0 and 1" in preview.split('data-field="components.0.rate"')[1].split("</div>")[0]
+
+
+def test_form_refuses_a_scheme_for_another_shop(c, scoped_vendor):
+    manager = c["manager"]
+    fields = [(k, v) for k, v in form_fields(SCOPED_VENDOR) if k != "applies_to.shops"] + [("applies_to.shops", "t")]
+    assert post_form(manager, fields).status_code == 403
+    no_shop = [(k, v) for k, v in form_fields(SCOPED_VENDOR) if k != "applies_to.shops"]  # = every shop
+    assert post_form(manager, no_shop).status_code == 403
+    other = [(k, "T店外包" if k == "name" else v) for k, v in fields]  # a new scheme of shop t: valid, pays no one of s
+    assert post_form(c["admin"], other, file="new-t.toml", path="/pay/schemes/form/preview").status_code == 200
+    assert post_form(manager, other, file="new-t.toml").status_code == 403
+    assert scoped_vendor.read_text(encoding="utf-8") == SCOPED_VENDOR
+    assert not (scoped_vendor.parent / "new-t.toml").exists()
+    # presales.toml pays every shop: the manager reads it (as in the TOML editor) but may not take it over, even
+    # when the form narrows it to their shop
+    assert manager.get("/pay/schemes/form", params={"file": "presales.toml"}).status_code == 200
+    presales = form_fields(PRESALES) + [("applies_to.shops", "s")]
+    assert post_form(manager, presales, file="presales.toml").status_code == 403
+    assert (scoped_vendor.parent / "presales.toml").read_text(encoding="utf-8") == PRESALES
+    assert c["elsewhere"].get("/pay/schemes/form", params={"file": "vendor.toml"}).status_code in (403, 404)
+    assert c["agent"].get("/pay/schemes/form").status_code == 403
+
+
+def test_form_opens_only_schemes_it_can_write_back(pay_app, c):
+    folder = pay_app.state.pay_path / "schemes"
+    (folder / "broken.toml").write_text('name = "坏"\neffective_from = "2026-1"\n', encoding="utf-8")
+    try:
+        html = c["admin"].get("/pay/schemes/form", params={"file": "broken.toml"}).text
+        assert 'id="toml-only"' in html and "broken.toml:2: effective_from" in html and 'id="pay-scheme-form"' not in html
     finally:
         (folder / "broken.toml").unlink()
 
