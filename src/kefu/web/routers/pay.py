@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from kefu.config import Config
 from kefu.pay import api as pay_api
@@ -35,7 +35,7 @@ from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
 from kefu.web.common import Month, Name, Shop, StoreDep, Text, log, pick_shop, render, templates, user_day, visible_shops
-from kefu.web.i18n import lang_of
+from kefu.web.i18n import lang_of, translator
 from kefu.web.store import Store
 from kefu.workspace import Workspace
 
@@ -266,6 +266,8 @@ def slip_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name,
     except HTTPException as exc:
         if exc.status_code not in (404, 422):
             raise
+        if exc.status_code == 404:  # no slip: kefu.pay's words are English, the page speaks the user's language
+            exc = HTTPException(404, translator(lang_of(request))("pay_no_slip").format(agent=agent, month=month))
         return _page_error(request, exc, month=month)
     log(request, "view_payslip", f"{agent} {month}")
     return render(request, "pay_slip.html", e=e, month=month, page="pay")
@@ -480,3 +482,124 @@ def save_form(request: Request, user: CurrentUser, store: StoreDep, file: FormFi
     log(request, "edit_scheme", result["file"])
     return RedirectResponse(f"/pay/schemes?file={result['file']}&month={result['month']}&saved=1", status_code=303)
 
+
+
+# -- schemes by form (kefu.pay.scheme_form): the TOML the form writes goes through the same preview and save ----------
+
+
+def _form_items(form) -> list[tuple[str, str]]:
+    """The posted fields that are keys of the scheme (not the file, the month or the CSRF token)."""
+    from kefu.pay.scheme_form import specs
+
+    keys = {s.key for s in specs(Scheme)}
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k.split(".")[0] in keys]
+
+
+def _choices(store: Store, user: User) -> dict[str, list[str]]:
+    """Values offered as boxes to tick: agent roles, and the shops, teams and employers of the agents the user sees."""
+    from kefu.schema import ROLES
+
+    agents = store.agents()
+    seen = [agents[a] for a in sorted(permissions.visible_agents(user, agents))]
+    return {"applies_to.roles": [r for r in ROLES if r != "bot"],
+            "applies_to.shops": visible_shops(user, store) if user.role != "admin" else sorted(set(store.shops())),
+            "applies_to.teams": sorted({a["team"] for a in seen if a.get("team")}),
+            "applies_to.employers": sorted({"in_house", *(a["employer"] for a in seen if a.get("employer"))})}
+
+
+def _header(store: Store, user: User, *files: str) -> str:
+    """The comments at the top of the first of these files that exists and the user may read (kept on saving)."""
+    from kefu.pay.scheme_form import leading_comments
+
+    for name in files:
+        path = Path(store.path) / SCHEMES_DIR / name if name and FILE_RE.fullmatch(name) else None
+        if path is not None and path.is_file():
+            text = path.read_text(encoding="utf-8")
+            return leading_comments(text) if may_read_scheme(user, text) else ""
+    return ""
+
+
+def _form_page(request: Request, store: Store, user: User, values: dict, *, file: str, month: str, problems=(),
+               result=None, status: int = 200, saved: bool = False, from_file: str = "", toml_only=()):
+    from kefu.pay.measures import MEASURES
+    from kefu.pay.scheme_form import build_form
+
+    form = build_form(values, problems, _choices(store, user))
+    measures = [(m.key, m.zh, m.en) for m in MEASURES.values()]
+    partial = request.headers.get("hx-request") == "true"
+    resp = render(request, "pay_scheme_fields.html" if partial else "pay_scheme_form.html", form=form, file=file,
+                  from_file=from_file or file, month=month, r=result, measures=measures, saved=saved, page="pay",
+                  toml_only=list(toml_only))
+    resp.status_code = status
+    return resp
+
+
+@router.get("/pay/schemes/form", include_in_schema=False)
+def scheme_form_page(request: Request, user: CurrentUser, store: StoreDep, file: Text = None, month: Month = None):
+    """A scheme as a form; without `file`, a new scheme."""
+    from kefu.pay.scheme_form import not_by_form, scheme_values
+
+    permissions.require(user, "pay_schemes")
+    pick_shop(user, None, store)
+    month = _month(month, store, user)
+    if not file:
+        shops = ", ".join(user.shops) if user.role != "admin" else ""
+        return _form_page(request, store, user, {"effective_from": month, "applies_to": {"shops": shops}}, file="", month=month)
+    name = _file(file)
+    path = Path(store.path) / SCHEMES_DIR / name
+    if not path.is_file() or name in hidden_scheme_files(user, store):
+        raise HTTPException(404, f"no scheme file {name!r} among the schemes of {', '.join(user.shops) or 'this user'}")
+    try:
+        scheme = parse_scheme(path.read_text(encoding="utf-8"), f"{SCHEMES_DIR}/{name}")
+    except SchemeError as exc:  # the TOML editor shows and fixes it
+        return _form_page(request, store, user, {}, file=name, month=month, toml_only=exc.problems)
+    return _form_page(request, store, user, scheme_values(scheme), file=name, month=month, toml_only=not_by_form(scheme),
+                      saved=request.query_params.get("saved") == "1")
+
+
+async def _posted(request: Request, store: Store, user: User) -> tuple[SchemeIn, list[tuple[str, str]], str]:
+    from kefu.pay.scheme_form import form_toml
+
+    form = await request.form()
+    file, month, from_file = (str(form.get(k) or "").strip() for k in ("file", "month", "from_file"))
+    items = _form_items(form)
+    text = form_toml(items, _header(store, user, file if file.endswith(".toml") else f"{file}.toml", from_file))
+    try:
+        body = SchemeIn(file=file, text=text, month=month if re.fullmatch(r"\d{4}-\d{2}", month) else None)
+    except ValidationError as exc:  # a file name or a scheme too long
+        raise HTTPException(422, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+    return body, items, from_file
+
+
+@router.post("/pay/schemes/form/preview", include_in_schema=False)
+async def scheme_form_preview(request: Request, user: CurrentUser, store: StoreDep):
+    """The form again with each problem next to its input, or with the payroll preview (nothing saved)."""
+    from kefu.pay.scheme_form import unflatten
+
+    permissions.require(user, "pay_schemes")
+    body, items, from_file = await _posted(request, store, user)
+    log(request, "preview_scheme", body.file)
+    try:
+        result = preview(store, user, body)
+    except HTTPException as exc:
+        result = {"ok": False, "problems": exc.detail if isinstance(exc.detail, list) else [exc.detail]}
+    month = body.month or _month(None, store, user)
+    return _form_page(request, store, user, unflatten(items), file=body.file, month=month, from_file=from_file,
+                      problems=[] if result["ok"] else result["problems"], result=result if result["ok"] else None)
+
+
+@router.post("/pay/schemes/form", include_in_schema=False)
+async def scheme_form_save(request: Request, user: CurrentUser, store: StoreDep):
+    """Save the form as the TOML editor saves (the same validation and permissions); 422 shows the form with its problems."""
+    from kefu.pay.scheme_form import unflatten
+
+    body, items, from_file = await _posted(request, store, user)
+    try:
+        result = save_scheme(store, user, body)
+    except HTTPException as exc:
+        if exc.status_code != 422:
+            raise
+        return _form_page(request, store, user, unflatten(items), file=body.file, month=body.month or _month(None, store, user),
+                          from_file=from_file, problems=exc.detail if isinstance(exc.detail, list) else [exc.detail], status=422)
+    log(request, "edit_scheme", result["file"])
+    return RedirectResponse(f"/pay/schemes/form?file={quote(result['file'])}&month={result['month']}&saved=1", status_code=303)
