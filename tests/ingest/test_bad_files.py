@@ -296,3 +296,21 @@ def test_an_impossible_date_in_an_export_is_called_by_its_name(ws, tmp_path):
     text = TAOBAO_HEADER + '="3712345678901234501",tb_a,10.00,交易成功,2026-2-29 10:00:00,\n'
     import_paths(ws, [write(tmp_path / "ExportOrderList.csv", text)], shop="s")
     assert rejects(ws) == [(2, "买家下单时间 '2026-2-29 10:00:00': no such date 2026-02-29")]
+
+
+def test_canonical_orders_csv_rejects_order_numbers_excel_rounded_to_15_digits(ws, tmp_path):
+    """Every long number of the file ends in zeros after the 15th digit: Excel rounded them (#12.8)."""
+    rounded = ["2612345678901230000", "2612345678901240000", "2612345678901250000"]
+    text = ORDER_HEADER + "".join(f"{oid},s,b{i},2026-11-11 10:00:00,,9.00,unpaid\n" for i, oid in enumerate(rounded))
+    text += "123456,s,b9,2026-11-11 10:00:00,,9.00,unpaid\n"  # a short number keeps its digits
+    [report] = import_paths(ws, [write(tmp_path / "orders.csv", text)])
+    assert counts(report) == (4, 1, 3)
+    assert [line for line, _ in rejects(ws)] == [2, 3, 4]
+    assert all("rounded by Excel to 15 digits" in reason for _, reason in rejects(ws))
+
+
+def test_one_long_order_number_ending_in_zeros_among_genuine_ones_is_kept(ws, tmp_path):
+    ids = ["2612345678901230000", "2612345678901234567", "2612345678901234568"]
+    text = ORDER_HEADER + "".join(f"{oid},s,b{i},2026-11-11 10:00:00,,9.00,unpaid\n" for i, oid in enumerate(ids))
+    [report] = import_paths(ws, [write(tmp_path / "orders.csv", text)])
+    assert counts(report) == (3, 3, 0)

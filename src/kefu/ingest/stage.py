@@ -20,6 +20,8 @@ INT_PATTERN = r"[+-]?\d{1,9}"
 #: What Excel writes for a long number it turned into a float (1.23457E+18): the digits are lost.
 #: The one check of order and refund numbers, here and in the exports' parsers.
 SCIENTIFIC_PATTERN = r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+"
+#: Excel keeps 15 significant digits of a number and pads a longer one with zeros.
+EXCEL_DIGITS = 15
 #: Plausible times (D17): nothing before 2000, nothing more than a year after the import.
 EARLIEST_DAY = dt.date(2000, 1, 1)
 TRUE_WORDS = ("true", "1", "yes", "y", "t", "是")
@@ -111,6 +113,7 @@ def _reasons(column: Column, cell: str, typed: str) -> list[str]:
     if column.long_number:
         out.append(f"CASE WHEN regexp_full_match({cell}, {lit(SCIENTIFIC_PATTERN)}) "
                    f"THEN {shown}{lit('was damaged by Excel (scientific notation): digits lost')} END")
+        out.append(_rounded_reason(cell, shown))
     if column.bounds:
         low, high = column.bounds
         out.append(
@@ -123,6 +126,18 @@ def _reasons(column: Column, cell: str, typed: str) -> list[str]:
             f"THEN {shown}{lit('is not one of ' + ', '.join(column.choices))} END"
         )
     return out
+
+
+def _rounded_reason(cell: str, shown: str) -> str:
+    """A long number Excel rounded to 15 digits, as the order exports' check (formats.orders.excel_rounded):
+    at least 3 long numbers in the file and every one of them ends in zeros after the 15th digit. A genuine
+    number ends so with probability 1e-3 to 1e-4, so three of them never happen by chance."""
+    long = f"(length({cell}) > {EXCEL_DIGITS} AND regexp_full_match({cell}, '[0-9]+'))"
+    zeros = f"(ltrim(substr({cell}, {EXCEL_DIGITS + 1}), '0') = '')"
+    whole_file = (f"count(*) FILTER ({long}) OVER (PARTITION BY _file) >= 3 "
+                  f"AND bool_and({zeros}) FILTER ({long}) OVER (PARTITION BY _file)")
+    why = f"was rounded by Excel to {EXCEL_DIGITS} digits (all long numbers of this file end in zeros): digits lost"
+    return f"CASE WHEN {long} AND {zeros} AND {whole_file} THEN {shown}{lit(why)} END"
 
 
 def _timestamp_reasons(cell: str, typed: str, shown: str) -> list[str]:

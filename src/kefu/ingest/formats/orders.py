@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kefu.ingest.stage import SCIENTIFIC_PATTERN
+from kefu.ingest.stage import EXCEL_DIGITS, SCIENTIFIC_PATTERN
 
 from .common import file_error, normalize_ts, ts_problem
 
@@ -30,7 +30,6 @@ EXCEL_TEXT_RE = re.compile(r'="(.*)"', re.S)
 # What Excel writes back after it turned an order number into a number.
 SCIENTIFIC_RE = re.compile(SCIENTIFIC_PATTERN)  # the canonical tables' check too
 DIGITS_RE = re.compile(r"\d+")
-EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 # Money: digits with optional decimals, thousands separators, currency sign.
 AMOUNT_CLEAN_RE = re.compile(r"[¥￥,\s]")
 AMOUNT_RE = re.compile(r"\d+(?:\.\d+)?")
