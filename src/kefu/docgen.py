@@ -19,12 +19,12 @@ def _formula(f: Formula) -> str:
 
 
 def metrics_markdown() -> str:
-    rows = ["| key | 中文 | English | unit | direction | formula (over the group's rows) | definition |",
+    rows = ["| key | 中文 | English | unit | direction | formula (over the group's rows) | definition · 定义 |",
             "|---|---|---|---|---|---|---|"]
     for m in METRICS:
         scope = " *(shop groupings only)*" if m.shop_level else ""
         rows.append(f"| `{m.key}` | {m.zh} | {m.en} | {m.unit} | {DIRECTION[m.higher_is_better]} "
-                    f"| `{_formula(m.formula)}` | {m.doc}{scope} |")
+                    f"| `{_formula(m.formula)}` | {m.doc}{scope}<br>{m.doc_zh} |")
     return "\n".join(rows) + "\n"
 
 

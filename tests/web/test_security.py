@@ -328,3 +328,72 @@ def test_the_web_settings_are_documented():
     docs = Path(__file__).resolve().parents[2] / "docs"
     assert docgen.settings_markdown("web") in (docs / "config.md").read_text(encoding="utf-8")
     assert "trusted_proxies" in (docs / "security.md").read_text(encoding="utf-8")
+
+
+# -- 16. routing errors: a translated page for browsers, JSON for the API --------------------------------------------------
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize("lang, heading, text", [("zh", "404 · 未找到", "没有找到这一页或它的数据"),
+                                                 ("en", "404 · Not found", "Not Found")])
+def test_an_unknown_url_is_the_error_page_in_the_users_language(c, lang, heading, text):
+    client = c["manager_a"]
+    client.cookies.set("kefu_lang", lang)
+    try:
+        r = client.get("/no-such-page", headers=BROWSER)
+    finally:
+        client.cookies.delete("kefu_lang")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert heading in r.text and f'id="error-detail">{text}<' in r.text
+    assert 'id="back-home" href="/"' in r.text and 'id="topnav"' in r.text  # the signed-in user's header and way back
+
+
+def test_a_wrong_method_is_the_error_page_for_a_browser(c):
+    r = c["manager_a"].get("/logout", headers=BROWSER)  # /logout only takes POST
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert "405 · 不支持这种请求方式" in r.text and 'id="error-detail">这个地址不能这样打开' in r.text
+
+
+@pytest.mark.parametrize("path", ["/api/no-such-thing", "/api/agents"])
+def test_api_errors_stay_json_for_a_browser(c, path):
+    method = "DELETE" if path == "/api/agents" else "GET"  # an unknown path (404), a known one with a wrong method (405)
+    r = c["manager_a"].request(method, path, headers=BROWSER | csrf(c["manager_a"]))
+    assert r.status_code in (404, 405) and r.headers["content-type"] == "application/json"
+    assert r.json()["detail"] in ("Not Found", "Method Not Allowed")
+
+
+def test_an_anonymous_visitor_gets_the_page_without_a_header(app):
+    r = login(app, None).get("/no-such-page", headers=BROWSER)
+    assert r.status_code == 404 and "没有找到这一页或它的数据" in r.text and 'id="topnav"' not in r.text
+
+
+# -- 17. users whose names contain "/" -------------------------------------------------------------------------------------
+
+
+def test_a_user_named_with_a_slash_can_be_changed(c):
+    root, name = c["root"], "外包/小李"
+    assert root.post("/api/users", json={"name": name, "role": "qc", "shops": [A]}, headers=csrf(root)).status_code == 200
+    changed = root.patch(f"/api/users/{q(name)}", json={"role": "manager"}, headers=csrf(root))
+    assert changed.status_code == 200 and changed.json()["name"] == name and changed.json()["role"] == "manager"
+    assert root.post(f"/api/users/{q(name)}/password", headers=csrf(root)).json()["name"] == name
+    token = {"csrf_token": root.cookies.get("kefu_csrf")}
+    assert root.post(f"/users/{q(name)}/disable", data=token).status_code == 303
+    assert next(u for u in root.get("/api/users").json() if u["name"] == name)["disabled"] is True
+    assert root.post(f"/users/{q(name)}/enable", data=token).status_code == 303
+    assert root.post(f"/users/{q(name)}/edit", data=token | {"role": "qc", "shops": [A]}).status_code == 303
+    assert root.post(f"/users/{q(name)}/password", data=token).status_code == 200
+    user = next(u for u in root.get("/api/users").json() if u["name"] == name)
+    assert (user["role"], user["disabled"]) == ("qc", False)
+
+
+def test_bad_input_on_a_page_names_the_reason_for_a_browser(c):
+    r = c["manager_a"].get(f"/agents/{q(ANN)}", params={"metric": "bogus"}, headers=BROWSER)
+    assert r.status_code == 422 and "422 · 请求未完成" in r.text
+    assert str(escape("unknown agent metric 'bogus'")) in r.text.split('id="error-reason" data-verbatim>')[1]
+    assert c["manager_a"].get(f"/agents/{q(ANN)}", params={"metric": "bogus"}).json()["detail"]  # fetch / htmx: JSON
+
+
+def test_a_missing_static_file_is_no_page(c):
+    r = c["manager_a"].get("/static/no-such.css", headers={"Accept": "text/css,*/*;q=0.1"})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/json"

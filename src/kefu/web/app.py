@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
 
 from kefu.errors import KefuError
@@ -128,14 +129,17 @@ def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = Tru
             return JSONResponse({"detail": "log in first (POST /api/session)"}, status_code=401)
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
-        if request.url.path.startswith("/api/") or exc.status_code not in (403, 404):
+    # Starlette's class: the routing's own 404 / 405 are raised as it, FastAPI's HTTPException is a subclass.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if not _wants_page(request, exc.status_code):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         from kefu.web.common import render
 
+        _find_user(request)
         response = render(request, "error.html", status=exc.status_code, detail=exc.detail)
         response.status_code = exc.status_code
+        response.headers.update(exc.headers or {})
         return response
 
     @app.exception_handler(KefuError)
@@ -144,6 +148,24 @@ def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = Tru
         return await http_error(request, HTTPException(exc.status, exc.detail()))
 
     return app
+
+
+def _wants_page(request: Request, status: int) -> bool:
+    """An error is a page for browsers (they ask for text/html) and, as always, for 403 / 404 of the pages;
+    the API and its schema answer JSON, a missing static file a bare 404."""
+    path = request.url.path
+    if path.startswith(("/api/", "/static/")) or path == "/openapi.json":
+        return False
+    return status in (403, 404) or "text/html" in request.headers.get("accept", "")
+
+
+def _find_user(request: Request) -> None:
+    """The signed-in user, for the page's header, when no route looked them up (an unknown URL, a wrong method)."""
+    if getattr(request.state, "user", None) is None:
+        try:
+            current_user(request)
+        except NotAuthenticated:
+            pass
 
 
 def _api_docs(app: FastAPI, who: str) -> None:

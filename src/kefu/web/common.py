@@ -24,7 +24,7 @@ from kefu.metrics.registry import AGENT_METRICS, BY_KEY, METRICS
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import csrf_token
-from kefu.web.formatting import fmt, fmt_delta, label, tone
+from kefu.web.formatting import definition, fmt, fmt_delta, label, tone
 from kefu.web.i18n import lang_of, translator
 from kefu.web.store import Store
 
@@ -97,7 +97,7 @@ def _context(request: Request, ctx: dict, user: User | None, csrf: str, nonce: s
     return ctx | dict(
         request=request, lang=lang, t=translator(lang), user=user, csrf=csrf, csp_nonce=nonce,
         fmt=lambda k, v: fmt(k, v, lang), fmt_delta=lambda k, v: fmt_delta(k, v, lang), tone=tone,
-        label=lambda k: label(k, lang), can=(lambda action: permissions.allowed(user, action)) if user else (lambda a: False),
+        label=lambda k: label(k, lang), definition=lambda k: definition(k, lang), can=(lambda action: permissions.allowed(user, action)) if user else (lambda a: False),
         BY_KEY=BY_KEY, METRICS=METRICS, AGENT_METRICS=AGENT_METRICS,
     )
 

@@ -12,6 +12,12 @@ def label(key: str, lang: str) -> str:
     return m.zh if lang == "zh" else m.en
 
 
+def definition(key: str, lang: str) -> str:
+    """A metric's definition in `lang`: the tooltip of its name on the pages."""
+    m = BY_KEY[key]
+    return m.doc_zh if lang == "zh" else m.doc
+
+
 def fmt(key: str, value, lang: str = "zh") -> str:
     if value is None:
         return "—"

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
-from kefu.qc import ledger, review
+from kefu.qc import ledger, peer_chat, review
 from kefu.users import User, hide_names
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
@@ -515,6 +515,7 @@ class ReportIn(BaseModel):
     buyer: str | None = None
     ts: dt.datetime | None = None
     reporter: str | None = None  # supervisors recording a peer's report; an agent always reports as themself
+    chat: str | None = None  # an agent's own chat link naming the colleague, instead of `agent` (kefu.qc.peer_chat)
 
 
 class DecisionIn(BaseModel):
@@ -548,7 +549,16 @@ def ledger_rows(user: User, store: Store, month: str, shop: str) -> list[dict]:
 def reports_of(user: User, store: Store, month: str | None, shop: str, status: str | None) -> list[dict]:
     """Supervisors see the shop's reports; an agent the reports they filed."""
     found = store.con_read(lambda c: ledger.reports(c, month=month, shops=[shop], status=status))
-    return found if permissions.allowed(user, "qc_ledger") else [r for r in found if r["reporter"] == user.agent]
+    if permissions.allowed(user, "qc_ledger"):
+        return found
+    return _as_seen_by(user, store, shop, [r for r in found if r["reporter"] == user.agent])
+
+
+def _as_seen_by(user: User, store: Store, shop: str, reports: list[dict]) -> list[dict]:
+    """An agent of a shop that hides names is not shown whom their reports name (they may have named them by a chat)."""
+    if user.role == "agent" and store.con_read(lambda c: hide_names(c, shop)):
+        return [r | {"agent": None} for r in reports]
+    return reports
 
 
 @router.get("/api/qc/ledger", tags=["qc"], summary="互查: each agent's fund for a month (an agent: their own row)")
@@ -588,6 +598,17 @@ def api_reports(user: CurrentUser, store: StoreDep, month: Month = None, shop: S
     return reports_of(user, store, month_of(month, store) if month else None, shop, status)
 
 
+def _by_chat(store: Store, user: User, body: ReportIn) -> ReportIn:
+    """The report with the colleague, day and buyer found from a chat of the reporting agent's own."""
+    try:
+        agent, day, buyer = store.con_read(lambda c: peer_chat.colleague_of_chat(
+            c, shop=store.agents()[user.agent]["shop"], reporter=user.agent, chat=body.chat, buyer=body.buyer,
+            day=body.day, ts=body.ts))
+    except ledger.ReportError as e:
+        raise HTTPException(422, str(e)) from None
+    return body.model_copy(update={"agent": agent, "day": day, "buyer": buyer})
+
+
 def file_report(request: Request, user: User, store: Store, body: ReportIn) -> dict:
     permissions.require(user, "qc_report")
     agents = store.agents()
@@ -597,6 +618,8 @@ def file_report(request: Request, user: User, store: Store, body: ReportIn) -> d
             raise HTTPException(422, f"no QC finding {body.finding_id!r}")
         agent = finding["agent"]
     else:
+        if body.agent is None and user.role == "agent" and user.agent in agents:
+            body = _by_chat(store, user, body)  # the shop may hide names: a chat of theirs names the colleague
         agent = body.agent
     if not agent or agent not in agents:
         raise HTTPException(422, f"unknown agent {agent!r}")
@@ -612,7 +635,7 @@ def file_report(request: Request, user: User, store: Store, body: ReportIn) -> d
     except ledger.ReportError as e:
         raise HTTPException(422, str(e)) from None
     log(request, "qc_peer_report", f"{report_id} {reporter} -> {agent}")
-    return store.con_read(lambda c: ledger.get_report(c, report_id))
+    return _as_seen_by(user, store, shop, [store.con_read(lambda c: ledger.get_report(c, report_id))])[0]
 
 
 @router.post("/api/qc/reports", tags=["qc"], summary="File a 互查 report of a colleague's error (open until a supervisor decides)")
@@ -666,15 +689,16 @@ def _ledger_page(request: Request, user: User, store: Store, month: str, shop: s
 @router.post("/qc/reports", include_in_schema=False)
 def report_form(request: Request, user: CurrentUser, store: StoreDep, description: str = Form(...), agent: str = Form(""),
                 day: str = Form(""), buyer: str = Form(""), time: str = Form(""), reporter: str = Form(""),
-                finding_id: str = Form(""), month: str = Form("")):
-    form = {"description": description, "agent": agent, "day": day, "buyer": buyer, "time": time, "reporter": reporter}
+                finding_id: str = Form(""), month: str = Form(""), chat: str = Form("")):
+    form = {"description": description, "agent": agent, "day": day, "buyer": buyer, "time": time, "reporter": reporter,
+            "chat": chat}
     try:
         when = dt.datetime.fromisoformat(f"{day} {time}") if day and time else None
     except ValueError:
         when = None
     try:
         body = ReportIn(description=description, agent=agent or None, day=_date(day) if day else None, buyer=buyer or None,
-                        ts=when, reporter=reporter or None, finding_id=finding_id or None)
+                        ts=when, reporter=reporter or None, finding_id=finding_id or None, chat=chat or None)
         report = file_report(request, user, store, body)
     except HTTPException as e:
         if e.status_code != 422:

@@ -15,10 +15,11 @@ from kefu.users import (
 )
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Limit, StoreDep, log, render
+from kefu.web.common import Limit, Name, StoreDep, log, render
 from kefu.web.store import Store
 
 router = APIRouter()
+# User names may contain "/": routes take {name:path} (the action, when there is one, is the last segment).
 
 
 class UserIn(BaseModel):
@@ -124,8 +125,8 @@ def api_add_user(request: Request, user: CurrentUser, store: StoreDep, body: Use
     return {"name": body.name, "password": password}
 
 
-@router.patch("/api/users/{name}", tags=["users"], summary="Change a user's role, shops, agent, employer, or disable / enable (admin)")
-def api_change_user(request: Request, user: CurrentUser, store: StoreDep, name: str, body: UserChange) -> dict:
+@router.patch("/api/users/{name:path}", tags=["users"], summary="Change a user's role, shops, agent, employer, or disable / enable (admin)")
+def api_change_user(request: Request, user: CurrentUser, store: StoreDep, name: Name, body: UserChange) -> dict:
     permissions.require(user, "users")
     try:
         return change(request, store, user, name, body).as_json()
@@ -133,8 +134,8 @@ def api_change_user(request: Request, user: CurrentUser, store: StoreDep, name: 
         raise HTTPException(422, str(e)) from None
 
 
-@router.post("/api/users/{name}/password", tags=["users"], summary="Reset a user's password (admin): a new generated one, shown this once")
-def api_reset_password(request: Request, user: CurrentUser, store: StoreDep, name: str) -> dict:
+@router.post("/api/users/{name:path}/password", tags=["users"], summary="Reset a user's password (admin): a new generated one, shown this once")
+def api_reset_password(request: Request, user: CurrentUser, store: StoreDep, name: Name) -> dict:
     permissions.require(user, "users")
     return {"name": name, "password": reset(request, store, name)}
 
@@ -205,8 +206,8 @@ def users_create(request: Request, user: CurrentUser, store: StoreDep, name: str
     return _page(request, store, shown=(body.name, password))
 
 
-@router.post("/users/{name}/edit", include_in_schema=False)
-def users_edit(request: Request, user: CurrentUser, store: StoreDep, name: str, role: str = Form(...), shops: Shops = [],
+@router.post("/users/{name:path}/edit", include_in_schema=False)
+def users_edit(request: Request, user: CurrentUser, store: StoreDep, name: Name, role: str = Form(...), shops: Shops = [],
                agent: str = Form(""), employer: str = Form("")):
     permissions.require(user, "users")
     try:
@@ -216,19 +217,19 @@ def users_edit(request: Request, user: CurrentUser, store: StoreDep, name: str, 
     return RedirectResponse("/users", status_code=303)
 
 
-@router.post("/users/{name}/password", include_in_schema=False)
-def users_reset(request: Request, user: CurrentUser, store: StoreDep, name: str):
+@router.post("/users/{name:path}/password", include_in_schema=False)
+def users_reset(request: Request, user: CurrentUser, store: StoreDep, name: Name):
     permissions.require(user, "users")
     return _page(request, store, shown=(name, reset(request, store, name)))
 
 
-@router.post("/users/{name}/disable", include_in_schema=False)
-def users_disable(request: Request, user: CurrentUser, store: StoreDep, name: str):
+@router.post("/users/{name:path}/disable", include_in_schema=False)
+def users_disable(request: Request, user: CurrentUser, store: StoreDep, name: Name):
     return _toggle(request, user, store, name, True)
 
 
-@router.post("/users/{name}/enable", include_in_schema=False)
-def users_enable(request: Request, user: CurrentUser, store: StoreDep, name: str):
+@router.post("/users/{name:path}/enable", include_in_schema=False)
+def users_enable(request: Request, user: CurrentUser, store: StoreDep, name: Name):
     return _toggle(request, user, store, name, False)
 
 
