@@ -38,9 +38,9 @@ def build_workspace(root: Path, *, agents: int = 12, days: int = 10, seed: int =
     return ws_path
 
 
-@pytest.fixture(scope="session")
-def world(tmp_path_factory) -> World:
-    path = build_workspace(tmp_path_factory.mktemp("web"))
+def make_world(root: Path) -> World:
+    """The simulated shop with a user of every role (a test module that must see no other module's writes builds its own)."""
+    path = build_workspace(root)
     ws = Workspace.open(path)
     rows = ws.con.execute("SELECT agent, employer FROM agents WHERE role = 'presales' ORDER BY agent").fetchall()
     in_house = [a for a, e in rows if e == "in_house"]
@@ -60,6 +60,11 @@ def world(tmp_path_factory) -> World:
         add_user(ws.con, name=name, role=role, password=PASSWORD, **kw)
     ws.close()
     return World(path, in_house[0], in_house[1], vendor_agent, other_vendor_agent, vendor, day)
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> World:
+    return make_world(tmp_path_factory.mktemp("web"))
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +92,10 @@ def csrf(client: TestClient) -> dict:
 
 @pytest.fixture(scope="session")
 def clients(app) -> dict[str, TestClient]:
+    return login_every_role(app)
+
+
+def login_every_role(app) -> dict[str, TestClient]:
     names = {"admin": "boss", "manager": "小萍", "manager_elsewhere": "manager_elsewhere", "qc": "质检",
              "agent": "agent_user", "vendor": "vendor_user", "anonymous": None}
     return {role: login(app, name) for role, name in names.items()}

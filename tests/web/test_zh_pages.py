@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from kefu.web.i18n import MESSAGES
-from tests.web.conftest import SHOP
+from tests.web.conftest import SHOP, login_every_role, make_world
 from tests.web.qc_seed import seed_findings
 
 #: Product and file-format names the Chinese UI uses as they are; "English" is the language switch naming its language.
@@ -85,6 +85,26 @@ def english_words(texts: list[str], data_words: set[str]) -> set[str]:
     for text in texts:
         words |= set(WORD.findall(PATHLIKE.sub(" ", text)))
     return words - ALLOWED - data_words
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A world of this module's own: other modules' writes (schemes, reports, users) are data this test cannot tell from UI."""
+    return make_world(tmp_path_factory.mktemp("zh"))
+
+
+@pytest.fixture(scope="module")
+def app(world):
+    from kefu.web.app import create_app
+
+    application = create_app(world.path, secure_cookies=True)
+    yield application
+    application.state.store.close()
+
+
+@pytest.fixture(scope="module")
+def clients(app):
+    return login_every_role(app)
 
 
 @pytest.fixture(scope="module")
