@@ -46,6 +46,38 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
         raise
     con.execute("COMMIT" if commit else "ROLLBACK")
 
+def _table_columns() -> dict:
+    """The columns of every canonical table and its history table, as this kefu declares them."""
+    columns = {table.name: table.columns + PROVENANCE for table in TABLES.values()}
+    return columns | {HISTORY[name]: columns[name] + HISTORY_COLUMNS for name in HISTORY}
+
+
+#: Columns added to the ledger since its first version (LEDGER_DDL has them for a new workspace).
+LEDGER_ADDED = (("imports", "updated", "BIGINT"), ("imports", "changed", "VARCHAR"))
+
+
+def _missing_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(table, column, type) of the declared tables' columns missing from the file: those of tables an earlier
+    kefu made before the column existed, and every column of a table it never made."""
+    present = set(con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                              "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
+    wanted = [(name, c.name, SQL_TYPES[c.kind]) for name, cols in _table_columns().items() for c in cols]
+    tables = {t for t, _ in present}
+    return [(t, c, k) for t, c, k in [*wanted, *LEDGER_ADDED] if (t, c) not in present and (t in tables or t in HISTORY.values())]
+
+
+def upgrade(path: Path) -> None:
+    """Bring a workspace made by an earlier kefu up to this one's tables (new tables and columns, empty; no row
+    changes), so read-only commands and the web server work on it straight after an upgrade of kefu."""
+    con = connect(Path(path) / DB_FILE, read_only=True)
+    try:
+        outdated = bool(_missing_columns(con))
+    finally:
+        con.close()
+    if outdated:
+        Workspace.open(path).close()
+
+
 class WorkspaceError(Exception):
     """The folder is not a usable workspace."""
 
@@ -108,6 +140,8 @@ class Workspace:
         config_path = path / CONFIG_FILE
         if create and not config_path.exists():
             config_path.write_text(render_config(Config()), encoding="utf-8")
+        if read_only:
+            upgrade(path)
         con = connect(path / DB_FILE, read_only=read_only)
         ws = cls(con, load_config(config_path), path)
         if not read_only:
@@ -121,20 +155,14 @@ class Workspace:
         return ws
 
     def create_tables(self) -> None:
-        columns = {table.name: table.columns + PROVENANCE for table in TABLES.values()}
-        columns |= {HISTORY[name]: columns[name] + HISTORY_COLUMNS for name in HISTORY}
-        for name, cols in columns.items():
+        for name, cols in _table_columns().items():
             ddl = ", ".join(f'"{c.name}" {SQL_TYPES[c.kind]}' for c in cols)
             self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({ddl})')
         for ddl in LEDGER_DDL:
             self.con.execute(ddl)
         # A workspace made by an earlier kefu lacks the columns added since: add them, empty.
-        present = set(self.con.execute("SELECT table_name, column_name FROM duckdb_columns() "
-                                       "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
-        wanted = [(name, c.name, SQL_TYPES[c.kind]) for name, cols in columns.items() for c in cols]
-        for name, column, kind in [*wanted, ("imports", "updated", "BIGINT"), ("imports", "changed", "VARCHAR")]:
-            if (name, column) not in present:
-                self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
+        for name, column, kind in _missing_columns(self.con):
+            self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)

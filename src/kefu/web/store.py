@@ -52,7 +52,7 @@ from kefu.metrics.kpis import facts
 from kefu.schema import HISTORY, TABLES
 from kefu.targets import ensure_table as ensure_targets
 from kefu.users import ensure_tables
-from kefu.workspace import CONFIG_FILE, DB_FILE, Workspace, WorkspaceBusy, WorkspaceError, connect, is_busy
+from kefu.workspace import CONFIG_FILE, DB_FILE, Workspace, WorkspaceBusy, WorkspaceError, connect, is_busy, upgrade
 
 log = logging.getLogger("kefu.web")
 
@@ -155,6 +155,7 @@ class Store:
         self.db = self.path / DB_FILE
         if not self.db.exists():
             raise WorkspaceError(f"{self.path} is not a kefu workspace (no {DB_FILE}); run `kefu init {self.path}` or import into it")
+        upgrade(self.path)  # the snapshot copies the file as it is: a workspace of an earlier kefu gets the new columns first
         self.check_every, self.write_wait = check_every, write_wait
         self.ready = threading.Event()  # set once warm_details has run
         self.targets_version = 0  # bumped on every change of targets (kept for callers; `cached` is dropped anyway)
