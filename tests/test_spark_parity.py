@@ -12,6 +12,8 @@ import shutil
 import pytest
 
 from kefu.config import Params
+from kefu.engines.compiled import compiled_query, kpi_arrow
+from kefu.metrics.compiled import kpi_key
 from kefu.metrics.derived import workspace_sources
 from kefu.metrics.kpis import kpi_table
 from kefu.metrics.output import to_records
@@ -69,7 +71,8 @@ def workspace(tmp_path_factory):
     example = example_shop(tmp_path_factory.mktemp("example"))
     for name in ("messages", "orders"):
         rows = example.con.execute(f'SELECT * EXCLUDE (extra, src_file, src_line) FROM "{name}"').df()
-        rows = rows.astype(str).replace({"NaT": "", "None": "", "nan": ""}).to_dict("records")
+        # pandas 3 keeps a missing value as NaN through astype(str): fillna
+        rows = rows.astype(str).replace({"NaT": "", "None": "", "nan": ""}).fillna("").to_dict("records")
         if name == "orders":
             rows = [{**row, "order_id": "spec-" + row["order_id"]} for row in rows]
         (messages if name == "messages" else orders).extend(rows)
@@ -98,3 +101,17 @@ def test_duckdb_and_spark_agree(spark_sources, workspace, by, params):
     assert len(expected) > 3
     assert {r.get("shop") for r in expected} >= ({"s", "云裳女装旗舰店"} if "shop" in expected[0] else {None})
     assert actual == expected
+
+
+def test_compiled_queries_run_on_spark_with_the_days_bound(spark_sources, workspace):
+    # kefu.engines.compiled: Spark runs the SQL compiled once for its dialect, the days as `:name` parameters.
+    day1, day2 = dt.date(2026, 11, 11), dt.date(2026, 11, 12)
+    params = Params(slow_threshold_s=15)
+    assert kpi_key(spark_sources, ["team", "day"], params, day1, day2) is not None  # not the fallback
+    before = compiled_query.cache_info().misses
+    for date_from, date_to in ((day1, day2), (day2, day2)):
+        fresh = kpi_table(workspace_sources(workspace), ["team", "day"], params, date_from, date_to)
+        expected = to_records(fresh.execute())
+        assert to_records(kpi_arrow(spark_sources, ["team", "day"], params, date_from, date_to)) == expected
+        assert {r["day"] for r in expected} == ({"2026-11-11", "2026-11-12"} if date_from == day1 else {"2026-11-12"})
+    assert compiled_query.cache_info().misses == before + 1

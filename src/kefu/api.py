@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from kefu.config import Params
+from kefu.engines.compiled import kpi_arrow
 from kefu.ingest.pipeline import import_paths
 from kefu.metrics.derived import workspace_sources
 from kefu.metrics.explain import Explanation, explain
-from kefu.metrics.kpis import kpi_table
 from kefu.metrics.output import to_records
 from kefu.metrics.provisional import period_end, provisional
 from kefu.workspace import Workspace, WorkspaceError, is_workspace
@@ -49,9 +49,9 @@ def kpis(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """KPI records for a grouping (see kefu.metrics.kpis.group_keys)."""
-    table = kpi_table(workspace_sources(ws), by, params or ws.config.params, date_from, date_to)
-    return to_records(table.to_pyarrow())
+    """KPI records for a grouping (see kefu.metrics.kpis.group_keys); each query's SQL is compiled once
+    (kefu.engines.compiled), so a repeated query costs its execution."""
+    return to_records(kpi_arrow(workspace_sources(ws), by, params or ws.config.params, date_from, date_to))
 
 
 def data_until(con: Any, shop: str | None = None) -> dt.datetime | None:

@@ -10,10 +10,13 @@ import touched, so KPI queries start from them and stay fast.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.datatypes as dtypes
+import ibis.expr.operations as ops
 
 from kefu.config import Params
 from kefu.metrics.consult import consultation_facts
@@ -34,6 +37,8 @@ DERIVED = tuple(STEPS)
 CUBE, CUBE_PARAMS = "kpi_cube", "kpi_cube_params"
 STORED = (*DERIVED, CUBE, CUBE_PARAMS)
 PARAM_NAMES = tuple(f.name for f in dataclasses.fields(Params))
+#: The canonical tables the KPIs read.
+CANONICAL = ("messages", "orders", "agents", "ratings", "complaints")
 
 
 def derive(messages: ibis.Table, orders: ibis.Table, bots: ibis.Table) -> dict[str, ibis.Table]:
@@ -121,9 +126,34 @@ def _cube_params(ws: Workspace, present: set[str]) -> Params | None:
 
 def workspace_sources(ws: Workspace) -> Sources:
     """The workspace's tables as KPI sources, derived tables included once they exist."""
-    tables = {name: ws.table(name) for name in ("messages", "orders", "agents", "ratings", "complaints")}
-    present = set(ws.ibis.list_tables())
-    derived = {name: ws.table(name) if name in present else None for name in DERIVED}
-    params = _cube_params(ws, present)
-    cube = {"cube": ws.table(CUBE), "cube_params": params} if params is not None else {}
+    schemas = _schemas(ws)
+    tables = {name: _table(ws, name, schemas[name]) for name in CANONICAL}
+    derived = {name: _table(ws, name, schemas[name]) if name in schemas else None for name in DERIVED}
+    params = _cube_params(ws, set(schemas))
+    cube = {"cube": _table(ws, CUBE, schemas[CUBE]), "cube_params": params} if params is not None else {}
     return Sources(**tables, **derived, **cube)
+
+
+def _schemas(ws: Workspace) -> dict[str, ibis.Schema]:
+    """The schema of every workspace table, from one catalog query: `ws.table` asks once per table, and a
+    repeated KPI query (compiled once, kefu.engines.compiled) would spend more time on that than on its SQL."""
+    rows = ws.con.execute(
+        """SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns()
+           WHERE database_name = current_database() AND schema_name = 'main' AND list_contains(?, table_name)
+           ORDER BY table_name, column_index""",
+        [[*CANONICAL, *STORED]],
+    ).fetchall()
+    columns: dict[str, dict[str, dtypes.DataType]] = {}
+    for table, column, kind, nullable in rows:
+        columns.setdefault(table, {})[column] = _ibis_type(ws.ibis.compiler.type_mapper, kind, nullable)
+    return {table: ibis.schema(cols) for table, cols in columns.items()}
+
+
+@functools.cache
+def _ibis_type(type_mapper: type, kind: str, nullable: bool) -> dtypes.DataType:
+    return type_mapper.from_string(kind, nullable=nullable)  # as ws.table types a column (a SQL parse: kept)
+
+
+def _table(ws: Workspace, name: str, schema: ibis.Schema) -> ibis.Table:
+    """What `ws.table(name)` returns, for a schema already read."""
+    return ops.DatabaseTable(name, schema=schema, source=ws.ibis, namespace=ops.Namespace()).to_expr()

@@ -168,17 +168,24 @@ def _first_of_buyer(orders: ibis.Table) -> ibis.Table:
     return flagged.mutate(first_of_buyer=flagged.first_order.notnull()).drop("first_shop", "first_order")
 
 
+def uses_cube(src: Sources, params: Params) -> bool:
+    """Whether a KPI query sums the KPI cube: it exists and was built with these parameters."""
+    return src.cube is not None and src.cube_params == params
+
+
 def kpi_table(
     src: Sources,
     by: list[str],
     params: Params = Params(),
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: dt.date | ibis.Scalar | None = None,
+    date_to: dt.date | ibis.Scalar | None = None,
 ) -> ibis.Table:
-    """One row per group with the group keys and every metric of the grouping, sorted by the keys."""
+    """One row per group with the group keys and every metric of the grouping, sorted by the keys.
+
+    The first and last day may be dates or Ibis date parameters (`ibis.param`, kefu.metrics.compiled)."""
     keys = group_keys(by)
     shop_level = is_shop_grouping(keys)
-    if src.cube is not None and src.cube_params == params:
+    if uses_cube(src, params):
         cube = src.cube if shop_level else src.cube.filter(~_.shop_only)
         found = [Fact(cube, "slot", {name: cube[name] for name in cube.columns if name not in CUBE_KEYS})]
     else:
@@ -236,9 +243,9 @@ def _sum_fact(fact: Fact, keys, agents, date_from, date_to) -> ibis.Table:
 def _stack(fact: Fact, keys, agents, date_from, date_to) -> ibis.Table:
     table, ts_column, measures = fact.rows, fact.ts, fact.measures
     ts = table[ts_column]
-    if date_from:
+    if date_from is not None:
         table = table.filter(ts.date() >= date_from)
-    if date_to:
+    if date_to is not None:
         table = table.filter(table[ts_column].date() <= date_to)
     if {"team", "employer"} & set(keys):
         roster = agents.select(roster_agent=_.agent, team=_.team, employer=_.employer)
@@ -284,4 +291,4 @@ def _fen_half_up(money: ibis.Value, count: ibis.Value) -> ibis.Value:
     return fen.sign() * ((2 * fen.abs() + count) // (2 * count))
 
 
-__all__ = ["Sources", "Fact", "facts", "kpi_table", "measure_cube", "CUBE_KEYS", "group_keys", "DIMENSIONS", "GroupingError"]
+__all__ = ["Sources", "Fact", "facts", "kpi_table", "uses_cube", "measure_cube", "CUBE_KEYS", "group_keys", "DIMENSIONS", "GroupingError"]

@@ -13,10 +13,11 @@ import pyarrow.compute as pc
 
 from kefu.metrics.registry import BY_KEY
 
+#: Periods as text, a column at a time in Arrow: a Python strftime per row cost more than the query at 10 M messages.
 PERIOD_FORMAT = {
-    "day": lambda d: d.strftime("%Y-%m-%d"),
-    "week": lambda d: "{0}-W{1:02d}".format(*d.isocalendar()[:2]),
-    "month": lambda d: d.strftime("%Y-%m"),
+    "day": lambda dates: dates.cast(pa.string()),  # ISO: 2026-11-11
+    "week": lambda dates: pc.strftime(dates, format="%G-W%V"),  # ISO year and week: 2026-W46
+    "month": lambda dates: pc.utf8_slice_codeunits(dates.cast(pa.string()), 0, 7),  # 2026-11
 }
 
 
@@ -32,10 +33,11 @@ def _values(name: str, column: pa.ChunkedArray) -> list[Any]:
     kind = column.type
     if name in PERIOD_FORMAT:
         dates = column.cast(pa.date32()) if pa.types.is_timestamp(kind) else column
-        return [None if d is None else PERIOD_FORMAT[name](d) for d in dates.to_pylist()]
+        return PERIOD_FORMAT[name](dates).to_pylist()
     if pa.types.is_decimal(kind):  # money: exact to the fen, then a JSON number
-        exact = pc.round(column, 2, round_mode="half_towards_infinity").to_pylist()  # Arrow's own cast to float is off by an ulp
-        return [None if v is None else float(v) for v in exact]
+        # Arrow's own cast to float is off by an ulp; float("336.15") is the nearest double, as float(Decimal) is.
+        exact = pc.round(column, 2, round_mode="half_towards_infinity").cast(pa.string())
+        return [None if v is None else float(v) for v in exact.to_pylist()]
     if pa.types.is_floating(kind):
         metric = BY_KEY.get(name)
         if metric is not None and metric.unit == "yuan":
