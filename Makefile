@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 DEMO_WS := demo-ws
 DEMO_DATA := demo-data
 
-.PHONY: install assets demo test bench clean
+.PHONY: install assets demo test lint bench clean
 
 # Front-end packages come from the npm registry at build time, never from the repo.
 VENDOR := src/kefu/web/static/vendor/echarts.min.js
@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[spark,test]'
+	$(BIN)/pip install -q -e '.[spark,test,lint]'
 	bash scripts/ensure-java.sh
 	touch $(STAMP)
 
@@ -38,10 +38,16 @@ test: install assets
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
+# ruff (lint + format) over the code, tests and benchmarks; mypy over src/kefu ([tool.mypy] in pyproject.toml).
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
 bench: install assets
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.qc
 	$(BIN)/python -m bench.web_load
 
 clean:
-	rm -rf $(VENV) $(DEMO_WS) $(DEMO_DATA) .pytest_cache
+	rm -rf $(VENV) $(DEMO_WS) $(DEMO_DATA) .pytest_cache .ruff_cache .mypy_cache

@@ -48,8 +48,15 @@ def measure(path: Path) -> list[tuple[str, float, str]]:
         rows.append(("payroll XLSX", t, ""))
         busiest = max(result.slips, key=lambda s: data.value(s.agent.agent, "attributed_orders") or 0).agent.agent
         e, t = timed(lambda: pay.explain(ws, month, busiest, schemes, data=data))
-        rows.append(("explain one agent (rows, daily KPIs, hints)", t, f"{len(e['rows']['credited_orders'])} credited orders"))
-        draft = [parse_scheme((EXAMPLES / "presales.toml").read_text(encoding="utf-8").replace("amount = 3000", "amount = 3200"), "draft")]
+        rows.append(
+            ("explain one agent (rows, daily KPIs, hints)", t, f"{len(e['rows']['credited_orders'])} credited orders")
+        )
+        draft = [
+            parse_scheme(
+                (EXAMPLES / "presales.toml").read_text(encoding="utf-8").replace("amount = 3000", "amount = 3200"),
+                "draft",
+            )
+        ]
         others = [s for s in schemes if s.name != "售前"]
         _, t = timed(lambda: compare.compare(compute(data, schemes), compute(data, others + draft)))
         rows.append(("what-if comparison", t, ""))
@@ -61,9 +68,13 @@ def main() -> None:
     parser.add_argument("--ws", action="append", type=Path, default=None)
     args = parser.parse_args()
     paths = args.ws or [ROOT / "data" / "web-ws"]
-    lines = ["# Performance pay: speed", "",
-             f"Machine: {platform.machine()}, {platform.python_version()}; `python -m bench.pay_bench` "
-             f"{' '.join(f'--ws {p}' for p in paths)}; example schemes.", ""]
+    lines = [
+        "# Performance pay: speed",
+        "",
+        f"Machine: {platform.machine()}, {platform.python_version()}; `python -m bench.pay_bench` "
+        f"{' '.join(f'--ws {p}' for p in paths)}; example schemes.",
+        "",
+    ]
     for path in paths:
         found = measure(path)
         lines += [f"## {found[0][0]}", "", "| step | seconds | |", "|---|---|---|"]

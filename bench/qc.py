@@ -56,9 +56,14 @@ def plant_violations(ws_path: Path) -> dict:
     con = duckdb.connect(str(ws_path / "kefu.duckdb"))
     planted = {}
     for sender, hits in (("agent", agent_hits), ("buyer", buyer_hits)):
-        con.execute(f"""UPDATE messages SET text = (?::VARCHAR[])[1 + (rowid // 1000) % {len(hits)}]
-                        WHERE sender = ? AND rowid % 1000 = 0""", [hits, sender])
-        planted[sender] = con.execute("SELECT count(*) FROM messages WHERE sender = ? AND rowid % 1000 = 0", [sender]).fetchone()[0]
+        con.execute(
+            f"""UPDATE messages SET text = (?::VARCHAR[])[1 + (rowid // 1000) % {len(hits)}]
+                        WHERE sender = ? AND rowid % 1000 = 0""",
+            [hits, sender],
+        )
+        planted[sender] = con.execute(
+            "SELECT count(*) FROM messages WHERE sender = ? AND rowid % 1000 = 0", [sender]
+        ).fetchone()[0]
     con.execute("DROP TABLE IF EXISTS qc_findings")
     con.execute("DROP TABLE IF EXISTS qc_reviews")
     con.execute("DROP TABLE IF EXISTS qc_runs")
@@ -69,7 +74,9 @@ def plant_violations(ws_path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10_000_000)
-    parser.add_argument("--scratch", type=Path, default=None, help="folder for the workspace copy (default: a temp dir)")
+    parser.add_argument(
+        "--scratch", type=Path, default=None, help="folder for the workspace copy (default: a temp dir)"
+    )
     args = parser.parse_args()
     source = ROOT / "data" / f"ws-{args.size}"
     if not (source / "kefu.duckdb").exists():

@@ -24,7 +24,10 @@ RESULTS = ROOT / "results.md"
 def child(code: str) -> dict:
     """Run `code` in a fresh interpreter; it prints one JSON object. Adds peak RSS in MB."""
     started = time.perf_counter()
-    measured = code + "\nimport resource, sys\nprint('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    measured = (
+        code
+        + "\nimport resource, sys\nprint('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
     proc = subprocess.run([sys.executable, "-c", measured], capture_output=True, text=True, check=False)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-3000:])
@@ -171,15 +174,19 @@ def _times(slow: float, fast: float) -> float | None:
 
 def report(results: list[dict], chats: dict | None, small: dict | None = None) -> str:
     lines = [
-        "# Benchmarks (`make bench`)", "",
+        "# Benchmarks (`make bench`)",
+        "",
         f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
-        "Each step runs in its own process; peak RSS is that process's maximum resident memory.", "",
+        "Each step runs in its own process; peak RSS is that process's maximum resident memory.",
+        "",
         "Targets: agent × day KPI table for 10 M messages ≤ 5 s after import with peak RSS ≤ 3 GB; "
         "≥ 20× the plain pandas implementation (kefu.testing.reference_pandas, same definitions, same data); "
-        "CSV import ≥ 1 M rows/s; 10,000 千牛 chat files (1 M messages) imported in < 60 s.", "",
+        "CSV import ≥ 1 M rows/s; 10,000 千牛 chat files (1 M messages) imported in < 60 s.",
+        "",
         "KPI agent×day is timed twice in one process (first run in brackets): with the workspace's parameters, "
         "summed from the KPI cube the import builds, and with another slow threshold, computed from the derived "
-        "tables (questions, consultations, order contacts, message counts). Speed-up = pandas time / KPI time.", "",
+        "tables (questions, consultations, order contacts, message counts). Speed-up = pandas time / KPI time.",
+        "",
         "| messages | import (all tables) | import rows/s | CSV read+validate rows/s | KPI agent×day | speed-up "
         "| KPI, other parameters | speed-up | KPI peak RSS | pandas |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -195,24 +202,40 @@ def report(results: list[dict], chats: dict | None, small: dict | None = None) -
     cached = [("two messages", small)] if small else []
     cached += [(f"{r['messages_target']:,}", r["kpi_cache"]) for r in results if "kpi_cache" in r]
     if cached:
-        lines += ["", "KPI queries compiled once (bench/kpi_cache.py, issue #13; target: repeated ≤ 50 ms above "
-                  "DuckDB's own time). First: the first call in a fresh process, which builds and compiles the query. "
-                  "Repeated: best of 7 later calls, which run the compiled SQL, interleaved with the DuckDB runs. "
-                  "DuckDB: the same SQL run by DuckDB alone (parse, plan, execute, Arrow). Records: the part of the "
-                  "repeated call that turns the result into JSON-ready dicts. Fresh: built and compiled on every call, "
-                  "as before the cache.", "",
-                  "| messages | query | first | repeated | DuckDB | repeated − DuckDB | of which records | fresh |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "KPI queries compiled once (bench/kpi_cache.py, issue #13; target: repeated ≤ 50 ms above "
+            "DuckDB's own time). First: the first call in a fresh process, which builds and compiles the query. "
+            "Repeated: best of 7 later calls, which run the compiled SQL, interleaved with the DuckDB runs. "
+            "DuckDB: the same SQL run by DuckDB alone (parse, plan, execute, Arrow). Records: the part of the "
+            "repeated call that turns the result into JSON-ready dicts. Fresh: built and compiled on every call, "
+            "as before the cache.",
+            "",
+            "| messages | query | first | repeated | DuckDB | repeated − DuckDB | of which records | fresh |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for label, measured in cached:
             lines += _cache_lines(label, measured)
     if chats:
-        lines += ["", f"千牛 chat folder: {chats['files']:,} files, {chats['messages']:,} messages imported in "
-                  f"{chats['seconds']} s (rejected {chats['rejected']}, file errors {chats['errors']}), peak RSS {chats['peak_rss_mb']:,} MB."]
-    lines += ["", "Import rows/s counts every row of every table read, and includes validation, storage, the rebuild "
-              "of the derived tables and of the KPI cube.", "",
-              "Earlier runs, the import by phase and why CSV import ≥ 1 M rows/s is out of reach here: bench/analysis.md.",
-              "", "Raw results:", "", "```json",
-              json.dumps({"sizes": results, "chats": chats, "kpi_cache_small": small}, ensure_ascii=False, indent=1), "```", ""]
+        lines += [
+            "",
+            f"千牛 chat folder: {chats['files']:,} files, {chats['messages']:,} messages imported in "
+            f"{chats['seconds']} s (rejected {chats['rejected']}, file errors {chats['errors']}), peak RSS {chats['peak_rss_mb']:,} MB.",
+        ]
+    lines += [
+        "",
+        "Import rows/s counts every row of every table read, and includes validation, storage, the rebuild "
+        "of the derived tables and of the KPI cube.",
+        "",
+        "Earlier runs, the import by phase and why CSV import ≥ 1 M rows/s is out of reach here: bench/analysis.md.",
+        "",
+        "Raw results:",
+        "",
+        "```json",
+        json.dumps({"sizes": results, "chats": chats, "kpi_cache_small": small}, ensure_ascii=False, indent=1),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -33,7 +33,15 @@ DATA = ROOT / "data"
 WS = DATA / "web-ws"
 RESULTS = ROOT / "web-results.md"
 PASSWORD = "load-test-2026"
-SORTS = ("sales_amount", "avg_response_s", "reply_rate", "inquiry_conversion", "consult_buyers", "slow_responses", "satisfaction_rate")
+SORTS = (
+    "sales_amount",
+    "avg_response_s",
+    "reply_rate",
+    "inquiry_conversion",
+    "consult_buyers",
+    "slow_responses",
+    "satisfaction_rate",
+)
 
 
 def build() -> None:
@@ -70,8 +78,10 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    code = ("import uvicorn, sys; from pathlib import Path; from kefu.web.app import create_app; "
-            f"uvicorn.run(create_app(Path({str(WS)!r}), secure_cookies=False), host='127.0.0.1', port={port}, log_level='warning')")
+    code = (
+        "import uvicorn, sys; from pathlib import Path; from kefu.web.app import create_app; "
+        f"uvicorn.run(create_app(Path({str(WS)!r}), secure_cookies=False), host='127.0.0.1', port={port}, log_level='warning')"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -104,7 +114,12 @@ def requests_for(shop: str, agents: list[str], days: list[str], buyers: dict[str
         ("page /losses (last day)", f"/losses?date={last}"),
     ]
     if buyers.get(agent):
-        options.append(("page /chats/{agent}/{last day}/{buyer}", f"/chats/{quote(agent)}/{last}/{quote(random.choice(buyers[agent]))}"))
+        options.append(
+            (
+                "page /chats/{agent}/{last day}/{buyer}",
+                f"/chats/{quote(agent)}/{last}/{quote(random.choice(buyers[agent]))}",
+            )
+        )
     return random.choice(options)
 
 
@@ -159,42 +174,52 @@ def run(users: int, seconds: float, think: float) -> dict[str, list[float]]:
 def login(base: str) -> httpx.Client:
     c = httpx.Client(base_url=base, timeout=60)
     c.get("/login")
-    r = c.post("/api/session", json={"name": "bench", "password": PASSWORD}, headers={"X-CSRF-Token": c.cookies["kefu_csrf"]})
+    r = c.post(
+        "/api/session", json={"name": "bench", "password": PASSWORD}, headers={"X-CSRF-Token": c.cookies["kefu_csrf"]}
+    )
     r.raise_for_status()
     return c
 
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def report(timings: dict, users: int, seconds: float, think: float) -> str:
     errors = timings.pop("__errors__")
     every = [v for vs in timings.values() for v in vs]
     lines = [
-        f"## {users} users, think time {f'{0.5 * think:g}–{1.5 * think:g} s' if think else 'none (closed loop, stress)'}", "",
+        f"## {users} users, think time {f'{0.5 * think:g}–{1.5 * think:g} s' if think else 'none (closed loop, stress)'}",
+        "",
         f"{dt.datetime.now():%Y-%m-%d %H:%M} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores "
         f"(`uptime` load average {LOAD['start']} before the run, {os.getloadavg()[0]:.2f} at its end: other work on the machine shares the cores) · "
-        f"{users} concurrent users for {seconds:.0f} s against 127.0.0.1 (uvicorn, one process; cookies without the Secure flag since the client speaks plain http) · demo shop 25 agents × 30 days, seed 1", "",
+        f"{users} concurrent users for {seconds:.0f} s against 127.0.0.1 (uvicorn, one process; cookies without the Secure flag since the client speaks plain http) · demo shop 25 agents × 30 days, seed 1",
+        "",
         f"**All requests: {len(every)} ({len(every) / seconds:.0f}/s), p50 {statistics.median(every) * 1000:.0f} ms, "
-        f"p95 {pct(every, 0.95) * 1000:.0f} ms, max {max(every) * 1000:.0f} ms, errors {len(errors)}.**", "",
-        "| endpoint | requests | p50 ms | p95 ms | max ms |", "|---|---:|---:|---:|---:|",
+        f"p95 {pct(every, 0.95) * 1000:.0f} ms, max {max(every) * 1000:.0f} ms, errors {len(errors)}.**",
+        "",
+        "| endpoint | requests | p50 ms | p95 ms | max ms |",
+        "|---|---:|---:|---:|---:|",
     ]
     for label in sorted(timings):
         v = timings[label]
-        lines.append(f"| {label} | {len(v)} | {statistics.median(v) * 1000:.0f} | {pct(v, 0.95) * 1000:.0f} | {max(v) * 1000:.0f} |")
+        lines.append(
+            f"| {label} | {len(v)} | {statistics.median(v) * 1000:.0f} | {pct(v, 0.95) * 1000:.0f} | {max(v) * 1000:.0f} |"
+        )
     return "\n".join(lines + (["", "Errors (first 10):", *[f"- {e}" for e in errors[:10]]] if errors else [])) + "\n"
 
 
-NOTE = ("The server reads an in-memory snapshot of the workspace (it keeps no hold on kefu.duckdb, so the CLI works while "
-        "it runs). Engine results (KPI tables) are computed per snapshot at start-up; the latest day's drill-downs follow in "
-        "a background thread. Results derived from them (reports, drill-downs, chats, heat maps) and whole rendered pages are "
-        "cached until the data changes, per template, URL, language and the user's role and scope; concurrent requests for "
-        "the same missing result wait for one computation. A drill-down or chat never opened before still costs one engine "
-        "call or query the first time, and those first times are part of these numbers (the random agents, buyers, dates "
-        "and sort keys below keep producing new ones). Measured after the start-up warm-up (GET /api/health reports "
-        "warm: true); the load generator runs on the same machine and shares its two cores.")
+NOTE = (
+    "The server reads an in-memory snapshot of the workspace (it keeps no hold on kefu.duckdb, so the CLI works while "
+    "it runs). Engine results (KPI tables) are computed per snapshot at start-up; the latest day's drill-downs follow in "
+    "a background thread. Results derived from them (reports, drill-downs, chats, heat maps) and whole rendered pages are "
+    "cached until the data changes, per template, URL, language and the user's role and scope; concurrent requests for "
+    "the same missing result wait for one computation. A drill-down or chat never opened before still costs one engine "
+    "call or query the first time, and those first times are part of these numbers (the random agents, buyers, dates "
+    "and sort keys below keep producing new ones). Measured after the start-up warm-up (GET /api/health reports "
+    "warm: true); the load generator runs on the same machine and shares its two cores."
+)
 
 
 def main() -> None:

@@ -35,9 +35,18 @@ def msg(clock: str, sender: str, agent: str = "s:ann", buyer: str = "b1", text: 
     return {"ts": at(clock), "shop": shop, "buyer": buyer, "agent": agent, "sender": sender, "text": text or sender}
 
 
-def order(order_id: str, created: str, paid: str | None, amount: str = "100.00", buyer: str = "b1", shop: str = "s") -> dict:
-    return {"order_id": order_id, "shop": shop, "buyer": buyer, "created_at": at(created),
-            "paid_at": at(paid) if paid else "", "amount": amount, "status": "paid" if paid else "unpaid"}
+def order(
+    order_id: str, created: str, paid: str | None, amount: str = "100.00", buyer: str = "b1", shop: str = "s"
+) -> dict:
+    return {
+        "order_id": order_id,
+        "shop": shop,
+        "buyer": buyer,
+        "created_at": at(created),
+        "paid_at": at(paid) if paid else "",
+        "amount": amount,
+        "status": "paid" if paid else "unpaid",
+    }
 
 
 def shop(folder: Path, messages: list[dict], orders: list[dict] = (), **tables: list[dict]) -> Workspace:

@@ -10,12 +10,15 @@ from kefu.cli.main import app
 DOCS = Path(__file__).parent.parent / "docs"
 
 
-@pytest.mark.parametrize("doc, table", [
-    ("metrics.md", docgen.metrics_markdown),
-    ("data.md", docgen.tables_markdown),
-    ("config.md", docgen.settings_markdown),
-    ("config.md", lambda: docgen.settings_markdown("qc.mutual")),
-])
+@pytest.mark.parametrize(
+    "doc, table",
+    [
+        ("metrics.md", docgen.metrics_markdown),
+        ("data.md", docgen.tables_markdown),
+        ("config.md", docgen.settings_markdown),
+        ("config.md", lambda: docgen.settings_markdown("qc.mutual")),
+    ],
+)
 def test_reference_tables_are_current(doc, table):
     assert table() in (DOCS / doc).read_text(encoding="utf-8"), f"regenerate docs/{doc}: python -m kefu.docgen"
 

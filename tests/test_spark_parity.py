@@ -10,17 +10,17 @@ import datetime as dt
 import shutil
 
 import pytest
+from metrics.test_spec_example import example_shop
+from shops import at, msg, order, shop
 
 from kefu.config import Params
 from kefu.engines.compiled import compiled_query, kpi_arrow
+from kefu.ingest.pipeline import import_paths
 from kefu.metrics.compiled import kpi_key
 from kefu.metrics.derived import workspace_sources
 from kefu.metrics.kpis import kpi_table
 from kefu.metrics.output import to_records
-from kefu.ingest.pipeline import import_paths
 from kefu.simulate import simulate
-from metrics.test_spec_example import example_shop
-from shops import at, msg, order, shop
 
 pytestmark = pytest.mark.spark
 NEXT = "2026-11-12"
@@ -31,21 +31,39 @@ def edge_cases() -> tuple[list[dict], list[dict]]:
     cases = {
         "midnight": [msg("23:59:00", "buyer"), msg(at("00:01:00", NEXT), "agent")],
         "day_start": [msg("23:50:00", "buyer"), msg(at("00:10:00", NEXT), "buyer"), msg(at("00:15:00", NEXT), "agent")],
-        "bot_transfer": [msg("10:00:00", "buyer", agent="s:bot"), msg("10:00:01", "bot", agent="s:bot"),
-                         msg("10:00:30", "buyer", agent="s:bot"), msg("10:00:40", "transfer"), msg("10:01:00", "agent")],
-        "answered_transfer": [msg("10:00:00", "buyer", agent="s:bot"), msg("10:00:05", "bot", agent="s:bot"),
-                              msg("10:00:10", "transfer"), msg("10:00:30", "agent")],
+        "bot_transfer": [
+            msg("10:00:00", "buyer", agent="s:bot"),
+            msg("10:00:01", "bot", agent="s:bot"),
+            msg("10:00:30", "buyer", agent="s:bot"),
+            msg("10:00:40", "transfer"),
+            msg("10:01:00", "agent"),
+        ],
+        "answered_transfer": [
+            msg("10:00:00", "buyer", agent="s:bot"),
+            msg("10:00:05", "bot", agent="s:bot"),
+            msg("10:00:10", "transfer"),
+            msg("10:00:30", "agent"),
+        ],
         "same_second": [msg("10:00:00", "agent"), msg("10:00:00", "buyer")],
         "proactive": [msg("10:00:00", "agent")],
-        "two_agents": [msg("10:00:00", "buyer"), msg("10:00:10", "agent"),
-                       msg("12:00:00", "buyer", agent="s:bob"), msg("12:00:10", "agent", agent="s:bob"),
-                       msg("13:00:00", "buyer")],
+        "two_agents": [
+            msg("10:00:00", "buyer"),
+            msg("10:00:10", "agent"),
+            msg("12:00:00", "buyer", agent="s:bob"),
+            msg("12:00:10", "agent", agent="s:bob"),
+            msg("13:00:00", "buyer"),
+        ],
     }
     orders = {
-        "two_agents": [order("o1", "10:05:00", "12:10:00", "100.00"), order("o2", "09:00:00", "12:30:00", "50.00"),
-                       order("o3", "12:20:00", None)],
-        "midnight": [order("o4", at("00:30:00", NEXT), at("00:40:00", NEXT), "19.90"),
-                     order("o5", "2026-11-01 09:00:00", "2026-11-01 09:00:00", "5.00")],
+        "two_agents": [
+            order("o1", "10:05:00", "12:10:00", "100.00"),
+            order("o2", "09:00:00", "12:30:00", "50.00"),
+            order("o3", "12:20:00", None),
+        ],
+        "midnight": [
+            order("o4", at("00:30:00", NEXT), at("00:40:00", NEXT), "19.90"),
+            order("o5", "2026-11-01 09:00:00", "2026-11-01 09:00:00", "5.00"),
+        ],
         "proactive": [order("o6", "2026-11-08 10:00:00", "2026-11-14 10:00:01", "7.00")],
     }
     messages = [{**m, "shop": name} for name, rows in cases.items() for m in rows]
@@ -90,11 +108,14 @@ def spark_sources(spark_con, workspace):
     return sources_from_workspace(spark_con, workspace)
 
 
-@pytest.mark.parametrize("by, params", [
-    ("agent,day", Params()),
-    ("shop,day", Params(credit_rule="payment", slow_threshold_s=15)),
-    ("employer,week,hour", Params(credit_rule="order", after_sales_days=3, attribution_hours=1)),
-])
+@pytest.mark.parametrize(
+    "by, params",
+    [
+        ("agent,day", Params()),
+        ("shop,day", Params(credit_rule="payment", slow_threshold_s=15)),
+        ("employer,week,hour", Params(credit_rule="order", after_sales_days=3, attribution_hours=1)),
+    ],
+)
 def test_duckdb_and_spark_agree(spark_sources, workspace, by, params):
     expected = to_records(kpi_table(workspace_sources(workspace), by.split(","), params).execute())
     actual = to_records(kpi_table(spark_sources, by.split(","), params).execute())

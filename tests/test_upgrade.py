@@ -29,13 +29,20 @@ def test_read_only_commands_upgrade_a_workspace_of_an_earlier_kefu(tmp_path):
     before = kpis(folder)
     # what the earlier kefu wrote: no orders.updated_at, no history tables, a ledger without updated/changed
     con = duckdb.connect(str(folder / "kefu.duckdb"))
-    for ddl in ("ALTER TABLE orders DROP COLUMN updated_at", "DROP TABLE orders_history", "DROP TABLE refunds_history",
-                "ALTER TABLE imports DROP COLUMN updated", "ALTER TABLE imports DROP COLUMN changed"):
+    for ddl in (
+        "ALTER TABLE orders DROP COLUMN updated_at",
+        "DROP TABLE orders_history",
+        "DROP TABLE refunds_history",
+        "ALTER TABLE imports DROP COLUMN updated",
+        "ALTER TABLE imports DROP COLUMN changed",
+    ):
         con.execute(ddl)
     con.close()
     assert kpis(folder) == before  # `kefu kpi` opens read-only: it upgrades the file first, changing no row
     con = duckdb.connect(str(folder / "kefu.duckdb"), read_only=True)
-    columns = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'orders'").fetchall()}
+    columns = {
+        c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'orders'").fetchall()
+    }
     assert "updated_at" in columns and con.execute("SELECT count(*) FROM orders_history").fetchone()[0] == 0
     con.close()
 

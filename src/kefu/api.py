@@ -7,8 +7,8 @@ canonical files, which is imported into an in-memory workspace first.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ def open_data(path: Path) -> Iterator[Workspace]:
         failed = [r for r in import_paths(ws, [path]) if r.error]
         if failed:
             ws.close()
-            raise WorkspaceError("; ".join(r.error for r in failed))
+            raise WorkspaceError("; ".join(r.error or "" for r in failed))
     else:
         raise WorkspaceError(f"{path} does not exist")
     try:
@@ -80,5 +80,7 @@ def with_provisional(con: Any, records: list[dict[str, Any]], date_to: dt.date |
     return out
 
 
-def explain_agent_day(ws: Workspace, agent: str, day: dt.date, metric: str | None = None, params: Params | None = None) -> Explanation:
+def explain_agent_day(
+    ws: Workspace, agent: str, day: dt.date, metric: str | None = None, params: Params | None = None
+) -> Explanation:
     return explain(workspace_sources(ws), agent, day, metric, params or ws.config.params)

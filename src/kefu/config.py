@@ -29,16 +29,39 @@ class Setting:
 
 SETTINGS = (
     Setting("slow_threshold_s", 60, "a reply slower than this many seconds is a 慢响应 (many shops use 15–30)"),
-    Setting("after_sales_days", 15, "a buyer who paid an order in this many days before asking is after-sales, not an inquiry"),
+    Setting(
+        "after_sales_days",
+        15,
+        "a buyer who paid an order in this many days before asking is after-sales, not an inquiry",
+    ),
     Setting("attribution_hours", 72, "only chat messages at most this many hours before an order can win its credit"),
-    Setting("credit_rule", "order_first", "who is 落实客服: order (下单判定), payment (付款判定) or order_first (下单优先)"),
+    Setting(
+        "credit_rule", "order_first", "who is 落实客服: order (下单判定), payment (付款判定) or order_first (下单优先)"
+    ),
     Setting("fund", 100, "互查: each agent's fund at the start of a month, in yuan", "qc.mutual"),
     Setting("error_cost", 10, "互查: yuan one confirmed error costs", "qc.mutual"),
-    Setting("supervisor_multiplier", 2, "互查: a confirmed QC finding that no peer reported costs error_cost × this", "qc.mutual"),
-    Setting("warning_only_months", [], "互查: months (\"YYYY-MM\") whose costs are shown but not deducted, e.g. the first month", "qc.mutual"),
-    Setting("trusted_proxies", [], "web: addresses or networks of reverse proxies whose X-Forwarded-For / -Proto is believed "
-            "(none: the client address is the connection's)", "web"),
-    Setting("api_docs", "signed_in", "web: who may read /docs, /redoc and /openapi.json: off, signed_in or public", "web"),
+    Setting(
+        "supervisor_multiplier",
+        2,
+        "互查: a confirmed QC finding that no peer reported costs error_cost × this",
+        "qc.mutual",
+    ),
+    Setting(
+        "warning_only_months",
+        [],
+        '互查: months ("YYYY-MM") whose costs are shown but not deducted, e.g. the first month',
+        "qc.mutual",
+    ),
+    Setting(
+        "trusted_proxies",
+        [],
+        "web: addresses or networks of reverse proxies whose X-Forwarded-For / -Proto is believed "
+        "(none: the client address is the connection's)",
+        "web",
+    ),
+    Setting(
+        "api_docs", "signed_in", "web: who may read /docs, /redoc and /openapi.json: off, signed_in or public", "web"
+    ),
 )
 API_DOCS = ("off", "signed_in", "public")
 
@@ -126,7 +149,9 @@ def web_problems(values: dict[str, Any]) -> list[str]:
     problems = [f"[web] unknown key {k!r} (known: {', '.join(sorted(known))})" for k in values.keys() - known]
     proxies = values.get("trusted_proxies", [])
     if not isinstance(proxies, list) or not all(isinstance(p, str) and _is_network(p) for p in proxies):
-        problems.append(f'[web] trusted_proxies must be a list of IP addresses or networks ("10.0.0.5", "10.0.0.0/24"), got {proxies!r}')
+        problems.append(
+            f'[web] trusted_proxies must be a list of IP addresses or networks ("10.0.0.5", "10.0.0.0/24"), got {proxies!r}'
+        )
     if values.get("api_docs", "signed_in") not in API_DOCS:
         problems.append(f"[web] api_docs must be one of {', '.join(API_DOCS)}, got {values['api_docs']!r}")
     return problems

@@ -19,12 +19,16 @@ def _formula(f: Formula) -> str:
 
 
 def metrics_markdown() -> str:
-    rows = ["| key | 中文 | English | unit | direction | formula (over the group's rows) | definition · 定义 |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| key | 中文 | English | unit | direction | formula (over the group's rows) | definition · 定义 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for m in METRICS:
         scope = " *(shop groupings only)*" if m.shop_level else ""
-        rows.append(f"| `{m.key}` | {m.zh} | {m.en} | {m.unit} | {DIRECTION[m.higher_is_better]} "
-                    f"| `{_formula(m.formula)}` | {m.doc}{scope}<br>{m.doc_zh} |")
+        rows.append(
+            f"| `{m.key}` | {m.zh} | {m.en} | {m.unit} | {DIRECTION[m.higher_is_better]} "
+            f"| `{_formula(m.formula)}` | {m.doc}{scope}<br>{m.doc_zh} |"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -32,8 +36,14 @@ def tables_markdown() -> str:
     out = []
     for t in TABLES.values():
         key = ", ".join(t.key) if t.key else "none, a multiset of whole rows (identical rows all count, D14)"
-        out += [f"### `{t.name}` — {t.zh}", "", f"{t.doc} {'**Required.**' if t.required else 'Optional.'} Key: {key}.", "",
-                "| column | type | required | allowed / default | note |", "|---|---|---|---|---|"]
+        out += [
+            f"### `{t.name}` — {t.zh}",
+            "",
+            f"{t.doc} {'**Required.**' if t.required else 'Optional.'} Key: {key}.",
+            "",
+            "| column | type | required | allowed / default | note |",
+            "|---|---|---|---|---|",
+        ]
         for c in t.columns:
             allowed = ", ".join(c.choices)
             if c.default is not None:

@@ -73,6 +73,13 @@ class Table:
     def dedup_columns(self) -> tuple[str, ...]:
         return self.key or self.column_names
 
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The natural key, for code that handles keyed tables only."""
+        if self.key is None:
+            raise ValueError(f"table {self.name} has no natural key")
+        return self.key
+
 
 ROLES = ("presales", "aftersales", "refund", "review", "qc", "trainer", "manager", "bot")
 SENDERS = ("buyer", "agent", "bot", "transfer")
@@ -126,7 +133,11 @@ TABLES: dict[str, Table] = {
                 Column("paid_at", "timestamp"),
                 Column("amount", "money", required=True),
                 Column("status", choices=ORDER_STATUSES),
-                Column("updated_at", "timestamp", doc="when the platform last changed the order (修改时间), where the source says"),
+                Column(
+                    "updated_at",
+                    "timestamp",
+                    doc="when the platform last changed the order (修改时间), where the source says",
+                ),
             ),
             key=("shop", "order_id"),
             required=True,
@@ -213,4 +224,3 @@ def table_for_file(stem: str) -> Table | None:
         if stem == name or stem.startswith((name + "-", name + "_", name + ".")):
             return TABLES[name]
     return None
-

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from kefu.errors import KefuError
 from kefu.metrics.registry import BY_KEY
+from kefu.workspace import scalar
 
 SCOPES = ("shop", "team", "agent")
 COLUMNS = ("month", "shop", "scope", "subject", "metric", "value")
@@ -57,7 +58,9 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def parse_row(row: dict[str, str], where: str, roster: Mapping[str, Mapping] | None = None) -> tuple[Target | None, list[str]]:
+def parse_row(
+    row: dict[str, str], where: str, roster: Mapping[str, Mapping] | None = None
+) -> tuple[Target | None, list[str]]:
     """One target from a row of text, or the problems with it (each naming `where`)."""
     problems = []
     get = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
@@ -86,7 +89,7 @@ def parse_row(row: dict[str, str], where: str, roster: Mapping[str, Mapping] | N
         subject = f"{shop}:{subject}"
     if roster is not None and scope in SCOPES:
         problems += subject_problems(shop, scope, subject, roster, where)
-    if problems:
+    if problems or value is None:  # no value without a problem saying why
         return None, problems
     return Target(month, shop, scope, subject, metric, value), []
 
@@ -126,14 +129,18 @@ def parse_rows(rows: list[dict[str, str]], source: str, roster: Mapping[str, Map
     With `roster` (account -> shop, team), shops, teams and accounts must exist.
     Two rows for the same month, shop, scope, subject and metric are a problem too.
     """
-    targets, problems, seen = [], [], {}
+    targets: list[Target] = []
+    problems: list[str] = []
+    seen: dict[tuple[str, ...], int] = {}  # key -> first line
     for i, row in enumerate(rows, start=2):
         target, found = parse_row(row, f"{source} line {i}", roster)
         problems += found
         if target:
             key = (target.month, target.shop, target.scope, target.subject, target.metric)
             if key in seen:
-                problems.append(f"{source} line {i}: the same target as line {seen[key]} ({target.subject} {target.metric} {target.month})")
+                problems.append(
+                    f"{source} line {i}: the same target as line {seen[key]} ({target.subject} {target.metric} {target.month})"
+                )
             seen.setdefault(key, i)
             targets.append(target)
     if problems:
@@ -164,16 +171,23 @@ def save(con: duckdb.DuckDBPyConnection, targets: list[Target]) -> None:
 
 def delete(con: duckdb.DuckDBPyConnection, *, month: str, shop: str, scope: str, subject: str, metric: str) -> None:
     ensure_table(con)
-    con.execute("DELETE FROM web_targets WHERE month=? AND shop=? AND scope=? AND subject=? AND metric=?",
-                [month, shop, scope, subject, metric])
+    con.execute(
+        "DELETE FROM web_targets WHERE month=? AND shop=? AND scope=? AND subject=? AND metric=?",
+        [month, shop, scope, subject, metric],
+    )
 
 
 def load(con: duckdb.DuckDBPyConnection, month: str | None = None, shops: list[str] | None = None) -> list[Target]:
     """Stored targets (none when the table was never made: works on read-only connections)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'web_targets'").fetchone()[0]
+    exists = scalar(
+        con,
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'web_targets'",
+    )
     if not exists:
         return []
-    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM web_targets ORDER BY month, shop, scope, subject, metric").fetchall()
+    rows = con.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM web_targets ORDER BY month, shop, scope, subject, metric"
+    ).fetchall()
     found = [Target(*r) for r in rows]
     return [t for t in found if (month is None or t.month == month) and (shops is None or t.shop in shops)]
 
@@ -208,5 +222,13 @@ def progress(actual: float | None, target: float, metric: str, *, elapsed_share:
         on_track = actual <= expected
     else:
         on_track = actual >= expected
-    return {"metric": metric, "target": target, "actual": actual, "completion": done, "gap": gap,
-            "expected_to_date": expected, "on_track": on_track, "additive": additive}
+    return {
+        "metric": metric,
+        "target": target,
+        "actual": actual,
+        "completion": done,
+        "gap": gap,
+        "expected_to_date": expected,
+        "on_track": on_track,
+        "additive": additive,
+    }

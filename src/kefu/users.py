@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
 from kefu.errors import KefuError
+from kefu.workspace import scalar
 
 #: Roles, and what each one sees (enforced by kefu.web.permissions).
 ROLES = {
@@ -33,7 +35,9 @@ ROLES = {
 }
 
 #: The password rule, in words (shown on the password pages and in errors).
-PASSWORD_RULE = "at least 10 characters, with at least two of: letters, digits, other characters; not containing the user name"
+PASSWORD_RULE = (
+    "at least 10 characters, with at least two of: letters, digits, other characters; not containing the user name"
+)
 MIN_PASSWORD = 10
 
 DDL = (
@@ -67,15 +71,25 @@ class User:
     created_at: dt.datetime | None = None
 
     def as_json(self) -> dict:
-        return {"name": self.name, "role": self.role, "shops": list(self.shops), "agent": self.agent, "employer": self.employer,
-                "disabled": self.disabled, "created_at": self.created_at.isoformat(sep=" ", timespec="seconds") if self.created_at else None}
+        return {
+            "name": self.name,
+            "role": self.role,
+            "shops": list(self.shops),
+            "agent": self.agent,
+            "employer": self.employer,
+            "disabled": self.disabled,
+            "created_at": self.created_at.isoformat(sep=" ", timespec="seconds") if self.created_at else None,
+        }
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in DDL:
         con.execute(ddl)
-    has = con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'web_users' "
-                      "AND column_name = 'sessions_from'").fetchone()[0]
+    has = scalar(
+        con,
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'web_users' "
+        "AND column_name = 'sessions_from'",
+    )
     if not has:  # workspaces made before sessions could be ended
         con.execute("ALTER TABLE web_users ADD COLUMN sessions_from TIMESTAMP")
 
@@ -103,32 +117,46 @@ def validate(*, role: str, shops: list[str], agent: str | None, employer: str | 
     return problems
 
 
-def scope_problems(*, role: str, shops: list[str], agent: str | None, employer: str | None,
-                   roster: Mapping[str, Mapping]) -> list[str]:
+def scope_problems(
+    *, role: str, shops: list[str], agent: str | None, employer: str | None, roster: Mapping[str, Mapping]
+) -> list[str]:
     """What a user definition names that the workspace does not have (roster: human account -> shop, employer)."""
     known_shops = sorted({r["shop"] for r in roster.values()})
     problems = []
     for shop in shops:
         if shop not in known_shops:
-            problems.append(f"no shop {shop!r} in this workspace (shops: {', '.join(known_shops) or 'none yet: import data first'})")
+            problems.append(
+                f"no shop {shop!r} in this workspace (shops: {', '.join(known_shops) or 'none yet: import data first'})"
+            )
     if role == "agent" and agent:
         info = roster.get(agent)
         if info is None:
             problems.append(f"no agent account {agent!r} (accounts are written 店铺:名字, as in the chats)")
         elif info["shop"] not in shops:
-            problems.append(f"agent account {agent!r} belongs to shop {info['shop']!r}, which is not among the user's shops")
+            problems.append(
+                f"agent account {agent!r} belongs to shop {info['shop']!r}, which is not among the user's shops"
+            )
     if role == "vendor" and employer:
-        employers = sorted({r["employer"] for r in roster.values() if r["shop"] in shops and r.get("employer") not in (None, "in_house")})
+        employers = sorted(
+            {
+                r["employer"]
+                for r in roster.values()
+                if r["shop"] in shops and r.get("employer") not in (None, "in_house")
+            }
+        )
         if employer not in employers:
-            problems.append(f"no outsourcing company {employer!r} among the agents of {', '.join(shops)} "
-                            f"(companies: {', '.join(employers) or 'none'})")
+            problems.append(
+                f"no outsourcing company {employer!r} among the agents of {', '.join(shops)} "
+                f"(companies: {', '.join(employers) or 'none'})"
+            )
     return problems
 
 
 def password_problems(password: str, name: str = "") -> list[str]:
     """Why a password is too weak (empty when it is fine)."""
-    kinds = sum((any(c.isalpha() for c in password), any(c.isdigit() for c in password),
-                 any(not c.isalnum() for c in password)))
+    kinds = sum(
+        (any(c.isalpha() for c in password), any(c.isdigit() for c in password), any(not c.isalnum() for c in password))
+    )
     problems = []
     if len(password) < MIN_PASSWORD:
         problems.append(f"the password must have at least {MIN_PASSWORD} characters")
@@ -155,7 +183,9 @@ def roster(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
         SELECT DISTINCT agent, shop, NULL, 'presales', 'in_house' FROM messages
         WHERE sender = 'agent' AND agent NOT IN (SELECT agent FROM agents)""").fetchall()
     bots = {r[0] for r in con.execute("SELECT DISTINCT agent FROM messages WHERE sender = 'bot'").fetchall()}
-    return {a: {"shop": s, "team": t, "role": r, "employer": e} for a, s, t, r, e in rows if r != "bot" and a not in bots}
+    return {
+        a: {"shop": s, "team": t, "role": r, "employer": e} for a, s, t, r, e in rows if r != "bot" and a not in bots
+    }
 
 
 def _full_agent(agent: str | None, shops: list[str]) -> str | None:
@@ -174,8 +204,13 @@ def _user(row) -> User:
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether a table exists (readers check instead of creating: they may hold a read-only connection)."""
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?",
-                            [table]).fetchone()[0])
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?",
+            [table],
+        )
+    )
 
 
 def list_users(con: duckdb.DuckDBPyConnection, *, include_disabled: bool = False) -> list[User]:
@@ -211,7 +246,7 @@ def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str) -> Us
 def needs_rehash(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the stored hash uses weaker Argon2 parameters than the current ones (rehash at the next login)."""
     row = con.execute("SELECT password_hash FROM web_users WHERE name = ?", [name]).fetchone()
-    return bool(row) and _hasher.check_needs_rehash(row[0])
+    return row is not None and _hasher.check_needs_rehash(row[0])
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -221,8 +256,15 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def add_user(
-    con: duckdb.DuckDBPyConnection, *, name: str, role: str, password: str | None = None,
-    shops: list[str] = (), agent: str | None = None, employer: str | None = None, replace: bool = True,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    name: str,
+    role: str,
+    password: str | None = None,
+    shops: Sequence[str] = (),
+    agent: str | None = None,
+    employer: str | None = None,
+    replace: bool = True,
 ) -> str:
     """Create (or, with `replace`, replace) a user; returns the password (generated when not given)."""
     shops = list(shops)
@@ -238,9 +280,11 @@ def add_user(
     if not replace and find_user(con, name):
         raise UserError(f"user {name!r} exists already; change it instead")
     password = password or generate_password()
-    con.execute("INSERT OR REPLACE INTO web_users (name, role, shops, agent, employer, password_hash, created_at, disabled, sessions_from) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, false, ?)",
-                [name, role, shops, agent, employer, _hasher.hash(password), dt.datetime.now(), dt.datetime.now()])
+    con.execute(
+        "INSERT OR REPLACE INTO web_users (name, role, shops, agent, employer, password_hash, created_at, disabled, sessions_from) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, false, ?)",
+        [name, role, shops, agent, employer, _hasher.hash(password), dt.datetime.now(), dt.datetime.now()],
+    )
     return password
 
 
@@ -255,13 +299,22 @@ def _existing(con: duckdb.DuckDBPyConnection, name: str) -> User:
 def _keep_an_admin(con: duckdb.DuckDBPyConnection, user: User, *, role: str, disabled: bool) -> None:
     """Refuse a change that would leave the workspace without an enabled admin."""
     if user.role == "admin" and not user.disabled and (role != "admin" or disabled):
-        others = con.execute("SELECT count(*) FROM web_users WHERE role = 'admin' AND NOT disabled AND name <> ?", [user.name]).fetchone()[0]
+        others = scalar(
+            con, "SELECT count(*) FROM web_users WHERE role = 'admin' AND NOT disabled AND name <> ?", [user.name]
+        )
         if not others:
             raise UserError(f"{user.name} is the last admin: make another admin first")
 
 
-def update_user(con: duckdb.DuckDBPyConnection, name: str, *, role: str | None = None, shops: list[str] | None = None,
-                agent: str | None = None, employer: str | None = None) -> User:
+def update_user(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    *,
+    role: str | None = None,
+    shops: list[str] | None = None,
+    agent: str | None = None,
+    employer: str | None = None,
+) -> User:
     """Change a user's role and scope (None keeps a field; agent and employer follow the role). Returns the new user."""
     user = _existing(con, name)
     role = role or user.role
@@ -272,8 +325,11 @@ def update_user(con: duckdb.DuckDBPyConnection, name: str, *, role: str | None =
     if problems:
         raise UserError("; ".join(problems))
     _keep_an_admin(con, user, role=role, disabled=user.disabled)
-    con.execute("UPDATE web_users SET role = ?, shops = ?, agent = ?, employer = ? WHERE name = ?", [role, shops, agent, employer, name])
-    return find_user(con, name)
+    con.execute(
+        "UPDATE web_users SET role = ?, shops = ?, agent = ?, employer = ? WHERE name = ?",
+        [role, shops, agent, employer, name],
+    )
+    return _existing(con, name)
 
 
 def set_password(con: duckdb.DuckDBPyConnection, name: str, password: str | None = None) -> str:
@@ -282,7 +338,10 @@ def set_password(con: duckdb.DuckDBPyConnection, name: str, password: str | None
     if password is not None and (problems := password_problems(password, name)):
         raise UserError("; ".join(problems))
     password = password or generate_password()
-    con.execute("UPDATE web_users SET password_hash = ?, sessions_from = ? WHERE name = ?", [_hasher.hash(password), dt.datetime.now(), name])
+    con.execute(
+        "UPDATE web_users SET password_hash = ?, sessions_from = ? WHERE name = ?",
+        [_hasher.hash(password), dt.datetime.now(), name],
+    )
     return password
 
 
@@ -312,7 +371,7 @@ def set_disabled(con: duckdb.DuckDBPyConnection, name: str, disabled: bool) -> U
         con.execute("UPDATE web_users SET disabled = true, sessions_from = ? WHERE name = ?", [dt.datetime.now(), name])
     else:
         con.execute("UPDATE web_users SET disabled = false WHERE name = ?", [name])
-    return find_user(con, name)
+    return _existing(con, name)
 
 
 # -- audit and shop settings --------------------------------------------------------------
@@ -325,8 +384,12 @@ def audit(con: duckdb.DuckDBPyConnection, user: str | None, action: str, obj: st
 def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:
     if not _has(con, "web_audit"):
         return []
-    rows = con.execute("SELECT ts, user_name, action, object, ip FROM web_audit ORDER BY ts DESC LIMIT ?", [limit]).fetchall()
-    return [{"ts": t.strftime("%Y-%m-%d %H:%M:%S"), "user": u, "action": a, "object": o, "ip": i} for t, u, a, o, i in rows]
+    rows = con.execute(
+        "SELECT ts, user_name, action, object, ip FROM web_audit ORDER BY ts DESC LIMIT ?", [limit]
+    ).fetchall()
+    return [
+        {"ts": t.strftime("%Y-%m-%d %H:%M:%S"), "user": u, "action": a, "object": o, "ip": i} for t, u, a, o, i in rows
+    ]
 
 
 def hide_names(con: duckdb.DuckDBPyConnection, shop: str) -> bool:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
@@ -33,7 +34,6 @@ LEDGER_DDL = (
 )
 
 
-
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Iterator[None]:
     """All or nothing: commit when the block ends (roll back instead with commit=False: a dry run),
@@ -45,6 +45,20 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT" if commit else "ROLLBACK")
+
+
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
+    """The row of a query that always returns one (an aggregate without GROUP BY, `SELECT current_database()`)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise ValueError(f"no row from: {sql}")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> Any:
+    """The value of a query that always returns one row of one column, e.g. `SELECT count(*) …`."""
+    return fetch_one(con, sql, params)[0]
+
 
 def _table_columns() -> dict:
     """The columns of every canonical table and its history table, as this kefu declares them."""
@@ -59,11 +73,19 @@ LEDGER_ADDED = (("imports", "updated", "BIGINT"), ("imports", "changed", "VARCHA
 def _missing_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(table, column, type) of the declared tables' columns missing from the file: those of tables an earlier
     kefu made before the column existed, and every column of a table it never made."""
-    present = set(con.execute("SELECT table_name, column_name FROM duckdb_columns() "
-                              "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
+    present = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()
+    )
     wanted = [(name, c.name, SQL_TYPES[c.kind]) for name, cols in _table_columns().items() for c in cols]
     tables = {t for t, _ in present}
-    return [(t, c, k) for t, c, k in [*wanted, *LEDGER_ADDED] if (t, c) not in present and (t in tables or t in HISTORY.values())]
+    return [
+        (t, c, k)
+        for t, c, k in [*wanted, *LEDGER_ADDED]
+        if (t, c) not in present and (t in tables or t in HISTORY.values())
+    ]
 
 
 def upgrade(path: Path) -> None:
@@ -111,7 +133,8 @@ def connect(db: Path, *, read_only: bool = False, wait: float | None = None) -> 
                 pid = re.search(r"PID (\d+)", str(exc))
                 raise WorkspaceBusy(
                     f"{db} is busy: another process{f' (PID {pid.group(1)})' if pid else ''} holds it, e.g. a running "
-                    f"`kefu import`; gave up after {wait:g} s. Try again when it has finished (KEFU_LOCK_WAIT sets the wait)") from None
+                    f"`kefu import`; gave up after {wait:g} s. Try again when it has finished (KEFU_LOCK_WAIT sets the wait)"
+                ) from None
         time.sleep(pause)
         pause = min(pause * 2, 0.5)
 
@@ -135,7 +158,9 @@ class Workspace:
         path = Path(path)
         if not is_workspace(path):
             if not create:
-                raise WorkspaceError(f"{path} is not a kefu workspace (no {DB_FILE}); run `kefu init {path}` or import into it")
+                raise WorkspaceError(
+                    f"{path} is not a kefu workspace (no {DB_FILE}); run `kefu init {path}` or import into it"
+                )
             path.mkdir(parents=True, exist_ok=True)
         config_path = path / CONFIG_FILE
         if create and not config_path.exists():
@@ -171,7 +196,7 @@ class Workspace:
         return name in self.ibis.list_tables()
 
     def count(self, name: str) -> int:
-        return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        return scalar(self.con, f'SELECT count(*) FROM "{name}"')
 
     def close(self) -> None:
         self.con.close()

@@ -64,8 +64,8 @@ def test_a_quote_opened_on_the_second_line_is_rejected_and_the_29_rows_after_it_
 
 def test_a_stray_quote_closed_rows_later_loses_only_its_own_line(ws, tmp_path):
     rows = [message(i) for i in range(10)]  # lines 2..11
-    rows[3] = message(3, '"he said')        # line 5 opens a quote …
-    rows[7] = message(7, 'ok"')             # … that line 9 closes
+    rows[3] = message(3, '"he said')  # line 5 opens a quote …
+    rows[7] = message(7, 'ok"')  # … that line 9 closes
     [report] = import_paths(ws, [write(tmp_path / "messages.csv", HEADER + "".join(rows))])
     assert counts(report) == (10, 9, 1)
     assert [line for line, _ in rejects(ws)] == [5]
@@ -111,8 +111,7 @@ def test_canonical_orders_csv_rejects_scientific_order_numbers_instead_of_mergin
     [report] = import_paths(ws, [write(tmp_path / "orders.csv", text)])
     assert counts(report) == (3, 1, 2)
     assert rejects(ws) == [
-        (line, "order_id: '1.23457E+18' was damaged by Excel (scientific notation): digits lost")
-        for line in (2, 3)
+        (line, "order_id: '1.23457E+18' was damaged by Excel (scientific notation): digits lost") for line in (2, 3)
     ]
     assert ws.con.execute("SELECT list(order_id) FROM orders").fetchone()[0] == ["2612345678901234567"]
 
@@ -139,10 +138,15 @@ def test_orders_xlsx_with_order_numbers_stored_as_numbers_keeps_no_invented_digi
 
 
 def test_orders_parquet_with_float_order_numbers_is_rejected(ws, tmp_path):
-    table = pa.table({
-        "order_id": pa.array([2.612345678901234e18], pa.float64()), "shop": ["s"], "buyer": ["b1"],
-        "created_at": ["2026-11-11 10:00:00"], "amount": ["9.00"],
-    })
+    table = pa.table(
+        {
+            "order_id": pa.array([2.612345678901234e18], pa.float64()),
+            "shop": ["s"],
+            "buyer": ["b1"],
+            "created_at": ["2026-11-11 10:00:00"],
+            "amount": ["9.00"],
+        }
+    )
     pq.write_table(table, tmp_path / "orders.parquet")
     [report] = import_paths(ws, [tmp_path / "orders.parquet"])
     assert counts(report) == (1, 0, 1)
@@ -152,15 +156,15 @@ def test_orders_parquet_with_float_order_numbers_is_rejected(ws, tmp_path):
 # --- 11. 千牛 headers without seconds, implausible years, a BOM before GBK ---------------------
 
 CHAT = (
-    "测试旗舰店:小王 2026-3-5 10:18:10\n"   # 1
-    "亲，在的\n"                             # 2
-    "tb_buyer_05 2026-3-5 10:18:40\n"       # 3
-    "有货吗\n"                               # 4
-    "明天 2026-3-6 10:00\n"                  # 5 text: 明天 is nobody's name
-    "tb_buyer_05 2026-3-5 10:19\n"          # 6 a header without seconds
-    "还在吗\n"                               # 7
-    "测试旗舰店:小王 2026-3-5 10:20:00\n"   # 8
-    "在的\n"                                 # 9
+    "测试旗舰店:小王 2026-3-5 10:18:10\n"  # 1
+    "亲，在的\n"  # 2
+    "tb_buyer_05 2026-3-5 10:18:40\n"  # 3
+    "有货吗\n"  # 4
+    "明天 2026-3-6 10:00\n"  # 5 text: 明天 is nobody's name
+    "tb_buyer_05 2026-3-5 10:19\n"  # 6 a header without seconds
+    "还在吗\n"  # 7
+    "测试旗舰店:小王 2026-3-5 10:20:00\n"  # 8
+    "在的\n"  # 9
 )
 
 
@@ -174,7 +178,10 @@ def test_a_chat_header_without_seconds_is_rejected_not_merged_into_the_message_b
 
 def test_times_outside_2000_to_a_year_from_now_are_rejected(ws, tmp_path):
     latest = (dt.date.today() + dt.timedelta(days=365)).isoformat()
-    text = HEADER + "0001-01-01 10:00:00,s,b,s:a,buyer,x\n2099-01-01 10:00:00,s,b,s:a,buyer,y\n2026-11-11 10:00:00,s,b,s:a,buyer,z\n"
+    text = (
+        HEADER
+        + "0001-01-01 10:00:00,s,b,s:a,buyer,x\n2099-01-01 10:00:00,s,b,s:a,buyer,y\n2026-11-11 10:00:00,s,b,s:a,buyer,z\n"
+    )
     [report] = import_paths(ws, [write(tmp_path / "messages.csv", text)])
     assert counts(report) == (3, 1, 2)
     assert rejects(ws) == [
@@ -211,13 +218,20 @@ def folder_with(tmp_path, name, content):
     return folder, bad
 
 
-@pytest.mark.parametrize("content, error", [
-    ("ts,shop,buyer,agent,sender,text,text\n" + message(0).strip() + ",x\n",
-     "line 1: column 'text' appears twice in the header (columns 6 and 7)"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not a text file (NUL byte at offset 8)"),
-    (HEADER.strip() + ",_seq\n" + message(0).strip() + ",1\n",
-     "line 1: column 7 is named '_seq', a name kefu uses itself: rename it"),
-])
+@pytest.mark.parametrize(
+    "content, error",
+    [
+        (
+            "ts,shop,buyer,agent,sender,text,text\n" + message(0).strip() + ",x\n",
+            "line 1: column 'text' appears twice in the header (columns 6 and 7)",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not a text file (NUL byte at offset 8)"),
+        (
+            HEADER.strip() + ",_seq\n" + message(0).strip() + ",1\n",
+            "line 1: column 7 is named '_seq', a name kefu uses itself: rename it",
+        ),
+    ],
+)
 def test_an_unreadable_file_is_named_and_skipped_and_the_rest_imports(ws, tmp_path, content, error):
     folder, bad = folder_with(tmp_path, "messages.csv", content)
     reports = import_paths(ws, [folder])
@@ -228,7 +242,7 @@ def test_an_unreadable_file_is_named_and_skipped_and_the_rest_imports(ws, tmp_pa
 
 
 def test_the_cli_says_which_file_was_not_imported_and_exits_non_zero(tmp_path):
-    folder, bad = folder_with(tmp_path, "messages.csv", "ts,shop,buyer,agent,sender,ts\n")
+    folder, _ = folder_with(tmp_path, "messages.csv", "ts,shop,buyer,agent,sender,ts\n")
     result = CliRunner().invoke(app, ["import", str(tmp_path / "ws"), str(folder), "--lang", "en"])
     assert result.exit_code == 1
     output = " ".join(result.output.split())  # rich wraps long lines
@@ -246,7 +260,10 @@ def test_cr_only_line_endings_are_read_with_their_lines(ws, tmp_path):
 
 
 def test_the_year_9999_is_a_rejected_row_not_a_crash(ws, tmp_path):
-    text = ORDER_HEADER + "o1,s,b1,9999-12-31 10:00:00,9999-12-31 23:59:59,9.00,paid\no2,s,b1,2026-11-11 10:00:00,,9.00,unpaid\n"
+    text = (
+        ORDER_HEADER
+        + "o1,s,b1,9999-12-31 10:00:00,9999-12-31 23:59:59,9.00,paid\no2,s,b1,2026-11-11 10:00:00,,9.00,unpaid\n"
+    )
     write(tmp_path / "messages.csv", HEADER + "9999-12-31 10:00:00,s,b1,s:a,buyer,x\n" + message(0))
     reports = import_paths(ws, [write(tmp_path / "orders.csv", text), tmp_path / "messages.csv"])
     assert sorted(counts(r) for r in reports) == [(2, 1, 1), (2, 1, 1)]
@@ -279,8 +296,9 @@ def test_a_legacy_xls_is_asked_to_be_saved_as_xlsx(ws, tmp_path):
 def test_utf16_without_a_bom_is_named(ws, tmp_path, encoding):
     path = write(tmp_path / "messages.csv", HEADER + message(0, "你好"), encoding)
     [report] = import_paths(ws, [path])
-    assert report.error == (f"{path}: UTF-16 text ({encoding[-2:].upper()}) without a byte-order mark: "
-                            "save it again as CSV UTF-8")
+    assert report.error == (
+        f"{path}: UTF-16 text ({encoding[-2:].upper()}) without a byte-order mark: save it again as CSV UTF-8"
+    )
 
 
 def test_an_impossible_date_is_called_by_its_name(ws, tmp_path):

@@ -18,17 +18,62 @@ from kefu.workspace import Workspace
 
 # Pieces that steer random rows into the readers' and validators' interesting branches.
 CELLS = [
-    "2026-11-11 10:00:00", "2026-3-5 9:05:07", "2026/3/5 10:18", "9999-12-31 23:59:59", "0001-01-01 00:00:00",
-    "2026-02-29 10:00:00", "2026-11-11 24:00:00", "2099-01-01 00:00:00", "", " ", "s", "s:ann", "b1", "buyer",
-    "agent", "robot", "unpaid", "paid", "1.23457E+18", "2612345678901234567", '="3712345678901234501"',
-    "\t3712345678901234502", "9.00", "-1", "¥1,299.00", "交易成功", "锁定", "你好", "😀", '"', '""', ",", "\n",
-    "\r", "\x00", "\ufeff", "ts", "已读",
+    "2026-11-11 10:00:00",
+    "2026-3-5 9:05:07",
+    "2026/3/5 10:18",
+    "9999-12-31 23:59:59",
+    "0001-01-01 00:00:00",
+    "2026-02-29 10:00:00",
+    "2026-11-11 24:00:00",
+    "2099-01-01 00:00:00",
+    "",
+    " ",
+    "s",
+    "s:ann",
+    "b1",
+    "buyer",
+    "agent",
+    "robot",
+    "unpaid",
+    "paid",
+    "1.23457E+18",
+    "2612345678901234567",
+    '="3712345678901234501"',
+    "\t3712345678901234502",
+    "9.00",
+    "-1",
+    "¥1,299.00",
+    "交易成功",
+    "锁定",
+    "你好",
+    "😀",
+    '"',
+    '""',
+    ",",
+    "\n",
+    "\r",
+    "\x00",
+    "\ufeff",
+    "ts",
+    "已读",
 ]
 CHAT_LINES = [
-    "测试旗舰店:小王 2026-3-5 10:18:10", "tb_buyer_01 2026-3-5 10:18:40", "tb_buyer_01 2026-3-5 10:19",
-    "tb_buyer_01", "2026-3-8 23:59:58", "测试旗舰店:小王 --> 测试旗舰店:小李 2026-3-5 10:19:30",
-    "tb_buyer_01 撤回了一条消息", "tb_buyer_02 2099-3-5 10:00:00", "测试旗舰店:小王 2026-2-30 10:00:00",
-    "已读", "原因：【离线留言自动分配】", "这个有大码吗", "付款时间：2026-3-5 10:00:00", "", "\r", '"',
+    "测试旗舰店:小王 2026-3-5 10:18:10",
+    "tb_buyer_01 2026-3-5 10:18:40",
+    "tb_buyer_01 2026-3-5 10:19",
+    "tb_buyer_01",
+    "2026-3-8 23:59:58",
+    "测试旗舰店:小王 --> 测试旗舰店:小李 2026-3-5 10:19:30",
+    "tb_buyer_01 撤回了一条消息",
+    "tb_buyer_02 2099-3-5 10:00:00",
+    "测试旗舰店:小王 2026-2-30 10:00:00",
+    "已读",
+    "原因：【离线留言自动分配】",
+    "这个有大码吗",
+    "付款时间：2026-3-5 10:00:00",
+    "",
+    "\r",
+    '"',
 ]
 TAOBAO_HEADER = "订单编号,买家会员名,买家实付金额,订单状态,买家下单时间,买家付款时间"
 JD_HEADER = "订单号,下单帐号,下单时间,应付金额,付款确认时间,订单状态"
@@ -41,21 +86,32 @@ encoding = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16"])
 
 def text_file(first_lines: st.SearchStrategy, lines: st.SearchStrategy) -> st.SearchStrategy:
     """(bytes, physical line count) of a file: a header or two, then damaged lines."""
+
     def build(parts):
         head, body, end, enc = parts
         text = end.join([*head, *body]) + end
         return text.encode(enc, errors="replace")
+
     return st.tuples(first_lines, st.lists(lines, max_size=12), newline, encoding).map(build)
 
 
 canonical_header = st.sampled_from(list(TABLES)).flatmap(
-    lambda name: st.tuples(st.just(name), st.permutations(TABLES[name].column_names).flatmap(
-        lambda cols: st.lists(st.sampled_from([*cols, "", "extra", "_line", cols[0]]), min_size=1, max_size=len(cols) + 2)
-        | st.just(list(cols)))))
+    lambda name: st.tuples(
+        st.just(name),
+        st.permutations(TABLES[name].column_names).flatmap(
+            lambda cols: (
+                st.lists(st.sampled_from([*cols, "", "extra", "_line", cols[0]]), min_size=1, max_size=len(cols) + 2)
+                | st.just(list(cols))
+            )
+        ),
+    )
+)
 canonical = canonical_header.flatmap(
-    lambda nh: text_file(st.just([",".join(nh[1])]), row).map(lambda data: (f"{nh[0]}.csv", data)))
-chat = text_file(st.lists(st.sampled_from(CHAT_LINES), min_size=1, max_size=2),
-                 st.sampled_from(CHAT_LINES) | st.text(max_size=10)).map(lambda data: ("tb_buyer_01.txt", data))
+    lambda nh: text_file(st.just([",".join(nh[1])]), row).map(lambda data: (f"{nh[0]}.csv", data))
+)
+chat = text_file(
+    st.lists(st.sampled_from(CHAT_LINES), min_size=1, max_size=2), st.sampled_from(CHAT_LINES) | st.text(max_size=10)
+).map(lambda data: ("tb_buyer_01.txt", data))
 taobao = text_file(st.just([TAOBAO_HEADER]), row).map(lambda data: ("ExportOrderList.csv", data))
 jd = text_file(st.just([JD_HEADER]), row).map(lambda data: ("jd_orders.csv", data))
 
@@ -74,8 +130,12 @@ def folders(tmp_path_factory):
 
 
 # No shrinking: it would re-run imports for minutes; the failing folder is printed as generated.
-@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(files=st.tuples(canonical, chat, taobao, jd))
 def test_no_damaged_file_crashes_the_import_and_every_record_is_accounted_for(ws, folders, files):
     folder = next(folders)
@@ -89,16 +149,20 @@ def test_no_damaged_file_crashes_the_import_and_every_record_is_accounted_for(ws
     assert {r.file for r in reports} == {str(p) for p in paths}
     for report in reports:
         lines = _physical_lines(Path(report.file).read_bytes())
-        rejected = ws.con.execute("SELECT line, reason FROM rejects WHERE file = ? AND tbl = ?",
-                                  [report.file, report.table]).fetchall()
+        rejected = ws.con.execute(
+            "SELECT line, reason FROM rejects WHERE file = ? AND tbl = ?", [report.file, report.table]
+        ).fetchall()
         if report.error:
             assert report.error.startswith(report.file + ": ")
             assert rejected == [(0, report.error)]
             continue
         assert report.read == report.accepted + report.rejected and report.accepted >= 0
         assert len(rejected) == report.rejected and all(reason for _, reason in rejected)
-        stored = [] if report.read == 0 else ws.con.execute(
-            f"SELECT src_line FROM {report.table} WHERE src_file = ?", [report.file]).fetchall()
+        stored = (
+            []
+            if report.read == 0
+            else ws.con.execute(f"SELECT src_line FROM {report.table} WHERE src_file = ?", [report.file]).fetchall()
+        )
         assert len(stored) <= report.accepted
         # A record is rejected or stored, never both, and starts on a line of the file.
         starts = [line for line, _ in rejected] + [line for (line,) in stored]

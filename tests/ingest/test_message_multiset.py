@@ -20,7 +20,9 @@ def chat(path: Path, pictures: int, *, empty: int = 0, note: str = "") -> Path:
     """A 千牛 chat: the buyer sends `pictures` × [图片] and `empty` messages without text (a picture the
     export leaves blank) in the same second, then the agent answers."""
     blocks = ["tb_buyer_01 2026-3-5 15:00:00\n[图片]\n"] * pictures + ["tb_buyer_01 2026-3-5 15:00:00\n\n"] * empty
-    path.write_text(note + "".join(blocks) + f"{SHOP}:小王 2026-3-5 15:00:30\n收到亲，我看一下\n已读\n", encoding="utf-8")
+    path.write_text(
+        note + "".join(blocks) + f"{SHOP}:小王 2026-3-5 15:00:30\n收到亲，我看一下\n已读\n", encoding="utf-8"
+    )
     return path
 
 
@@ -30,7 +32,9 @@ def messages_report(reports):
 
 
 def buyer_messages(ws: Workspace) -> list[tuple]:
-    return ws.con.execute("SELECT text, count(*) FROM messages WHERE sender = 'buyer' GROUP BY text ORDER BY text").fetchall()
+    return ws.con.execute(
+        "SELECT text, count(*) FROM messages WHERE sender = 'buyer' GROUP BY text ORDER BY text"
+    ).fetchall()
 
 
 def test_identical_messages_in_one_second_all_count(tmp_path):
@@ -45,9 +49,13 @@ def test_identical_messages_in_one_second_all_count(tmp_path):
 def test_an_overlapping_chat_export_adds_only_the_copies_beyond_those_stored(tmp_path):
     ws = Workspace.memory()
     import_paths(ws, [chat(tmp_path / "a.txt", 3)], shop=SHOP)
-    again = messages_report(import_paths(ws, [chat(tmp_path / "b.txt", 3, note="当前用户来自 手机淘宝\n")], shop=SHOP))  # exported again
+    again = messages_report(
+        import_paths(ws, [chat(tmp_path / "b.txt", 3, note="当前用户来自 手机淘宝\n")], shop=SHOP)
+    )  # exported again
     assert (again.read, again.added, again.duplicates) == (4, 0, 4)
-    more = messages_report(import_paths(ws, [chat(tmp_path / "c.txt", 4)], shop=SHOP))  # a later export: one more picture
+    more = messages_report(
+        import_paths(ws, [chat(tmp_path / "c.txt", 4)], shop=SHOP)
+    )  # a later export: one more picture
     assert (more.read, more.added, more.duplicates) == (5, 1, 4)
     assert buyer_messages(ws) == [("[图片]", 4)]
 
@@ -69,8 +77,10 @@ def test_two_files_of_one_import_count_like_two_imports(tmp_path, monkeypatch, r
     stored = ws.con.execute("SELECT text, count(*) FROM messages GROUP BY text ORDER BY text").fetchall()
     assert stored == [("[图片]", 3), ("好的", 2)]
     # Each kept copy remembers its own line.
-    assert ws.con.execute("SELECT src_file[-14:], list(src_line ORDER BY src_line) FROM messages WHERE text = '[图片]' "
-                          "GROUP BY 1 ORDER BY 1").fetchall() == [("messages-1.csv", [2, 3]), ("messages-2.csv", [4])]
+    assert ws.con.execute(
+        "SELECT src_file[-14:], list(src_line ORDER BY src_line) FROM messages WHERE text = '[图片]' "
+        "GROUP BY 1 ORDER BY 1"
+    ).fetchall() == [("messages-1.csv", [2, 3]), ("messages-2.csv", [4])]
 
 
 def test_identical_ratings_in_one_file_all_count(tmp_path):

@@ -24,7 +24,10 @@ def test_qianniu_chat_to_kpis(tmp_path):
     assert (wang["questions"], wang["avg_response_s"], wang["agent_msgs"], wang["buyer_msgs"]) == (1, 22.0, 2, 1)
     assert (li["questions"], li["avg_response_s"], li["buyer_msgs"]) == (1, 55.0, 2)
     # The recall is kept as an event, not counted as a message.
-    assert ws.con.execute("SELECT count(*) FROM chat_events WHERE buyer = 'tb_buyer_01' AND kind = 'recall'").fetchone()[0] == 1
+    assert (
+        ws.con.execute("SELECT count(*) FROM chat_events WHERE buyer = 'tb_buyer_01' AND kind = 'recall'").fetchone()[0]
+        == 1
+    )
 
 
 def test_excel_damaged_orders_are_rejected_with_the_reason(tmp_path):
@@ -36,7 +39,14 @@ def test_excel_damaged_orders_are_rejected_with_the_reason(tmp_path):
 
 def test_cli_import_with_shop_dry_run_then_real(tmp_path):
     runner, ws = CliRunner(), tmp_path / "ws"
-    args = ["import", str(ws), "--shop", SHOP, str(EXPORTS / "qianniu"), str(EXPORTS / "taobao" / "ExportOrderList_new.csv")]
+    args = [
+        "import",
+        str(ws),
+        "--shop",
+        SHOP,
+        str(EXPORTS / "qianniu"),
+        str(EXPORTS / "taobao" / "ExportOrderList_new.csv"),
+    ]
     dry = runner.invoke(app, [*args[:2], "--dry-run", *args[2:]])
     assert dry.exit_code == 0 and "taobao_orders" in dry.output and not ws.exists()
     assert runner.invoke(app, args).exit_code == 0

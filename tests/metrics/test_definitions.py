@@ -18,7 +18,9 @@ def test_question_across_midnight_belongs_to_its_opening_day(tmp_path):
 
 def test_first_message_of_a_new_day_opens_a_question_even_if_yesterdays_is_open(tmp_path):
     # D4: 23:50 opens (11th), 00:10 opens again (12th); both close at 00:15.
-    ws = shop(tmp_path, [msg("23:50:00", "buyer"), msg(at("00:10:00", NEXT), "buyer"), msg(at("00:15:00", NEXT), "agent")])
+    ws = shop(
+        tmp_path, [msg("23:50:00", "buyer"), msg(at("00:10:00", NEXT), "buyer"), msg(at("00:15:00", NEXT), "agent")]
+    )
     assert one(ws)["avg_response_s"] == 25 * 60
     assert one(ws, day=NEXT)["avg_response_s"] == 5 * 60
 
@@ -26,11 +28,16 @@ def test_first_message_of_a_new_day_opens_a_question_even_if_yesterdays_is_open(
 def test_transfer_while_the_buyer_waits_starts_the_clock_at_the_transfer(tmp_path):
     # Bot answers 10:00:01; the buyer asks again 10:00:30, still unanswered when transferred at 10:00:40.
     # ann replies at 10:01:00: one question for ann, 20 s, opened by the transfer. The bot is never reported.
-    ws = shop(tmp_path, [
-        msg("10:00:00", "buyer", agent="s:bot"), msg("10:00:01", "bot", agent="s:bot"),
-        msg("10:00:30", "buyer", agent="s:bot", text="转人工"), msg("10:00:40", "transfer", agent="s:ann"),
-        msg("10:01:00", "agent"),
-    ])
+    ws = shop(
+        tmp_path,
+        [
+            msg("10:00:00", "buyer", agent="s:bot"),
+            msg("10:00:01", "bot", agent="s:bot"),
+            msg("10:00:30", "buyer", agent="s:bot", text="转人工"),
+            msg("10:00:40", "transfer", agent="s:ann"),
+            msg("10:01:00", "agent"),
+        ],
+    )
     rows = kpis(ws)
     assert set(rows) == {("s", "s:ann", "2026-11-11")}
     ann = rows[("s", "s:ann", "2026-11-11")]
@@ -39,10 +46,15 @@ def test_transfer_while_the_buyer_waits_starts_the_clock_at_the_transfer(tmp_pat
 
 def test_transfer_after_the_bot_replied_opens_nothing(tmp_path):
     # The buyer's latest message (10:00:00) got a bot reply at 10:00:05: the transfer is not a question.
-    ws = shop(tmp_path, [
-        msg("10:00:00", "buyer", agent="s:bot"), msg("10:00:05", "bot", agent="s:bot"),
-        msg("10:00:10", "transfer", agent="s:ann"), msg("10:00:30", "agent", text="您好"),
-    ])
+    ws = shop(
+        tmp_path,
+        [
+            msg("10:00:00", "buyer", agent="s:bot"),
+            msg("10:00:05", "bot", agent="s:bot"),
+            msg("10:00:10", "transfer", agent="s:ann"),
+            msg("10:00:30", "agent", text="您好"),
+        ],
+    )
     ann = one(ws)
     assert (ann["questions"], ann["consult_buyers"], ann["agent_msgs"]) == (0, 0, 1)
 
@@ -68,7 +80,10 @@ def test_proactive_agent_message_opens_nothing(tmp_path):
 
 
 def test_burst_of_buyer_messages_is_one_question(tmp_path):
-    ws = shop(tmp_path, [msg("10:00:00", "buyer"), msg("10:00:10", "buyer"), msg("10:00:20", "buyer"), msg("10:00:50", "agent")])
+    ws = shop(
+        tmp_path,
+        [msg("10:00:00", "buyer"), msg("10:00:10", "buyer"), msg("10:00:20", "buyer"), msg("10:00:50", "agent")],
+    )
     ann = one(ws)
     assert (ann["questions"], ann["buyer_msgs"], ann["avg_response_s"], ann["answer_ratio"]) == (1, 3, 50.0, 1 / 3)
 
@@ -90,7 +105,10 @@ def test_buyer_never_answered_is_unreplied(tmp_path):
 
 def test_first_response_only_counts_the_first_question(tmp_path):
     # First question 10:00 → 10 s; second 10:05 → 100 s. 首响 10, 平响 55.
-    ws = shop(tmp_path, [msg("10:00:00", "buyer"), msg("10:00:10", "agent"), msg("10:05:00", "buyer"), msg("10:06:40", "agent")])
+    ws = shop(
+        tmp_path,
+        [msg("10:00:00", "buyer"), msg("10:00:10", "agent"), msg("10:05:00", "buyer"), msg("10:06:40", "agent")],
+    )
     ann = one(ws)
     assert (ann["avg_first_response_s"], ann["avg_response_s"]) == (10.0, 55.0)
 
@@ -98,7 +116,12 @@ def test_first_response_only_counts_the_first_question(tmp_path):
 def test_unpaid_order_is_neither_converted_nor_lost(tmp_path):
     ws = shop(tmp_path, [msg("10:00:00", "buyer"), msg("10:00:10", "agent")], [order("o1", "10:30:00", None)])
     ann = one(ws)
-    assert (ann["inquiry_buyers"], ann["converted_buyers"], ann["lost_buyers"], ann["attributed_orders"]) == (1, 0, 0, 0)
+    assert (ann["inquiry_buyers"], ann["converted_buyers"], ann["lost_buyers"], ann["attributed_orders"]) == (
+        1,
+        0,
+        0,
+        0,
+    )
 
 
 def test_no_order_is_a_lost_inquiry(tmp_path):
@@ -108,15 +131,21 @@ def test_no_order_is_a_lost_inquiry(tmp_path):
 
 def test_order_the_next_day_paid_two_days_later_converts_but_not_by_next_day(tmp_path):
     # Created on the 12th (within the window), paid on the 13th: converted, not next-day paid.
-    ws = shop(tmp_path, [msg("10:00:00", "buyer"), msg("10:00:10", "agent")],
-              [order("o1", at("09:00:00", NEXT), at("09:00:00", "2026-11-13"))])
+    ws = shop(
+        tmp_path,
+        [msg("10:00:00", "buyer"), msg("10:00:10", "agent")],
+        [order("o1", at("09:00:00", NEXT), at("09:00:00", "2026-11-13"))],
+    )
     ann = one(ws)
     assert (ann["converted_buyers"], ann["next_day_paid_buyers"], ann["lost_buyers"]) == (1, 0, 0)
 
 
 def test_order_created_two_days_later_is_outside_the_window(tmp_path):
-    ws = shop(tmp_path, [msg("10:00:00", "buyer"), msg("10:00:10", "agent")],
-              [order("o1", "2026-11-13 00:00:00", "2026-11-13 00:01:00")])
+    ws = shop(
+        tmp_path,
+        [msg("10:00:00", "buyer"), msg("10:00:10", "agent")],
+        [order("o1", "2026-11-13 00:00:00", "2026-11-13 00:01:00")],
+    )
     ann = one(ws)
     assert (ann["converted_buyers"], ann["lost_buyers"]) == (0, 1)
 
@@ -132,13 +161,23 @@ def test_after_sales_consultation_is_not_an_inquiry(tmp_path):
 def test_order_value_rounds_half_a_fen_up(tmp_path):
     # 0.10 + 0.20 + 99.99 = 100.29 over 2 buyers = 50.145 → 50.15; 672.31 over 2 = 336.155 → 336.16,
     # which the float 336.155 (336.15499…) would round down.
-    chat = [msg("10:00:00", "buyer"), msg("10:00:00", "buyer", buyer="b2"), msg("10:00:00", "buyer", agent="s:bob", buyer="b3"),
-            msg("10:00:00", "buyer", agent="s:bob", buyer="b4")]
-    ws = shop(tmp_path, chat, [
-        order("o1", "10:01:00", "10:02:00", "0.10"), order("o2", "10:03:00", "10:04:00", "0.20"),
-        order("o3", "10:05:00", "10:06:00", "99.99", buyer="b2"),
-        order("o4", "10:05:00", "10:06:00", "336.15", buyer="b3"), order("o5", "10:05:00", "10:06:00", "336.16", buyer="b4"),
-    ])
+    chat = [
+        msg("10:00:00", "buyer"),
+        msg("10:00:00", "buyer", buyer="b2"),
+        msg("10:00:00", "buyer", agent="s:bob", buyer="b3"),
+        msg("10:00:00", "buyer", agent="s:bob", buyer="b4"),
+    ]
+    ws = shop(
+        tmp_path,
+        chat,
+        [
+            order("o1", "10:01:00", "10:02:00", "0.10"),
+            order("o2", "10:03:00", "10:04:00", "0.20"),
+            order("o3", "10:05:00", "10:06:00", "99.99", buyer="b2"),
+            order("o4", "10:05:00", "10:06:00", "336.15", buyer="b3"),
+            order("o5", "10:05:00", "10:06:00", "336.16", buyer="b4"),
+        ],
+    )
     rows = kpis(ws)
     ann, bob = rows[("s", "s:ann", "2026-11-11")], rows[("s", "s:bob", "2026-11-11")]
     assert (ann["sales_amount"], ann["avg_order_value"]) == (100.29, 50.15)
@@ -148,10 +187,14 @@ def test_order_value_rounds_half_a_fen_up(tmp_path):
 def test_attribution_window_is_inclusive(tmp_path):
     # Last exchange at 10:00:00 on the 8th. o1 created exactly 72 h later → credited; o2 72 h + 1 s → silent.
     chat = [msg("2026-11-08 10:00:00", "buyer", text="在吗"), msg("2026-11-08 10:00:00", "agent", text="在")]
-    ws = shop(tmp_path, chat, [
-        order("o1", "10:00:00", "10:00:00", "10.00"),
-        order("o2", "10:00:01", "10:00:01", "20.00", buyer="b1"),
-    ])
+    ws = shop(
+        tmp_path,
+        chat,
+        [
+            order("o1", "10:00:00", "10:00:00", "10.00"),
+            order("o2", "10:00:01", "10:00:01", "20.00", buyer="b1"),
+        ],
+    )
     # o2 is created one second after o1, so its nearest exchange is still the 8th: 72 h + 1 s.
     ann = one(ws)
     assert (ann["attributed_orders"], ann["sales_amount"]) == (1, 10.0)
@@ -160,15 +203,21 @@ def test_attribution_window_is_inclusive(tmp_path):
 
 
 CREDIT_CHAT = [
-    msg("10:00:00", "buyer", agent="s:ann"), msg("10:00:10", "agent", agent="s:ann"),
-    msg("12:00:00", "buyer", agent="s:bob"), msg("12:00:10", "agent", agent="s:bob"),
+    msg("10:00:00", "buyer", agent="s:ann"),
+    msg("10:00:10", "agent", agent="s:ann"),
+    msg("12:00:00", "buyer", agent="s:bob"),
+    msg("12:00:10", "agent", agent="s:bob"),
 ]
 
 
 def test_credit_rules(tmp_path):
     # o1 created 10:05 (last exchange: ann), paid 12:10 (last exchange: bob).
     # o2 created 09:00 before any chat, paid 12:30 (bob): order_first falls back to payment.
-    ws = shop(tmp_path, CREDIT_CHAT, [order("o1", "10:05:00", "12:10:00", "100.00"), order("o2", "09:00:00", "12:30:00", "50.00")])
+    ws = shop(
+        tmp_path,
+        CREDIT_CHAT,
+        [order("o1", "10:05:00", "12:10:00", "100.00"), order("o2", "09:00:00", "12:30:00", "50.00")],
+    )
 
     def sales(rule):
         rows = kpis(ws, credit_rule=rule)
@@ -191,8 +240,11 @@ def test_same_second_exchanges_credit_the_last_in_d1_order(tmp_path):
     # D1/D13: at 10:05:00 the buyer writes to bob, and ann and bob both write to the buyer.
     # Order in that second: buyer (rank 1) before agents (rank 3), then accounts by name: s:ann < s:bob.
     # The last exchange before the order (10:06:00) is bob's, whatever the file order or the texts.
-    chat = [msg("10:05:00", "agent", agent="s:bob", text="a"), msg("10:05:00", "agent", agent="s:ann", text="z"),
-            msg("10:05:00", "buyer", agent="s:bob", text="zz")]
+    chat = [
+        msg("10:05:00", "agent", agent="s:bob", text="a"),
+        msg("10:05:00", "agent", agent="s:ann", text="z"),
+        msg("10:05:00", "buyer", agent="s:bob", text="zz"),
+    ]
     ws = shop(tmp_path, chat, [order("o1", "10:06:00", "10:07:00")])
     assert kpis(ws)[("s", "s:bob", "2026-11-11")]["attributed_orders"] == 1
     assert kpis(ws)[("s", "s:ann", "2026-11-11")]["attributed_orders"] == 0
@@ -209,7 +261,9 @@ def test_buyer_with_two_agents_converts_for_both_and_pays_once(tmp_path):
 
 
 def test_order_credited_on_its_payment_day(tmp_path):
-    ws = shop(tmp_path, [msg("23:00:00", "buyer"), msg("23:00:10", "agent")], [order("o1", "23:30:00", at("00:30:00", NEXT))])
+    ws = shop(
+        tmp_path, [msg("23:00:00", "buyer"), msg("23:00:10", "agent")], [order("o1", "23:30:00", at("00:30:00", NEXT))]
+    )
     assert one(ws)["attributed_orders"] == 0
     assert one(ws, day=NEXT)["attributed_orders"] == 1
 
@@ -226,9 +280,12 @@ def test_weekly_figures_come_from_the_rows_not_from_daily_averages(tmp_path):
 
 def test_ratings_and_complaints(tmp_path):
     ws = shop(
-        tmp_path, [msg("10:00:00", "buyer"), msg("10:00:10", "agent")],
-        ratings=[{"ts": at(f"10:0{i}:00"), "shop": "s", "buyer": f"b{i}", "agent": "s:ann", "score": str(score)}
-                 for i, score in enumerate((5, 4, 3, 1))],
+        tmp_path,
+        [msg("10:00:00", "buyer"), msg("10:00:10", "agent")],
+        ratings=[
+            {"ts": at(f"10:0{i}:00"), "shop": "s", "buyer": f"b{i}", "agent": "s:ann", "score": str(score)}
+            for i, score in enumerate((5, 4, 3, 1))
+        ],
         complaints=[{"ts": at("11:00:00"), "shop": "s", "agent": "s:ann", "buyer": "b1", "kind": "态度"}],
     )
     ann = one(ws)

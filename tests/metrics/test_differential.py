@@ -23,13 +23,22 @@ from kefu.testing.reference_pandas import RefParams, agent_day_kpis, shop_day_si
 from kefu.workspace import Workspace
 from metrics.test_properties import FAST, shops, sources
 
-PARAMS = [Params(), Params(slow_threshold_s=15, after_sales_days=3, attribution_hours=1, credit_rule="payment"),
-          Params(credit_rule="order", attribution_hours=0)]
+PARAMS = [
+    Params(),
+    Params(slow_threshold_s=15, after_sales_days=3, attribution_hours=1, credit_rule="payment"),
+    Params(credit_rule="order", attribution_hours=0),
+]
 
 
 def reference(tables: dict[str, pd.DataFrame], params: Params) -> list[dict]:
-    frame = agent_day_kpis(tables["messages"], tables["orders"], tables["agents"], tables["ratings"],
-                           tables["complaints"], RefParams(**vars(params)))
+    frame = agent_day_kpis(
+        tables["messages"],
+        tables["orders"],
+        tables["agents"],
+        tables["ratings"],
+        tables["complaints"],
+        RefParams(**vars(params)),
+    )
     return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
@@ -62,8 +71,10 @@ def simulated(tmp_path_factory):
     simulate(out, agents=8, days=6, start=pd.Timestamp("2026-11-08").date(), seed=3)
     ws = Workspace.memory()
     import_paths(ws, [out])
-    tables = {name: ws.con.execute(f'SELECT * EXCLUDE (extra, src_file, src_line) FROM "{name}"').df()
-              for name in ("messages", "orders", "agents", "ratings", "complaints")}
+    tables = {
+        name: ws.con.execute(f'SELECT * EXCLUDE (extra, src_file, src_line) FROM "{name}"').df()
+        for name in ("messages", "orders", "agents", "ratings", "complaints")
+    }
     return ws, tables
 
 
@@ -81,7 +92,10 @@ def test_silent_sales_match_reference(simulated):
     ours = {r["day"]: r for r in to_records(kpi_table(workspace_sources(ws), ["shop", "day"]).execute())}
     for row in ref.to_dict("records"):
         mine = ours[row["day"]]
-        assert (mine["silent_orders"], mine["silent_sales"]) == (row["silent_orders"], pytest.approx(row["silent_sales"]))
+        assert (mine["silent_orders"], mine["silent_sales"]) == (
+            row["silent_orders"],
+            pytest.approx(row["silent_sales"]),
+        )
         assert mine["consulted_sales_share"] == pytest.approx(row["consulted_sales_share"])
 
 

@@ -34,7 +34,9 @@ def shops(draw):
             sender = "buyer"
         # Seconds on a coarse grid so that same-second ties happen often.
         ts = START + dt.timedelta(seconds=draw(st.integers(0, 40)) * 450)
-        rows.append((ts, "s", draw(st.sampled_from(BUYERS)), agent, sender, draw(st.sampled_from(("在吗", "好的", "")))))
+        rows.append(
+            (ts, "s", draw(st.sampled_from(BUYERS)), agent, sender, draw(st.sampled_from(("在吗", "好的", ""))))
+        )
     orders = []
     for i in range(draw(st.integers(0, 6))):
         created = START + dt.timedelta(seconds=draw(st.integers(-3 * 86400, 2 * 86400)))
@@ -57,7 +59,9 @@ def sources(messages: list[tuple], orders: list[tuple]) -> Sources:
         schema = ibis.schema({c.name: _dtype(c.kind) for c in TABLES[name].columns})
         rows = [(*row, *[None] * (len(schema) - len(row))) for row in rows]  # optional columns at the end stay empty
         frame = pd.DataFrame(rows, columns=list(schema.names)) if rows else None
-        return con.create_table(name, frame, schema=schema) if frame is not None else con.create_table(name, schema=schema)
+        return (
+            con.create_table(name, frame, schema=schema) if frame is not None else con.create_table(name, schema=schema)
+        )
 
     return Sources(
         messages=table("messages", messages),
@@ -69,7 +73,9 @@ def sources(messages: list[tuple], orders: list[tuple]) -> Sources:
 
 
 def _dtype(kind: str) -> str:
-    return {"str": "string", "timestamp": "timestamp", "money": "decimal(18,2)", "int": "int32", "bool": "boolean"}[kind]
+    return {"str": "string", "timestamp": "timestamp", "money": "decimal(18,2)", "int": "int32", "bool": "boolean"}[
+        kind
+    ]
 
 
 def kpis(src: Sources, by: str, params: Params) -> list[dict]:
@@ -114,7 +120,9 @@ def test_shuffled_rows_give_identical_output(shop, rnd: random.Random):
     messages, orders, params = shop
     shuffled = messages[:]
     rnd.shuffle(shuffled)
-    assert kpis(sources(shuffled, orders[::-1]), "agent,day", params) == kpis(sources(messages, orders), "agent,day", params)
+    assert kpis(sources(shuffled, orders[::-1]), "agent,day", params) == kpis(
+        sources(messages, orders), "agent,day", params
+    )
 
 
 @settings(FAST, max_examples=8)
@@ -125,7 +133,10 @@ def test_stored_derived_tables_give_the_same_kpis_as_the_canonical_tables(shop):
     messages, orders, params = shop
     src = sources(messages, orders)
     con = src.messages._find_backend()
-    stored = {name: con.create_table(f"d_{name}", expr.to_pyarrow()) for name, expr in derive(src.messages, src.orders, src.bots).items()}
+    stored = {
+        name: con.create_table(f"d_{name}", expr.to_pyarrow())
+        for name, expr in derive(src.messages, src.orders, src.bots).items()
+    }
     materialised = dataclasses.replace(src, **stored)
     cube = con.create_table("d_cube", measure_cube(materialised, params).to_pyarrow())
     cubed = dataclasses.replace(materialised, cube=cube, cube_params=params)
@@ -134,12 +145,24 @@ def test_stored_derived_tables_give_the_same_kpis_as_the_canonical_tables(shop):
     other = dataclasses.replace(params, slow_threshold_s=params.slow_threshold_s + 1)  # the cube does not apply
     assert kpis(cubed, "agent,hour", other) == kpis(src, "agent,hour", other)
     one_day = dt.date(2026, 11, 11)
-    assert to_records(kpi_table(cubed, ["agent", "day"], params, one_day, one_day).execute()) == \
-        to_records(kpi_table(src, ["agent", "day"], params, one_day, one_day).execute())
+    assert to_records(kpi_table(cubed, ["agent", "day"], params, one_day, one_day).execute()) == to_records(
+        kpi_table(src, ["agent", "day"], params, one_day, one_day).execute()
+    )
 
 
-ADDITIVE = ("consult_buyers", "received_buyers", "questions", "answered_questions", "buyer_msgs", "agent_msgs",
-            "slow_responses", "inquiry_buyers", "converted_buyers", "lost_buyers", "attributed_orders")
+ADDITIVE = (
+    "consult_buyers",
+    "received_buyers",
+    "questions",
+    "answered_questions",
+    "buyer_msgs",
+    "agent_msgs",
+    "slow_responses",
+    "inquiry_buyers",
+    "converted_buyers",
+    "lost_buyers",
+    "attributed_orders",
+)
 
 
 @FAST

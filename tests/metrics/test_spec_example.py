@@ -3,13 +3,26 @@
 from shops import msg, one, order, shop
 
 EXPECTED = {
-    "consult_buyers": 1, "received_buyers": 1, "reply_rate": 1.0, "buyer_msgs": 3, "agent_msgs": 3,
-    "answer_ratio": 1.0, "questions": 2, "avg_response_s": 60.0, "avg_first_response_s": 20.0,
-    "slow_responses": 1, "slow_response_buyers": 1, "inquiry_buyers": 1, "converted_buyers": 1,
-    "inquiry_conversion": 1.0, "next_day_paid_buyers": 1, "lost_buyers": 0,
+    "consult_buyers": 1,
+    "received_buyers": 1,
+    "reply_rate": 1.0,
+    "buyer_msgs": 3,
+    "agent_msgs": 3,
+    "answer_ratio": 1.0,
+    "questions": 2,
+    "avg_response_s": 60.0,
+    "avg_first_response_s": 20.0,
+    "slow_responses": 1,
+    "slow_response_buyers": 1,
+    "inquiry_buyers": 1,
+    "converted_buyers": 1,
+    "inquiry_conversion": 1.0,
+    "next_day_paid_buyers": 1,
+    "lost_buyers": 0,
     # The spec prints 0.5, but 20 s and 100 s are both within 180 s (decisions D16).
     "rate_3min": 1.0,
-    "attributed_orders": 1, "sales_amount": 199.00,
+    "attributed_orders": 1,
+    "sales_amount": 199.00,
 }
 
 

@@ -35,12 +35,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from shops import write_table
+
 from kefu.ingest.pipeline import import_paths
 from kefu.pay import inputs
-from kefu.qc import store as qc_store
 from kefu.pay.sources import known_agents
+from kefu.qc import store as qc_store
 from kefu.workspace import Workspace
-from shops import write_table
 
 MONTH = "2026-11"
 
@@ -50,21 +51,38 @@ def m(ts: str, sender: str, agent: str, buyer: str) -> dict:
 
 
 MESSAGES = [
-    m("2026-10-30 10:00:00", "buyer", "ann", "b0"), m("2026-10-30 10:00:05", "agent", "ann", "b0"),
-    m("2026-11-02 10:00:00", "buyer", "ann", "b1"), m("2026-11-02 10:00:10", "agent", "ann", "b1"),
-    m("2026-11-03 09:00:00", "buyer", "ann", "b2"), m("2026-11-03 09:00:20", "agent", "ann", "b2"),
+    m("2026-10-30 10:00:00", "buyer", "ann", "b0"),
+    m("2026-10-30 10:00:05", "agent", "ann", "b0"),
+    m("2026-11-02 10:00:00", "buyer", "ann", "b1"),
+    m("2026-11-02 10:00:10", "agent", "ann", "b1"),
+    m("2026-11-03 09:00:00", "buyer", "ann", "b2"),
+    m("2026-11-03 09:00:20", "agent", "ann", "b2"),
     m("2026-11-03 09:10:00", "buyer", "ann", "b3"),
-    m("2026-11-04 12:00:00", "buyer", "ann", "b4"), m("2026-11-04 12:00:30", "agent", "ann", "b4"),
-    m("2026-11-02 14:00:00", "buyer", "bob", "b5"), m("2026-11-02 14:00:05", "agent", "bob", "b5"),
-    m("2026-11-03 15:00:00", "buyer", "bob", "b6"), m("2026-11-03 15:00:45", "agent", "bob", "b6"),
-    m("2026-11-05 10:00:00", "buyer", "eve", "b7"), m("2026-11-05 10:01:00", "agent", "eve", "b7"),
-    m("2026-11-06 10:00:00", "buyer", "cat", "b1"), m("2026-11-06 10:00:30", "agent", "cat", "b1"),
-    m("2026-11-07 11:00:00", "buyer", "dan", "b5"), m("2026-11-07 11:01:00", "agent", "dan", "b5"),
+    m("2026-11-04 12:00:00", "buyer", "ann", "b4"),
+    m("2026-11-04 12:00:30", "agent", "ann", "b4"),
+    m("2026-11-02 14:00:00", "buyer", "bob", "b5"),
+    m("2026-11-02 14:00:05", "agent", "bob", "b5"),
+    m("2026-11-03 15:00:00", "buyer", "bob", "b6"),
+    m("2026-11-03 15:00:45", "agent", "bob", "b6"),
+    m("2026-11-05 10:00:00", "buyer", "eve", "b7"),
+    m("2026-11-05 10:01:00", "agent", "eve", "b7"),
+    m("2026-11-06 10:00:00", "buyer", "cat", "b1"),
+    m("2026-11-06 10:00:30", "agent", "cat", "b1"),
+    m("2026-11-07 11:00:00", "buyer", "dan", "b5"),
+    m("2026-11-07 11:01:00", "agent", "dan", "b5"),
 ]
 
 
 def o(order_id: str, buyer: str, created: str, paid: str, amount: str) -> dict:
-    return {"order_id": order_id, "shop": "s", "buyer": buyer, "created_at": created, "paid_at": paid, "amount": amount, "status": "paid"}
+    return {
+        "order_id": order_id,
+        "shop": "s",
+        "buyer": buyer,
+        "created_at": created,
+        "paid_at": paid,
+        "amount": amount,
+        "status": "paid",
+    }
 
 
 ORDERS = [
@@ -76,8 +94,17 @@ ORDERS = [
 
 
 def r(refund_id: str, order_id: str, amount: str, status: str, finished: str) -> dict:
-    return {"refund_id": refund_id, "order_id": order_id, "shop": "s", "applied_at": "2026-11-01 09:00:00",
-            "finished_at": finished, "amount": amount, "status": status, "reason": "test", "agent": "s:cat"}
+    return {
+        "refund_id": refund_id,
+        "order_id": order_id,
+        "shop": "s",
+        "applied_at": "2026-11-01 09:00:00",
+        "finished_at": finished,
+        "amount": amount,
+        "status": status,
+        "reason": "test",
+        "agent": "s:cat",
+    }
 
 
 REFUNDS = [
@@ -215,17 +242,27 @@ def build(root: Path, *, with_inputs: bool = True) -> Path:
     """The workspace folder of the month, with its schemes in `schemes/`."""
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("messages", MESSAGES), ("orders", ORDERS), ("refunds", REFUNDS), ("agents", AGENTS), ("complaints", COMPLAINTS)):
+    for name, rows in (
+        ("messages", MESSAGES),
+        ("orders", ORDERS),
+        ("refunds", REFUNDS),
+        ("agents", AGENTS),
+        ("complaints", COMPLAINTS),
+    ):
         write_table(data, name, rows)
     path = root / "ws"
     ws = Workspace.open(path, create=True)
     try:
         reports = import_paths(ws, [data])
-        assert all(rep.rejected == 0 and not rep.error for rep in reports), [rep.problems or rep.error for rep in reports]
+        assert all(rep.rejected == 0 and not rep.error for rep in reports), [
+            rep.problems or rep.error for rep in reports
+        ]
         qc_store.ensure_tables(ws.con)  # the QC contract's tables (docs/qc.md)
         for fid, agent, ts, status in QC_FINDINGS:
-            ws.con.execute("INSERT INTO qc_findings VALUES (?, 's', ?, 'b1', ?, ?::TIMESTAMP::DATE, 'r', '规则', 'medium', 5, 'agent_text', 't', 'm', 0, now(), NULL, 1, '')",
-                           [fid, agent, ts, ts])
+            ws.con.execute(
+                "INSERT INTO qc_findings VALUES (?, 's', ?, 'b1', ?, ?::TIMESTAMP::DATE, 'r', '规则', 'medium', 5, 'agent_text', 't', 'm', 0, now(), NULL, 1, '')",
+                [fid, agent, ts, ts],
+            )
             if status:
                 ws.con.execute("INSERT INTO qc_reviews VALUES (?, ?, '质检员', '', now())", [fid, status])
         if with_inputs:

@@ -35,7 +35,9 @@ def test_table_csv_and_xlsx(month_ws, tmp_path):
     assert "not paid by any scheme: s:mgr" in table.stderr
     sheet = load_workbook(tmp_path / "绩效.xlsx", data_only=True)["工资表"]
     header = [cell.value for cell in sheet[3]]
-    assert {row[3].value: row[header.index("合计")].value for row in sheet.iter_rows(min_row=4) if row[3].value} == pytest.approx(TOTALS)
+    assert {
+        row[3].value: row[header.index("合计")].value for row in sheet.iter_rows(min_row=4) if row[3].value
+    } == pytest.approx(TOTALS)
     csv = kefu("pay", month_ws, "--month", MONTH, "--format", "csv").stdout.splitlines()
     assert csv[0].startswith("month,agent,name,shop,team,role,employer,scheme,scheme_version,base,销售提成,")
     assert csv[0].endswith(",total") and csv[1].endswith(",6000.0")
@@ -56,9 +58,22 @@ def test_explain_prints_rules_formulas_and_rows(month_ws):
 
 def test_compare_two_scheme_versions(month_ws, tmp_path):
     b = tmp_path / "2026-12-draft.toml"
-    b.write_text(PRESALES.replace("amount = 3000", "amount = 3300").replace("cap = 3000", "cap = 3500"), encoding="utf-8")
-    r = kefu("pay", "compare", month_ws, "--month", MONTH, "--scheme", month_ws / "schemes" / "presales.toml", "--against", b,
-             "--format", "json")
+    b.write_text(
+        PRESALES.replace("amount = 3000", "amount = 3300").replace("cap = 3000", "cap = 3500"), encoding="utf-8"
+    )
+    r = kefu(
+        "pay",
+        "compare",
+        month_ws,
+        "--month",
+        MONTH,
+        "--scheme",
+        month_ws / "schemes" / "presales.toml",
+        "--against",
+        b,
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.output
     rows = {x["agent"]: x for x in json.loads(r.stdout)["rows"]}
     # ann: base +300; her performance (4,075.50 with the bonus now 20 % of 3,300) is capped at 3,500 (+500): 6,000 → 6,800
@@ -110,7 +125,10 @@ def test_clear_errors(month_ws, tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text(PRESALES.replace('kpi = "reply_rate"', 'kpi = "reply_rat"'), encoding="utf-8")
     r = kefu("pay", month_ws, "--month", MONTH, "--scheme", broken)
-    assert r.exit_code == 2 and f"{broken}:18: components[2].kpis[1].kpi: unknown KPI 'reply_rat' (did you mean reply_rate?)" in r.stderr
+    assert (
+        r.exit_code == 2
+        and f"{broken}:18: components[2].kpis[1].kpi: unknown KPI 'reply_rat' (did you mean reply_rate?)" in r.stderr
+    )
     twice = tmp_path / "twice.toml"
     twice.write_text(PRESALES.replace('name = "售前"', 'name = "售前二"'), encoding="utf-8")
     r = kefu("pay", month_ws, "--month", MONTH, "--scheme", month_ws / "schemes" / "presales.toml", "--scheme", twice)

@@ -59,7 +59,12 @@ def test_component_cap_and_floor():
 
 
 def kpi_score(*kpis, amount=1000) -> KpiScore:
-    return KpiScore(kind="kpi_score", name="KPI", amount=amount, kpis=[dict(zip(("kpi", "worst", "best", "weight"), k)) for k in kpis])
+    return KpiScore(
+        kind="kpi_score",
+        name="KPI",
+        amount=amount,
+        kpis=[dict(zip(("kpi", "worst", "best", "weight"), k)) for k in kpis],
+    )
 
 
 def test_kpi_score_linear_clamped_weighted():
@@ -87,16 +92,27 @@ def no_standard(cond: Condition):
 
 
 def test_threshold_all_conditions_must_hold():
-    spec = threshold([{"kpi": "avg_response_s", "op": "<=", "value": 15}, {"kpi": "complaints", "op": "==", "value": 0}], percent_of_base=20)
-    assert c.threshold(spec, {"avg_response_s": D("15"), "complaints": D("0")}, no_standard, D("3000")).amount == D("600.00")
-    assert c.threshold(spec, {"avg_response_s": D("15.1"), "complaints": D("0")}, no_standard, D("3000")).amount == D("0.00")
+    spec = threshold(
+        [{"kpi": "avg_response_s", "op": "<=", "value": 15}, {"kpi": "complaints", "op": "==", "value": 0}],
+        percent_of_base=20,
+    )
+    assert c.threshold(spec, {"avg_response_s": D("15"), "complaints": D("0")}, no_standard, D("3000")).amount == D(
+        "600.00"
+    )
+    assert c.threshold(spec, {"avg_response_s": D("15.1"), "complaints": D("0")}, no_standard, D("3000")).amount == D(
+        "0.00"
+    )
     assert c.threshold(spec, {"avg_response_s": None, "complaints": D("0")}, no_standard, D("3000")).amount == D("0.00")
 
 
-@pytest.mark.parametrize("op, value, holds", [(">=", 3, True), (">", 3, False), ("<", 4, True), ("<=", 2, False), ("==", 3, True)])
+@pytest.mark.parametrize(
+    "op, value, holds", [(">=", 3, True), (">", 3, False), ("<", 4, True), ("<=", 2, False), ("==", 3, True)]
+)
 def test_threshold_operators(op, value, holds):
     spec = threshold([{"kpi": "complaints", "op": op, "value": value}], amount=-50)
-    assert c.threshold(spec, {"complaints": D("3")}, no_standard, D("0")).amount == (D("-50.00") if holds else D("0.00"))
+    assert c.threshold(spec, {"complaints": D("3")}, no_standard, D("0")).amount == (
+        D("-50.00") if holds else D("0.00")
+    )
 
 
 def test_threshold_against_the_shop_standard_or_a_target():
@@ -104,12 +120,18 @@ def test_threshold_against_the_shop_standard_or_a_target():
     line = c.threshold(spec, {"inquiry_conversion": D("0.4")}, lambda cond: (D("0.35"), "店铺标准"), D("0"))
     assert line.amount == D("100.00") and line.detail[0]["target"] == D("0.35")
     # no standard (no shop figure, no target) → the condition does not hold
-    assert c.threshold(spec, {"inquiry_conversion": D("0.4")}, lambda cond: (None, "未设月度目标"), D("0")).amount == D("0.00")
+    assert c.threshold(spec, {"inquiry_conversion": D("0.4")}, lambda cond: (None, "未设月度目标"), D("0")).amount == D(
+        "0.00"
+    )
 
 
 def test_pool_shares_add_up_to_the_pool():
     # 1,000 over 3 equal agents: 333.33 each and one cent to the first in account order
-    assert c.pool_shares(D("1000"), {"b": D(1), "a": D(1), "c": D(1)}) == {"a": D("333.34"), "b": D("333.33"), "c": D("333.33")}
+    assert c.pool_shares(D("1000"), {"b": D(1), "a": D(1), "c": D(1)}) == {
+        "a": D("333.34"),
+        "b": D("333.33"),
+        "c": D("333.33"),
+    }
     assert c.pool_shares(D("1000"), {"a": D(0), "b": D(0)}) == {"a": D("0.00"), "b": D("0.00")}
 
 
@@ -117,11 +139,18 @@ def test_pool_deductions_and_floor():
     spec = Pool(kind="pool", name="池", pool=5000, per_qc_error=50, per_complaint=100)
     line = c.pool(spec, D("1000.00"), D("10"), D("50"), {"qc_errors": D("3"), "complaints": D("1")}, "出勤表")
     assert line.amount == D("750.00")  # 1,000 − 3 × 50 − 1 × 100
-    assert c.pool(spec, D("100.00"), D("1"), D("50"), {"qc_errors": D("3"), "complaints": D("1")}, "").amount == D("0.00")  # floor 0
+    assert c.pool(spec, D("100.00"), D("1"), D("50"), {"qc_errors": D("3"), "complaints": D("1")}, "").amount == D(
+        "0.00"
+    )  # floor 0
 
 
 def test_competition_ranking():
-    assert c.ranks({"a": D(5), "b": D(9), "c": D(9), "d": D(1)}, higher_is_better=True) == {"b": 1, "c": 1, "a": 3, "d": 4}
+    assert c.ranks({"a": D(5), "b": D(9), "c": D(9), "d": D(1)}, higher_is_better=True) == {
+        "b": 1,
+        "c": 1,
+        "a": 3,
+        "d": 4,
+    }
     assert c.ranks({"a": D(5), "b": D(9)}, higher_is_better=False) == {"a": 1, "b": 2}
     spec = Ranking(kind="ranking", name="排名", kpi="sales_amount", prizes=[800, 500])
     assert c.ranking(spec, 1, 4, D(9), []).amount == D("800.00")
@@ -139,8 +168,10 @@ def test_prizes_and_limits():
 
 def fund(*sources: str, warning_only: bool = False, start: str = "100") -> MutualAccount:
     """A ledger row as kefu.qc.ledger works it out: 10 an error, 20 one QC found that nobody reported."""
-    errors = tuple(MutualError(s, dt.date(2026, 11, i + 1), f"差错{i + 1}", D("10.00") if s == "peer" else D("20.00"))
-                   for i, s in enumerate(sources))
+    errors = tuple(
+        MutualError(s, dt.date(2026, 11, i + 1), f"差错{i + 1}", D("10.00") if s == "peer" else D("20.00"))
+        for i, s in enumerate(sources)
+    )
     costs = sum((e.cost for e in errors), D("0.00"))
     deductions = D("0.00") if warning_only else costs
     return MutualAccount(D(start), costs, deductions, max(D(start) - deductions, D("0.00")), warning_only, errors)
@@ -152,7 +183,11 @@ def test_mutual_fund_pays_the_balance():
     line = c.mutual_fund(spec, fund("peer", "supervisor", "peer"))
     assert (line.kind, line.amount) == ("mutual_fund", D("60.00"))
     assert line.formula == "¥100.00 − 2 × ¥10.00(同事互查) − 1 × ¥20.00(主管发现) = ¥60.00"
-    assert line.detail[0]["balance"] == D("60.00") and [d["source"] for d in line.detail[1:]] == ["peer", "supervisor", "peer"]
+    assert line.detail[0]["balance"] == D("60.00") and [d["source"] for d in line.detail[1:]] == [
+        "peer",
+        "supervisor",
+        "peer",
+    ]
     # a warning-only month: the costs are shown, the whole fund is paid
     warned = c.mutual_fund(spec, fund("peer", "supervisor", "peer", warning_only=True))
     assert warned.amount == D("100.00") and "¥40.00 不扣" in warned.formula
@@ -178,10 +213,20 @@ def test_base_prorated():
     assert c.base_line(D("3200"), False, None, None, "").amount == D("3200.00")
 
 
-@pytest.mark.parametrize("value, text", [
-    ("4071.25", "肆仟零柒拾壹元贰角伍分"), ("10", "壹拾元整"), ("1001", "壹仟零壹元整"), ("100500", "壹拾万零伍佰元整"),
-    ("100000001", "壹亿零壹元整"), ("10.05", "壹拾元零伍分"), ("0.5", "伍角"), ("-300", "负叁佰元整"), ("0", "零元整"),
-    ("1234567.89", "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ("4071.25", "肆仟零柒拾壹元贰角伍分"),
+        ("10", "壹拾元整"),
+        ("1001", "壹仟零壹元整"),
+        ("100500", "壹拾万零伍佰元整"),
+        ("100000001", "壹亿零壹元整"),
+        ("10.05", "壹拾元零伍分"),
+        ("0.5", "伍角"),
+        ("-300", "负叁佰元整"),
+        ("0", "零元整"),
+        ("1234567.89", "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分"),
+    ],
+)
 def test_amount_in_chinese_capitals(value, text):
     assert rmb_upper(D(value)) == text

@@ -11,7 +11,9 @@ PAY_MD = Path(__file__).resolve().parents[2] / "docs" / "pay.md"
 
 @pytest.mark.parametrize("table", [docs.scheme_markdown, docs.measures_markdown, docs.inputs_reference])
 def test_reference_tables_are_current(table):
-    assert table() in PAY_MD.read_text(encoding="utf-8"), "regenerate the tables of docs/pay.md: python -m kefu.pay.docs"
+    assert table() in PAY_MD.read_text(encoding="utf-8"), (
+        "regenerate the tables of docs/pay.md: python -m kefu.pay.docs"
+    )
 
 
 def test_every_pay_command_is_documented():

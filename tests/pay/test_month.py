@@ -22,8 +22,18 @@ def amounts(payroll, agent: str) -> dict[str, D]:
 def test_month_values_come_from_the_engine_month_grouping(data):
     ann, bob = data.values["s:ann"], data.values["s:bob"]
     # reply rate 3/4 from the month's consultations (the mean of ann's daily rates 1, 1/2, 1 would be 0.83)
-    assert (ann["consult_buyers"], ann["reply_rate"], ann["avg_response_s"], ann["inquiry_conversion"]) == (4, D("0.75"), 20, D("0.5"))
-    assert (bob["reply_rate"], bob["avg_response_s"], bob["inquiry_conversion"], bob["complaints"]) == (1, 25, D("0.5"), 3)
+    assert (ann["consult_buyers"], ann["reply_rate"], ann["avg_response_s"], ann["inquiry_conversion"]) == (
+        4,
+        D("0.75"),
+        20,
+        D("0.5"),
+    )
+    assert (bob["reply_rate"], bob["avg_response_s"], bob["inquiry_conversion"], bob["complaints"]) == (
+        1,
+        25,
+        D("0.5"),
+        3,
+    )
     # the shop standard: (2 + 1 + 0) / (4 + 2 + 1) consultations, not an average of the agents' rates
     assert data.shop_values["s"]["inquiry_conversion"] == pytest.approx(D(3) / D(7))
 
@@ -44,8 +54,9 @@ def test_credited_sales_are_the_engines_to_the_cent(month_ws, data):
 
     with Workspace.open(month_ws, read_only=True) as ws:
         records = api.kpis(ws, ["agent", "month"], None, *month_range(MONTH))
-    assert records and all(data.values[r["agent"]]["sales_amount"] == D(str(r["sales_amount"])).quantize(D("0.01"))
-                           for r in records)
+    assert records and all(
+        data.values[r["agent"]]["sales_amount"] == D(str(r["sales_amount"])).quantize(D("0.01")) for r in records
+    )
 
 
 def test_confirmed_qc_errors_only_and_only_of_the_month(data):
@@ -56,7 +67,9 @@ def test_confirmed_qc_errors_only_and_only_of_the_month(data):
 
 def test_imported_inputs(data):
     assert data.values["s:cat"]["working_days"] == 22
-    assert data.values["s:dan"]["working_days"] == 20 and data.values["s:dan"]["leave_days"] == 2  # named 丹 in the file
+    assert (
+        data.values["s:dan"]["working_days"] == 20 and data.values["s:dan"]["leave_days"] == 2
+    )  # named 丹 in the file
     assert data.values["s:ann"]["test_score"] == 90
     assert data.values["s:ann"]["working_days"] is None  # attendance was imported and ann is not on it
     assert [p.amount for p in data.prizes["s:ann"]] == [D("200.00")]
@@ -155,7 +168,9 @@ def test_explain_names_rule_values_and_formula(explained):
     lines = {x["component"]: x for x in explained["lines"]}
     commission = lines["销售提成"]
     assert "超额累进" in commission["rule"]
-    assert commission["formula"] == ("¥151,000.00 − ¥1,300.00 = ¥149,700.00；¥100,000.00 × 1% + ¥49,700.00 × 1.5% = ¥1,745.50")
+    assert commission["formula"] == (
+        "¥151,000.00 − ¥1,300.00 = ¥149,700.00；¥100,000.00 × 1% + ¥49,700.00 × 1.5% = ¥1,745.50"
+    )
     kpi = lines["KPI 考核"]
     assert {u["zh"] for u in kpi["used"]} == {"回复率", "平均响应时间(平响)", "询单→最终付款转化率"}
     assert kpi["formula"] == "¥1,000.00 × (0 + 12 + 40) / 100 = ¥520.00"
@@ -198,4 +213,5 @@ def test_hints_rerun_the_scheme_with_one_kpi_improved(data):
     assert gains == {2: 300, 0: 900}
     # sorted by the largest gain first
     assert [h["best_gain"] for h in pay.hints_records(data, [parse_scheme(PRESALES)], "s:bob")] == sorted(
-        (h["best_gain"] for h in hints.values()), reverse=True)
+        (h["best_gain"] for h in hints.values()), reverse=True
+    )

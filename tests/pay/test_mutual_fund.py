@@ -49,8 +49,10 @@ name = "互查基金"
 
 def finding(con, finding_id: str, agent: str, ts: str, buyer: str) -> None:
     """A QC finding a supervisor confirmed in review (the contract of docs/qc.md)."""
-    con.execute("INSERT INTO qc_findings VALUES (?, 's', ?, ?, ?, ?::TIMESTAMP::DATE, 'r9', '禁用语', 'high', 5, 'agent_text', 't', '滚', 0, now(), NULL, 1, '')",
-                [finding_id, agent, buyer, ts, ts])
+    con.execute(
+        "INSERT INTO qc_findings VALUES (?, 's', ?, ?, ?, ?::TIMESTAMP::DATE, 'r9', '禁用语', 'high', 5, 'agent_text', 't', '滚', 0, now(), NULL, 1, '')",
+        [finding_id, agent, buyer, ts, ts],
+    )
     con.execute("INSERT INTO qc_reviews VALUES (?, 'confirmed', '质检员', '', now())", [finding_id])
 
 
@@ -58,12 +60,34 @@ def build_month(root: Path, *, warning_only: bool = False) -> Path:
     path = build(root)
     with Workspace.open(path) as ws:
         con = ws.con
-        decide(con, file_report(con, reporter="s:bob", description="发错商品链接", shop="s", agent="s:ann", buyer="b1",
-                                ts=dt.datetime(2026, 11, 2, 10, 0, 10)), "confirmed", "质检员")
-        decide(con, file_report(con, reporter="s:eve", description="漏回复买家", shop="s", agent="s:ann", day=dt.date(2026, 11, 3)),
-               "confirmed", "质检员")
-        decide(con, file_report(con, reporter="s:bob", description="不算错", shop="s", agent="s:ann", day=dt.date(2026, 11, 4)),
-               "rejected", "质检员")
+        decide(
+            con,
+            file_report(
+                con,
+                reporter="s:bob",
+                description="发错商品链接",
+                shop="s",
+                agent="s:ann",
+                buyer="b1",
+                ts=dt.datetime(2026, 11, 2, 10, 0, 10),
+            ),
+            "confirmed",
+            "质检员",
+        )
+        decide(
+            con,
+            file_report(
+                con, reporter="s:eve", description="漏回复买家", shop="s", agent="s:ann", day=dt.date(2026, 11, 3)
+            ),
+            "confirmed",
+            "质检员",
+        )
+        decide(
+            con,
+            file_report(con, reporter="s:bob", description="不算错", shop="s", agent="s:ann", day=dt.date(2026, 11, 4)),
+            "rejected",
+            "质检员",
+        )
         finding(con, "ann-f", "s:ann", "2026-11-04 12:00:30", "b4")
         for i in range(6):
             finding(con, f"bob-f{i}", "s:bob", "2026-11-03 15:00:45", "b6")
@@ -72,7 +96,9 @@ def build_month(root: Path, *, warning_only: bool = False) -> Path:
         config = path / CONFIG_FILE
         text = config.read_text(encoding="utf-8")
         assert "warning_only_months = []" in text
-        config.write_text(text.replace("warning_only_months = []", f'warning_only_months = ["{MONTH}"]'), encoding="utf-8")
+        config.write_text(
+            text.replace("warning_only_months = []", f'warning_only_months = ["{MONTH}"]'), encoding="utf-8"
+        )
     return path
 
 
@@ -107,7 +133,11 @@ def line(payroll, agent: str):
 def test_the_fund_of_the_month_is_read_from_the_ledger(data):
     ann, bob, cat = data.mutual["s:ann"], data.mutual["s:bob"], data.mutual["s:cat"]
     assert (ann.fund_start, ann.costs, ann.deductions, ann.balance) == (D("100.00"), D("40.00"), D("40.00"), D("60.00"))
-    assert sorted((e.source, e.cost) for e in ann.errors) == [("peer", D("10.00")), ("peer", D("10.00")), ("supervisor", D("20.00"))]
+    assert sorted((e.source, e.cost) for e in ann.errors) == [
+        ("peer", D("10.00")),
+        ("peer", D("10.00")),
+        ("supervisor", D("20.00")),
+    ]
     assert (bob.costs, bob.balance) == (D("120.00"), D("0.00"))
     assert cat.balance == D("60.00") and data.mutual["s:dan"].balance == D("100.00")
     assert (ann.peer_cost, ann.supervisor_cost, ann.warning_only) == (D("10.00"), D("20.00"), False)
@@ -117,8 +147,15 @@ def test_the_balance_is_paid_with_rule_and_formula(payroll):
     ann = line(payroll, "s:ann")
     assert ann.kind == "mutual_fund" and ann.amount == D("60.00")
     assert ann.formula == "¥100.00 − 2 × ¥10.00(同事互查) − 1 × ¥20.00(主管发现) = ¥60.00"
-    assert ann.rule.startswith("互查基金每月 ¥100.00：同事举报并经主管确认的差错每个扣 ¥10.00，主管质检发现而无同事举报的差错每个扣 ¥20.00")
-    assert {u.zh: u.shown for u in ann.used} == {"互查基金": "¥100.00", "同事互查确认差错": "2", "主管发现差错": "1", "互查扣款": "¥40.00"}
+    assert ann.rule.startswith(
+        "互查基金每月 ¥100.00：同事举报并经主管确认的差错每个扣 ¥10.00，主管质检发现而无同事举报的差错每个扣 ¥20.00"
+    )
+    assert {u.zh: u.shown for u in ann.used} == {
+        "互查基金": "¥100.00",
+        "同事互查确认差错": "2",
+        "主管发现差错": "1",
+        "互查扣款": "¥40.00",
+    }
     assert payroll.slip("s:ann").total == D("3060.00")
 
 
@@ -140,16 +177,22 @@ def test_a_warning_only_month_pays_the_whole_fund(tmp_path):
         result = pay.payroll(ws, MONTH)
     ann, bob = line(result, "s:ann"), line(result, "s:bob")
     assert (ann.amount, bob.amount) == (D("100.00"), D("100.00"))
-    assert ann.formula == "警示月，只提示不扣款：差错 2 × ¥10.00(同事互查) + 1 × ¥20.00(主管发现) = ¥40.00 不扣；¥100.00 − ¥0.00 = ¥100.00"
+    assert (
+        ann.formula
+        == "警示月，只提示不扣款：差错 2 × ¥10.00(同事互查) + 1 × ¥20.00(主管发现) = ¥40.00 不扣；¥100.00 − ¥0.00 = ¥100.00"
+    )
     assert {u.zh: (u.shown, u.source) for u in ann.used}["互查扣款"] == ("¥0.00", "警示月：只提示不扣款")
     assert result.slip("s:ann").total == D("3100.00")
 
 
-@pytest.mark.parametrize("extra, agent, amount, tail", [
-    ("cap = 50\n", "s:ann", "50.00", "= ¥60.00，封顶 ¥50.00"),
-    ("floor = 10\n", "s:bob", "10.00", "= ¥0.00，保底 ¥10.00"),
-    ("cap = 50\n", "s:bob", "0.00", "= ¥0.00"),
-])
+@pytest.mark.parametrize(
+    "extra, agent, amount, tail",
+    [
+        ("cap = 50\n", "s:ann", "50.00", "= ¥60.00，封顶 ¥50.00"),
+        ("floor = 10\n", "s:bob", "10.00", "= ¥0.00，保底 ¥10.00"),
+        ("cap = 50\n", "s:bob", "0.00", "= ¥0.00"),
+    ],
+)
 def test_the_components_own_cap_and_floor(ws, data, extra, agent, amount, tail):
     result = pay.payroll(ws, MONTH, [parse_scheme(SCHEME.format(extra=extra))], data=data)
     found = line(result, agent)
@@ -163,9 +206,15 @@ def test_the_components_own_cap_and_floor(ws, data, extra, agent, amount, tail):
 def test_explain_lists_the_errors_behind_the_fund(ws, data):
     e = pay.explain(ws, MONTH, "s:ann", data=data)
     behind = [(r["day"], r["source"], r["description"], r["cost"]) for r in e["rows"]["mutual_errors"]]
-    assert behind == [("2026-11-02", "同事互查", "发错商品链接", 10), ("2026-11-03", "同事互查", "漏回复买家", 10),
-                      ("2026-11-04", "主管发现", "禁用语: 滚", 20)]
-    assert all(r["report_id"] for r in e["rows"]["mutual_errors"][:2]) and e["rows"]["mutual_errors"][2]["finding_id"] == "ann-f"
+    assert behind == [
+        ("2026-11-02", "同事互查", "发错商品链接", 10),
+        ("2026-11-03", "同事互查", "漏回复买家", 10),
+        ("2026-11-04", "主管发现", "禁用语: 滚", 20),
+    ]
+    assert (
+        all(r["report_id"] for r in e["rows"]["mutual_errors"][:2])
+        and e["rows"]["mutual_errors"][2]["finding_id"] == "ann-f"
+    )
     assert e["total"] == 3060 == sum(x["amount"] for x in e["lines"])
     # cat has errors in the ledger, but her scheme does not pay the fund: the shop's internal ledger is not shown
     assert pay.explain(ws, MONTH, "s:cat", data=data)["rows"]["mutual_errors"] == []
@@ -173,7 +222,10 @@ def test_explain_lists_the_errors_behind_the_fund(ws, data):
 
 def test_json_and_xlsx_carry_the_line_and_add_up(payroll):
     ann = slip_summary(payroll.slip("s:ann"))
-    assert ann["components"] == {"互查基金": 60.0} and ann["base"] + sum(ann["components"].values()) == ann["total"] == 3060.0
+    assert (
+        ann["components"] == {"互查基金": 60.0}
+        and ann["base"] + sum(ann["components"].values()) == ann["total"] == 3060.0
+    )
     record = slip_record(payroll.slip("s:ann"))
     assert json.loads(json.dumps(record, ensure_ascii=False))["lines"][1]["detail"][0]["balance"] == 60
     buf = io.BytesIO()
@@ -185,7 +237,7 @@ def test_json_and_xlsx_carry_the_line_and_add_up(payroll):
     assert rows["s:ann"][header.index("互查基金")].value == 60 and rows["s:ann"][header.index("合计")].value == 3060
     assert rows["s:cat"][header.index("互查基金")].value is None
     details = [[c.value for c in row] for row in book["明细"].iter_rows(min_row=2)]
-    assert ["s:ann", "安", "售前", "互查基金", 60] == details[1][:5] and details[1][6].endswith("= ¥60.00")
+    assert details[1][:5] == ["s:ann", "安", "售前", "互查基金", 60] and details[1][6].endswith("= ¥60.00")
 
 
 def test_kefu_pay_reads_the_fund_on_the_read_only_workspace(ws_path):
@@ -197,7 +249,9 @@ def test_kefu_pay_reads_the_fund_on_the_read_only_workspace(ws_path):
     assert run.exit_code == 0, run.output
     rows = {r["agent"]: r for r in json.loads(run.stdout)}
     assert rows["s:ann"]["components"] == {"互查基金": 60.0} and rows["s:bob"]["total"] == 3000.0
-    explained = CliRunner().invoke(app, ["pay", "explain", str(ws_path), "--month", MONTH, "--agent", "s:ann"], catch_exceptions=False)
+    explained = CliRunner().invoke(
+        app, ["pay", "explain", str(ws_path), "--month", MONTH, "--agent", "s:ann"], catch_exceptions=False
+    )
     assert explained.exit_code == 0 and "互查差错" in explained.stdout and "发错商品链接" in explained.stdout
 
 

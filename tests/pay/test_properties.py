@@ -14,7 +14,7 @@ from kefu.pay.output import slip_summary
 from kefu.pay.payroll import compute
 from kefu.pay.scheme import Commission, Scheme
 
-cents = st.integers(min_value=-10**9, max_value=10**9).map(lambda n: D(n) / 100)
+cents = st.integers(min_value=-(10**9), max_value=10**9).map(lambda n: D(n) / 100)
 amounts = st.integers(min_value=0, max_value=10**7).map(lambda n: D(n) / 100)
 rates = st.integers(min_value=0, max_value=500).map(lambda n: D(n) / 10000)  # 0 – 5 %
 ratios = st.one_of(st.none(), st.integers(min_value=0, max_value=1000).map(lambda n: D(n) / 1000))
@@ -45,9 +45,12 @@ def test_commission_net_of_refunds_never_rises_with_refunds(bands, sales, r1, r2
     assert c.commission(spec, sales, big).amount <= c.commission(spec, sales, small).amount
 
 
-@given(st.integers(min_value=-10**6, max_value=10**6).map(lambda n: D(n) / 100),
-       st.integers(min_value=-1000, max_value=1000).map(D), st.integers(min_value=-1000, max_value=1000).map(D),
-       st.integers(min_value=1, max_value=100).map(D))
+@given(
+    st.integers(min_value=-(10**6), max_value=10**6).map(lambda n: D(n) / 100),
+    st.integers(min_value=-1000, max_value=1000).map(D),
+    st.integers(min_value=-1000, max_value=1000).map(D),
+    st.integers(min_value=1, max_value=100).map(D),
+)
 def test_clamped_kpi_score_stays_within_zero_and_weight(value, worst, best, weight):
     if worst == best:
         return
@@ -55,8 +58,15 @@ def test_clamped_kpi_score_stays_within_zero_and_weight(value, worst, best, weig
     assert 0 <= points <= weight
 
 
-@given(amounts, st.dictionaries(st.text(min_size=1, max_size=3), st.integers(min_value=0, max_value=62).map(lambda n: D(n) / 2),
-                                min_size=1, max_size=12))
+@given(
+    amounts,
+    st.dictionaries(
+        st.text(min_size=1, max_size=3),
+        st.integers(min_value=0, max_value=62).map(lambda n: D(n) / 2),
+        min_size=1,
+        max_size=12,
+    ),
+)
 def test_pool_shares_add_up_to_the_pool_to_the_cent(pool, days):
     shares = c.pool_shares(pool, days)
     total = sum(days.values(), D(0))
@@ -71,20 +81,34 @@ def test_pool_shares_add_up_to_the_pool_to_the_cent(pool, days):
 # -- a whole payroll: random values under a scheme that has every component kind -----------------
 
 
-KEYS = ("reply_rate", "avg_response_s", "inquiry_conversion", "complaints", "sales_amount", "refund_amount", "qc_errors",
-        "working_days", "consult_buyers", "test_score")
+KEYS = (
+    "reply_rate",
+    "avg_response_s",
+    "inquiry_conversion",
+    "complaints",
+    "sales_amount",
+    "refund_amount",
+    "qc_errors",
+    "working_days",
+    "consult_buyers",
+    "test_score",
+)
 
 
 @st.composite
 def mutual_fund(draw):
     """An agent's 互查 fund as kefu.qc.ledger works it out: the fund less each error's cost, never below 0."""
     start, peer, supervisor = draw(amounts), draw(amounts), draw(amounts)
-    errors = tuple(MutualError(source, dt.date(2026, 11, 1), "x", peer if source == "peer" else supervisor)
-                   for source in draw(st.lists(st.sampled_from(["peer", "supervisor"]), max_size=8)))
+    errors = tuple(
+        MutualError(source, dt.date(2026, 11, 1), "x", peer if source == "peer" else supervisor)
+        for source in draw(st.lists(st.sampled_from(["peer", "supervisor"]), max_size=8))
+    )
     costs = sum((e.cost for e in errors), D("0.00"))
     warning = draw(st.booleans())
     deductions = D("0.00") if warning else costs
-    return MutualAccount(start, costs, deductions, max(start - deductions, D("0.00")), warning, errors, peer, supervisor)
+    return MutualAccount(
+        start, costs, deductions, max(start - deductions, D("0.00")), warning, errors, peer, supervisor
+    )
 
 
 @st.composite
@@ -93,17 +117,34 @@ def month(draw):
     agents = {f"s:a{i}": AgentInfo(f"s:a{i}", "s", f"a{i}", team=draw(st.sampled_from(["A", "B"]))) for i in range(n)}
     values = {}
     for a in agents:
-        v = {"reply_rate": draw(ratios), "inquiry_conversion": draw(ratios), "avg_response_s": draw(seconds),
-             "complaints": draw(counts), "qc_errors": draw(counts), "consult_buyers": draw(counts),
-             "sales_amount": draw(amounts), "refund_amount": draw(amounts), "working_days": D(draw(st.integers(0, 31))),
-             "test_score": draw(st.one_of(st.none(), st.integers(0, 100).map(D)))}
+        v = {
+            "reply_rate": draw(ratios),
+            "inquiry_conversion": draw(ratios),
+            "avg_response_s": draw(seconds),
+            "complaints": draw(counts),
+            "qc_errors": draw(counts),
+            "consult_buyers": draw(counts),
+            "sales_amount": draw(amounts),
+            "refund_amount": draw(amounts),
+            "working_days": D(draw(st.integers(0, 31))),
+            "test_score": draw(st.one_of(st.none(), st.integers(0, 100).map(D))),
+        }
         v["net_sales"] = v["sales_amount"] - v["refund_amount"]
         values[a] = v
     prizes = {a: (Prize(draw(cents), "奖"),) for a in agents if draw(st.booleans())}
     shop = {"s": {"inquiry_conversion": draw(ratios)}}
     mutual = {a: draw(mutual_fund()) for a in agents if draw(st.booleans())}  # no entry: no fund this month
-    return MonthData("2026-11", dt.date(2026, 11, 1), dt.date(2026, 11, 30), agents, values, shop, prizes=prizes, mutual=mutual,
-                     days_from_chats=True)
+    return MonthData(
+        "2026-11",
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 30),
+        agents,
+        values,
+        shop,
+        prizes=prizes,
+        mutual=mutual,
+        days_from_chats=True,
+    )
 
 
 @st.composite
@@ -112,24 +153,52 @@ def scheme(draw):
     floor = draw(st.one_of(st.none(), cents.filter(lambda x: cap is None or x <= cap)))
     fund_cap = draw(st.one_of(st.none(), amounts))
     fund_floor = draw(st.one_of(st.none(), amounts.filter(lambda x: fund_cap is None or x <= fund_cap)))
-    return Scheme.model_validate({
-        "name": "s", "effective_from": "2026-01", "applies_to": {"shops": ["s"]},
-        "base": {"amount": draw(amounts)},
-        "components": [
-            {"kind": "commission", "name": "提成", "tiers": draw(tiers()), "net_of_refunds": draw(st.booleans())},
-            {"kind": "kpi_score", "name": "KPI", "amount": draw(amounts), "kpis": [
-                {"kpi": "reply_rate", "worst": "0.9", "best": "1", "weight": draw(st.integers(1, 50))},
-                {"kpi": "avg_response_s", "worst": 30, "best": 5, "weight": draw(st.integers(1, 50))}]},
-            {"kind": "threshold", "name": "达标", "percent_of_base": draw(st.integers(-30, 30)),
-             "when": [{"kpi": "inquiry_conversion", "op": ">=", "value": "shop"}, {"kpi": "complaints", "op": "<", "value": 2}]},
-            {"kind": "pool", "name": "池", "pool": draw(amounts), "shared_within": draw(st.sampled_from(["scheme", "team"])),
-             "per_qc_error": draw(amounts), "per_complaint": draw(amounts)},
-            {"kind": "ranking", "name": "排名", "kpi": "sales_amount", "prizes": draw(st.lists(amounts, min_size=1, max_size=3))},
-            {"kind": "prizes", "name": "奖励"},
-            {"kind": "mutual_fund", "name": "互查", "cap": fund_cap, "floor": fund_floor},
-        ],
-        "limits": {"cap": cap, "floor": floor},
-    })
+    return Scheme.model_validate(
+        {
+            "name": "s",
+            "effective_from": "2026-01",
+            "applies_to": {"shops": ["s"]},
+            "base": {"amount": draw(amounts)},
+            "components": [
+                {"kind": "commission", "name": "提成", "tiers": draw(tiers()), "net_of_refunds": draw(st.booleans())},
+                {
+                    "kind": "kpi_score",
+                    "name": "KPI",
+                    "amount": draw(amounts),
+                    "kpis": [
+                        {"kpi": "reply_rate", "worst": "0.9", "best": "1", "weight": draw(st.integers(1, 50))},
+                        {"kpi": "avg_response_s", "worst": 30, "best": 5, "weight": draw(st.integers(1, 50))},
+                    ],
+                },
+                {
+                    "kind": "threshold",
+                    "name": "达标",
+                    "percent_of_base": draw(st.integers(-30, 30)),
+                    "when": [
+                        {"kpi": "inquiry_conversion", "op": ">=", "value": "shop"},
+                        {"kpi": "complaints", "op": "<", "value": 2},
+                    ],
+                },
+                {
+                    "kind": "pool",
+                    "name": "池",
+                    "pool": draw(amounts),
+                    "shared_within": draw(st.sampled_from(["scheme", "team"])),
+                    "per_qc_error": draw(amounts),
+                    "per_complaint": draw(amounts),
+                },
+                {
+                    "kind": "ranking",
+                    "name": "排名",
+                    "kpi": "sales_amount",
+                    "prizes": draw(st.lists(amounts, min_size=1, max_size=3)),
+                },
+                {"kind": "prizes", "name": "奖励"},
+                {"kind": "mutual_fund", "name": "互查", "cap": fund_cap, "floor": fund_floor},
+            ],
+            "limits": {"cap": cap, "floor": floor},
+        }
+    )
 
 
 @settings(max_examples=150, deadline=None)

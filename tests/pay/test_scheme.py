@@ -51,7 +51,9 @@ def test_unknown_kpi_key_names_line_key_and_suggestion():
         best = 5
         weight = 1
         """)
-    assert problems(text) == ["s.toml:15: components[1].kpis[2].kpi: unknown KPI 'avg_respons_s' (did you mean avg_response_s?)"]
+    assert problems(text) == [
+        "s.toml:15: components[1].kpis[2].kpi: unknown KPI 'avg_respons_s' (did you mean avg_response_s?)"
+    ]
 
 
 def test_every_problem_is_reported_at_once_with_its_line():
@@ -95,39 +97,61 @@ def test_semantic_checks():
 
     assert "give either rate or tiers" in one('[[components]]\nkind = "commission"\nname = "c"\n')
     assert "tiers must be in increasing order" in one(
-        '[[components]]\nkind = "commission"\nname = "c"\ntiers = [{from = 0, rate = 0.01}, {from = 0, rate = 0.02}]\n')
-    assert "first tier must start at from = 0" in one('[[components]]\nkind = "commission"\nname = "c"\ntiers = [{from = 5, rate = 0.01}]\n')
+        '[[components]]\nkind = "commission"\nname = "c"\ntiers = [{from = 0, rate = 0.01}, {from = 0, rate = 0.02}]\n'
+    )
+    assert "first tier must start at from = 0" in one(
+        '[[components]]\nkind = "commission"\nname = "c"\ntiers = [{from = 5, rate = 0.01}]\n'
+    )
     assert "worst and best of reply_rate are both 0.9" in one(
-        '[[components]]\nkind = "kpi_score"\nname = "k"\namount = 1\nkpis = [{kpi = "reply_rate", worst = 0.9, best = 0.9, weight = 1}]\n')
+        '[[components]]\nkind = "kpi_score"\nname = "k"\namount = 1\nkpis = [{kpi = "reply_rate", worst = 0.9, best = 0.9, weight = 1}]\n'
+    )
     assert "needs a KPI; test_score is a pay input" in one(
-        '[[components]]\nkind = "threshold"\nname = "t"\namount = 1\nwhen = [{kpi = "test_score", op = ">=", value = "shop"}]\n')
+        '[[components]]\nkind = "threshold"\nname = "t"\namount = 1\nwhen = [{kpi = "test_score", op = ">=", value = "shop"}]\n'
+    )
     assert "component names must be unique: a" in one(
-        '[[components]]\nkind = "prizes"\nname = "a"\n[[components]]\nkind = "prizes"\nname = "a"\n')
+        '[[components]]\nkind = "prizes"\nname = "a"\n[[components]]\nkind = "prizes"\nname = "a"\n'
+    )
     assert "consult_buyers has no better direction" in one(
-        '[[components]]\nkind = "ranking"\nname = "r"\nkpi = "consult_buyers"\nprizes = [1]\n')
-    assert "unknown role 'sales'" in parse_problems('name = "x"\neffective_from = "2026-11"\n[applies_to]\nroles = ["sales"]\n')
+        '[[components]]\nkind = "ranking"\nname = "r"\nkpi = "consult_buyers"\nprizes = [1]\n'
+    )
+    assert "unknown role 'sales'" in parse_problems(
+        'name = "x"\neffective_from = "2026-11"\n[applies_to]\nroles = ["sales"]\n'
+    )
     assert "applies_to needs at least one" in parse_problems('name = "x"\neffective_from = "2026-11"\n[applies_to]\n')
-    assert "'2026-13' is not a month" in parse_problems('name = "x"\neffective_from = "2026-13"\n[applies_to]\nroles = ["qc"]\n')
+    assert "'2026-13' is not a month" in parse_problems(
+        'name = "x"\neffective_from = "2026-13"\n[applies_to]\nroles = ["qc"]\n'
+    )
 
 
 def test_mutual_fund_validation():
     fund = '[[components]]\nkind = "mutual_fund"\nname = "互查基金"\n'
-    assert parse_scheme(HEAD + fund + "cap = 80\nnote = \"月末余额\"\n").components[0].cap == 80
+    assert parse_scheme(HEAD + fund + 'cap = 80\nnote = "月末余额"\n').components[0].cap == 80
     # the fund and the costs are the workspace's (kefu.toml [qc.mutual]), not a scheme's: said at the key's line
-    found = problems(HEAD + fund + "fund = 200\nfloor = 0\nwarning_only_months = [\"2026-11\"]\n")
-    assert found == [f"s.toml:{line}: components[1].{key}: unknown key: the 互查 fund and what an error costs are set for the "
-                     "whole workspace in kefu.toml [qc.mutual] (fund, error_cost, supervisor_multiplier, warning_only_months), "
-                     "not in a scheme" for line, key in ((8, "fund"), (10, "warning_only_months"))]
-    assert problems(HEAD + fund + "pool = 100\n") == ["s.toml:8: components[1].pool: unknown key (a typo? see docs/pay.md)"]
+    found = problems(HEAD + fund + 'fund = 200\nfloor = 0\nwarning_only_months = ["2026-11"]\n')
+    assert found == [
+        f"s.toml:{line}: components[1].{key}: unknown key: the 互查 fund and what an error costs are set for the "
+        "whole workspace in kefu.toml [qc.mutual] (fund, error_cost, supervisor_multiplier, warning_only_months), "
+        "not in a scheme"
+        for line, key in ((8, "fund"), (10, "warning_only_months"))
+    ]
+    assert problems(HEAD + fund + "pool = 100\n") == [
+        "s.toml:8: components[1].pool: unknown key (a typo? see docs/pay.md)"
+    ]
     assert problems(HEAD + fund + "cap = 10\nfloor = 20\n") == ["s.toml:5: components[1]: cap 10 is below floor 20"]
-    assert problems(HEAD + fund + "cap = \"lots\"\n")[0].startswith("s.toml:8: components[1].cap: 'lots' is not a number")
+    assert problems(HEAD + fund + 'cap = "lots"\n')[0].startswith("s.toml:8: components[1].cap: 'lots' is not a number")
     assert problems(HEAD + '[[components]]\nkind = "mutual_fund"\n') == ["s.toml:5: components[1].name: missing"]
     # paid once per scheme
-    twice = problems(HEAD + fund + '[[components]]\nkind = "prizes"\nname = "奖励"\n' + fund.replace("互查基金", "互查基金2"))
-    assert twice == ['s.toml: (top level): components[1] (互查基金) and components[3] (互查基金2) are both kind = "mutual_fund": '
-                     "the 互查 fund is paid once; keep one"]
-    assert "kinds: commission, kpi_score, threshold, pool, ranking, prizes, mutual_fund" in problems(
-        HEAD + '[[components]]\nkind = "mutual"\nname = "x"\n')[0]
+    twice = problems(
+        HEAD + fund + '[[components]]\nkind = "prizes"\nname = "奖励"\n' + fund.replace("互查基金", "互查基金2")
+    )
+    assert twice == [
+        's.toml: (top level): components[1] (互查基金) and components[3] (互查基金2) are both kind = "mutual_fund": '
+        "the 互查 fund is paid once; keep one"
+    ]
+    assert (
+        "kinds: commission, kpi_score, threshold, pool, ranking, prizes, mutual_fund"
+        in problems(HEAD + '[[components]]\nkind = "mutual"\nname = "x"\n')[0]
+    )
 
 
 def parse_problems(text: str) -> str:
@@ -146,7 +170,7 @@ def test_latest_effective_version_applies(tmp_path):
     assert select([old, new], "2026-11") == [old]
     assert select([old, new], "2026-12") == [new]
     assert select([old, new], "2025-12") == []
-    with pytest.raises(SchemeError, match="also defined in old.toml"):
+    with pytest.raises(SchemeError, match=r"also defined in old\.toml"):
         select([old, parse_scheme(HEAD.replace("2026-11", "2026-01"), "copy.toml")], "2026-11")
 
 
@@ -156,13 +180,17 @@ def test_an_agent_matched_by_two_schemes_is_an_error():
     agents = {"s:ann": AgentInfo("s:ann", "s", "安", "A"), "s:bob": AgentInfo("s:bob", "s", "波", "B")}
     with pytest.raises(SchemeError) as exc:
         assign(agents, [presales, team])
-    assert exc.value.problems == ["s:ann (presales, A, in_house) is paid by two schemes: 售前 (2026-11) in presales.toml and "
-                                  "A组 (2026-01) in team-a.toml; narrow applies_to so that one scheme pays each agent"]
+    assert exc.value.problems == [
+        "s:ann (presales, A, in_house) is paid by two schemes: 售前 (2026-11) in presales.toml and "
+        "A组 (2026-01) in team-a.toml; narrow applies_to so that one scheme pays each agent"
+    ]
     assert assign(agents, [presales]) == {"s:ann": presales, "s:bob": presales}
 
 
 def test_applies_to_every_given_list_must_match():
-    s = parse_scheme('name = "x"\neffective_from = "2026-01"\n[applies_to]\nroles = ["presales"]\nemployers = ["in_house"]\n')
+    s = parse_scheme(
+        'name = "x"\neffective_from = "2026-01"\n[applies_to]\nroles = ["presales"]\nemployers = ["in_house"]\n'
+    )
     assert s.applies_to.matches(AgentInfo("a", "s", "a"))
     assert not s.applies_to.matches(AgentInfo("a", "s", "a", employer="v1"))
     assert not s.applies_to.matches(AgentInfo("a", "s", "a", role="aftersales"))
@@ -178,7 +206,8 @@ def test_load_schemes_collects_problems_of_every_file(tmp_path):
 
 
 def test_key_lines_follow_arrays_of_tables_and_inline_arrays():
-    lines = key_lines(textwrap.dedent("""\
+    lines = key_lines(
+        textwrap.dedent("""\
         a = 1
         [[c]]
         n = "x"  # comment with [brackets]
@@ -191,7 +220,8 @@ def test_key_lines_follow_arrays_of_tables_and_inline_arrays():
         ]
         [[c.k]]
         v = 2
-        """))
+        """)
+    )
     assert lines[("a",)] == 1
     assert lines[("c", 0, "n")] == 3 and lines[("c", 0, "k", 0, "v")] == 5
     assert lines[("c", 1, "t", 1, "rate")] == 9 and lines[("c", 1, "t", 0)] == 8

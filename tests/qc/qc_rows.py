@@ -7,9 +7,23 @@ import datetime as dt
 from kefu.qc import review
 
 
-def add_finding(con, finding_id: str, agent: str, ts: str, *, shop: str = "s", buyer: str = "b1", rule: str = "r1",
-                rule_name: str = "禁用语", severity: str = "medium", points: float = 5.0, text: str = "滚", match: str = "滚",
-                status: str | None = None, reviewer: str = "质检") -> str:
+def add_finding(
+    con,
+    finding_id: str,
+    agent: str,
+    ts: str,
+    *,
+    shop: str = "s",
+    buyer: str = "b1",
+    rule: str = "r1",
+    rule_name: str = "禁用语",
+    severity: str = "medium",
+    points: float = 5.0,
+    text: str = "滚",
+    match: str = "滚",
+    status: str | None = None,
+    reviewer: str = "质检",
+) -> str:
     """Store one finding (and its review when `status` is given); returns its id."""
     review.ensure_tables(con)
     when = dt.datetime.fromisoformat(ts)

@@ -27,10 +27,13 @@ def with_gb_check(body: str) -> str:
 
 
 def test_known_numbers():
-    assert engine(luhn_valid, ["5105105105105100", "4111111111111111", "6222021234567890128", "5105105105105101", "41111111"]) == \
-        [True, True, True, False, False]
-    assert engine(gb11643_valid, ["11010519491231002X", "11010519491231002x", "440304199001011233", "110105194912310021",
-                                  "1101051949123100"]) == [True, True, True, False, False]
+    assert engine(
+        luhn_valid, ["5105105105105100", "4111111111111111", "6222021234567890128", "5105105105105101", "41111111"]
+    ) == [True, True, True, False, False]
+    assert engine(
+        gb11643_valid,
+        ["11010519491231002X", "11010519491231002x", "440304199001011233", "110105194912310021", "1101051949123100"],
+    ) == [True, True, True, False, False]
 
 
 @settings(max_examples=30, deadline=None)
@@ -51,7 +54,7 @@ def test_luhn_catches_every_single_digit_error(body, data):
     number = with_luhn_digit(body)
     i = data.draw(st.integers(0, len(number) - 1))
     wrong = data.draw(st.sampled_from([d for d in "0123456789" if d != number[i]]))
-    typo = number[:i] + wrong + number[i + 1:]
+    typo = number[:i] + wrong + number[i + 1 :]
     assert engine(luhn_valid, [number, typo]) == [True, False]
 
 
@@ -61,7 +64,7 @@ def test_gb11643_catches_every_single_digit_error(body, data):
     number = with_gb_check(body)
     i = data.draw(st.integers(0, 16))
     wrong = data.draw(st.sampled_from([d for d in "0123456789" if d != number[i]]))
-    typo = number[:i] + wrong + number[i + 1:]
+    typo = number[:i] + wrong + number[i + 1 :]
     assert engine(gb11643_valid, [number, typo]) == [True, False]
 
 

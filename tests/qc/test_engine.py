@@ -25,21 +25,26 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from shops import kpis, msg, order, shop
 
 from kefu.qc import confirmed_errors, engine, store
 from kefu.qc.rules import default_rules_text, load_rules, parse_rules
-from shops import kpis, msg, order, shop
 
 DAY = dt.date(2026, 11, 11)
 
 
 def chats() -> list[dict]:
     return [
-        msg("10:00:00", "buyer", text="在吗"), msg("10:00:05", "buyer", text="这款有XL吗"),
-        msg("10:02:00", "agent", text="XL有货哦"), msg("10:03:00", "buyer", text="能便宜点吗"),
-        msg("10:03:10", "agent", text="不支持微信支付哦,有事加我微信kefu123"), msg("10:03:30", "buyer", text="好的"),
-        msg("11:00:00", "buyer", buyer="b2", text="你好"), msg("11:00:10", "agent", buyer="b2", text="亲,在的"),
-        msg("11:00:10", "agent", buyer="b2", text="XL有货"), msg("11:00:20", "buyer", buyer="b2", text="发什么快递"),
+        msg("10:00:00", "buyer", text="在吗"),
+        msg("10:00:05", "buyer", text="这款有XL吗"),
+        msg("10:02:00", "agent", text="XL有货哦"),
+        msg("10:03:00", "buyer", text="能便宜点吗"),
+        msg("10:03:10", "agent", text="不支持微信支付哦,有事加我微信kefu123"),
+        msg("10:03:30", "buyer", text="好的"),
+        msg("11:00:00", "buyer", buyer="b2", text="你好"),
+        msg("11:00:10", "agent", buyer="b2", text="亲,在的"),
+        msg("11:00:10", "agent", buyer="b2", text="XL有货"),
+        msg("11:00:20", "buyer", buyer="b2", text="发什么快递"),
         msg("12:00:00", "buyer", agent="s:bob", buyer="b3", text="我要投诉你们"),
         msg("12:00:30", "agent", agent="s:bob", buyer="b3", text="您好,非常抱歉,请问有什么可以帮您?感谢"),
         msg("12:20:00", "buyer", agent="s:bob", buyer="b3", text="怎么还不发货"),
@@ -68,9 +73,16 @@ EXPECTED = {  # (agent, buyer, time, rule) -> (match, match_start, text)
     ("s:bob", "b3", "12:20:00", "slow_reply"): ("660s", 0, "怎么还不发货"),
     ("s:bob", "b3", "12:20:00", "long_silence"): ("660s", 0, "怎么还不发货"),
     ("s:bot", "b6", "13:00:00", "buyer_anger"): ("人呢???", 0, "人呢???"),
-    ("s:ann", "b4", "14:00:20", "personal_id_card"): ("11010519491231002X", 32,
-                                                      "您的身份证号码110105194912310021不对,正确的是11010519491231002X吧"),
-    ("s:ann", "b4", "14:00:30", "personal_bank_card"): ("6214 8301 2345 6789 02", 6, "退款打到卡 6214 8301 2345 6789 02 上了"),
+    ("s:ann", "b4", "14:00:20", "personal_id_card"): (
+        "11010519491231002X",
+        32,
+        "您的身份证号码110105194912310021不对,正确的是11010519491231002X吧",
+    ),
+    ("s:ann", "b4", "14:00:30", "personal_bank_card"): (
+        "6214 8301 2345 6789 02",
+        6,
+        "退款打到卡 6214 8301 2345 6789 02 上了",
+    ),
     ("s:ann", "b4", "14:00:30", "missing_closing"): ("", 0, "退款打到卡 6214 8301 2345 6789 02 上了"),
     ("s:bob", "b5", "15:00:00", "missing_greeting"): ("", 0, "滚"),
     ("s:bob", "b5", "15:00:00", "missing_closing"): ("", 0, "滚"),
@@ -79,8 +91,16 @@ RUDE_TWICE = [("滚", 0, "滚"), ("滚", 0, "滚吧")]
 
 
 def hand_made_shop(folder):
-    return shop(folder, chats(), [order("6222021234567890128", "14:05:00", "14:06:00", buyer="b4")],
-                agents=[{"agent": "s:bot", "shop": "s", "role": "bot"}, {"agent": "s:ann", "shop": "s"}, {"agent": "s:bob", "shop": "s"}])
+    return shop(
+        folder,
+        chats(),
+        [order("6222021234567890128", "14:05:00", "14:06:00", buyer="b4")],
+        agents=[
+            {"agent": "s:bot", "shop": "s", "role": "bot"},
+            {"agent": "s:ann", "shop": "s"},
+            {"agent": "s:bob", "shop": "s"},
+        ],
+    )
 
 
 @pytest.fixture
@@ -122,7 +142,12 @@ def test_findings_carry_the_rule_declaration(inspected):
     rules = load_rules(ws)
     for f in engine.findings(ws):
         rule = rules.get(f["rule"])
-        assert (f["rule_name"], f["severity"], f["points"], f["scope"]) == (rule.name, rule.severity, rule.points, rule.scope)
+        assert (f["rule_name"], f["severity"], f["points"], f["scope"]) == (
+            rule.name,
+            rule.severity,
+            rule.points,
+            rule.scope,
+        )
         assert f["day"] == DAY and f["status"] == "open" and f["reviewer"] is None
 
 
@@ -158,9 +183,12 @@ def test_threshold_of_slow_reply_follows_kefu_toml(ws):
     engine.run(ws)
     slow = engine.findings(ws, rule="slow_reply")
     # Six slow questions (b1: 120 s, 10 s; b2: 10 s; b3: 30 s, 660 s; b4: 10 s), one finding per dialogue.
-    assert sum(f["occurrences"] for f in slow) == 6 == \
-        kpis(ws, slow_threshold_s=5)[("s", "s:ann", "2026-11-11")]["slow_responses"] + \
-        kpis(ws, slow_threshold_s=5)[("s", "s:bob", "2026-11-11")]["slow_responses"]
+    assert (
+        sum(f["occurrences"] for f in slow)
+        == 6
+        == kpis(ws, slow_threshold_s=5)[("s", "s:ann", "2026-11-11")]["slow_responses"]
+        + kpis(ws, slow_threshold_s=5)[("s", "s:bob", "2026-11-11")]["slow_responses"]
+    )
     assert sorted(f["match"] for f in slow) == ["10s", "10s", "120s", "660s"]
 
 
@@ -171,7 +199,10 @@ def test_timing_rules_give_one_finding_per_dialogue_with_the_count_worst_and_evi
     ws.config = replace(ws.config, params=ws.config.params.override(slow_threshold_s=5))
     engine.run(ws)
     slow = {f["buyer"]: f for f in engine.findings(ws, rule="slow_reply")}
-    shown = {b: (f["ts"].strftime("%H:%M:%S"), f["text"], f["match"], f["occurrences"], f["evidence"]) for b, f in slow.items()}
+    shown = {
+        b: (f["ts"].strftime("%H:%M:%S"), f["text"], f["match"], f["occurrences"], f["evidence"])
+        for b, f in slow.items()
+    }
     assert shown == {
         "b1": ("10:00:00", "在吗", "120s", 2, "10:00:00 120s, 10:03:00 10s"),
         "b2": ("11:00:00", "你好", "10s", 1, "11:00:00 10s"),
@@ -180,13 +211,17 @@ def test_timing_rules_give_one_finding_per_dialogue_with_the_count_worst_and_evi
     }
     assert all(f["points"] == 0.5 for f in slow.values())  # the rule's points once per dialogue, whatever the count
     unanswered = engine.findings(ws, rule="unanswered")
-    assert [(f["buyer"], f["match"], f["occurrences"], f["evidence"]) for f in unanswered] == [("b2", "", 1, "11:00:20")]
+    assert [(f["buyer"], f["match"], f["occurrences"], f["evidence"]) for f in unanswered] == [
+        ("b2", "", 1, "11:00:20")
+    ]
     assert {f["occurrences"] for f in engine.findings(ws) if f["scope"] != "timing"} == {1}
 
 
 def test_a_run_replaces_only_its_period_and_keeps_reviews(ws):
-    ws.con.execute("INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES "
-                   "('2026-11-12 09:00:00', 's', 'b9', 's:ann', 'agent', '爱买不买')")
+    ws.con.execute(
+        "INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES "
+        "('2026-11-12 09:00:00', 's', 'b9', 's:ann', 'agent', '爱买不买')"
+    )
     engine.run(ws)
     next_day = engine.findings(ws, day=DAY + dt.timedelta(days=1))
     assert {f["rule"] for f in next_day} == {"rude_language", "missing_greeting", "missing_closing"}
@@ -205,8 +240,10 @@ def test_scores_deduct_points_of_findings_not_dismissed(ws):
     ann = [f for f in engine.findings(ws) if f["agent"] == "s:ann"]
     dismissed = next(f for f in ann if f["rule"] == "personal_bank_card")
     confirmed = next(f for f in ann if f["rule"] == "off_platform_contact")
-    ws.con.execute("INSERT INTO qc_reviews VALUES (?, 'dismissed', 'q', '', now()), (?, 'confirmed', 'q', '', now())",
-                   [dismissed["finding_id"], confirmed["finding_id"]])
+    ws.con.execute(
+        "INSERT INTO qc_reviews VALUES (?, 'dismissed', 'q', '', now()), (?, 'confirmed', 'q', '', now())",
+        [dismissed["finding_id"], confirmed["finding_id"]],
+    )
     scores = {(r["agent"], r["day"]): r for r in engine.agent_day_scores(ws)}
     assert set(scores) == {("s:ann", DAY), ("s:bob", DAY)}  # the bot has no score
     points = sum(rules.get(f["rule"]).points for f in ann) - rules.get("personal_bank_card").points
@@ -218,9 +255,11 @@ def test_scores_deduct_points_of_findings_not_dismissed(ws):
 
 
 def test_a_day_with_messages_and_no_findings_scores_100(ws):
-    ws.con.execute("INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES "
-                   "('2026-11-13 09:00:00', 's', 'b9', 's:cat', 'buyer', '在吗'),"
-                   "('2026-11-13 09:00:05', 's', 'b9', 's:cat', 'agent', '亲,在的,欢迎光临,感谢关注')")
+    ws.con.execute(
+        "INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES "
+        "('2026-11-13 09:00:00', 's', 'b9', 's:cat', 'buyer', '在吗'),"
+        "('2026-11-13 09:00:05', 's', 'b9', 's:cat', 'agent', '亲,在的,欢迎光临,感谢关注')"
+    )
     engine.run(ws)
     scores = {(r["agent"], r["day"]): r for r in engine.agent_day_scores(ws)}
     cat = scores[("s:cat", dt.date(2026, 11, 13))]
@@ -240,7 +279,9 @@ def capped_rules():
     """The default library with the greeting and closing rules capped at 5 points per agent-day."""
     text = default_rules_text()
     for kind in ("missing_at_start", "missing_at_end"):
-        text = text.replace(f'kind = "{kind}"\npoints = 0.5\n', f'kind = "{kind}"\npoints = 0.5\nmax_points_per_day = 5\n')
+        text = text.replace(
+            f'kind = "{kind}"\npoints = 0.5\n', f'kind = "{kind}"\npoints = 0.5\nmax_points_per_day = 5\n'
+        )
     return parse_rules(text)
 
 
@@ -253,7 +294,9 @@ def test_each_rule_deducts_at_most_its_daily_cap(ws):
     day = dt.date(2026, 11, 13)
     dans = [f for f in engine.findings(ws, day=day) if f["agent"] == "s:dan"]
     assert sorted({(f["rule"], f["points"], f["max_points_per_day"]) for f in dans}) == [
-        ("missing_closing", 0.5, 5.0), ("missing_greeting", 0.5, 5.0)]
+        ("missing_closing", 0.5, 5.0),
+        ("missing_greeting", 0.5, 5.0),
+    ]
     assert len(dans) == 50
 
     def dan() -> dict:
@@ -283,11 +326,17 @@ def test_findings_stored_before_caps_existed_are_not_capped(ws):
 def test_confirmed_errors_are_confirmed_findings_only(ws):
     engine.run(ws)
     ann = [f for f in engine.findings(ws) if f["agent"] == "s:ann"]
-    a, b, c = (next(f for f in ann if f["rule"] == r) for r in ("off_platform_contact", "personal_id_card", "slow_reply"))
-    ws.con.execute("INSERT INTO qc_reviews VALUES (?, 'confirmed', 'q', '', now()), (?, 'confirmed', 'q', '', now()),"
-                   " (?, 'dismissed', 'q', '', now())", [a["finding_id"], b["finding_id"], c["finding_id"]])
+    a, b, c = (
+        next(f for f in ann if f["rule"] == r) for r in ("off_platform_contact", "personal_id_card", "slow_reply")
+    )
+    ws.con.execute(
+        "INSERT INTO qc_reviews VALUES (?, 'confirmed', 'q', '', now()), (?, 'confirmed', 'q', '', now()),"
+        " (?, 'dismissed', 'q', '', now())",
+        [a["finding_id"], b["finding_id"], c["finding_id"]],
+    )
     assert confirmed_errors(ws, DAY, DAY) == [
-        {"shop": "s", "agent": "s:ann", "day": DAY, "confirmed_errors": 2, "points": a["points"] + b["points"]}]
+        {"shop": "s", "agent": "s:ann", "day": DAY, "confirmed_errors": 2, "points": a["points"] + b["points"]}
+    ]
     assert confirmed_errors(ws, DAY + dt.timedelta(days=1), None) == []
 
 

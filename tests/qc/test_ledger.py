@@ -18,29 +18,37 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from qc_rows import add_finding
+from shops import msg, shop, write_table
 
 from kefu.config import Config, Mutual
 from kefu.ingest.pipeline import import_paths
 from kefu.qc import ledger, review
 from kefu.qc.ledger import ReportError, decide, file_report, month_errors, month_ledger, public_list
 from kefu.workspace import Workspace
-from qc_rows import add_finding
-from shops import msg, shop, write_table
 
 NOV = "2026-11"
 
 
 def chat(agent: str, day: str, buyer: str = "b1", shop_: str = "s") -> list[dict]:
-    return [msg(f"{day} 10:00:00", "buyer", agent=agent, buyer=buyer, shop=shop_),
-            msg(f"{day} 10:00:10", "agent", agent=agent, buyer=buyer, shop=shop_, text="亲,在的")]
+    return [
+        msg(f"{day} 10:00:00", "buyer", agent=agent, buyer=buyer, shop=shop_),
+        msg(f"{day} 10:00:10", "agent", agent=agent, buyer=buyer, shop=shop_, text="亲,在的"),
+    ]
 
 
 @pytest.fixture
 def month(tmp_path):
-    messages = (chat("s:ann", "2026-11-03") + chat("s:ann", "2026-11-05", "b2") + chat("s:bob", "2026-11-07")
-                + chat("s:cat", "2026-11-09") + chat("s:dee", "2026-11-10")
-                + chat("t:dan", "2026-11-02", shop_="t") + chat("t:eve", "2026-11-02", shop_="t")
-                + [msg("2026-11-04 09:00:00", "bot", agent="s:bot", buyer="b9", text="您好")])
+    messages = (
+        chat("s:ann", "2026-11-03")
+        + chat("s:ann", "2026-11-05", "b2")
+        + chat("s:bob", "2026-11-07")
+        + chat("s:cat", "2026-11-09")
+        + chat("s:dee", "2026-11-10")
+        + chat("t:dan", "2026-11-02", shop_="t")
+        + chat("t:eve", "2026-11-02", shop_="t")
+        + [msg("2026-11-04 09:00:00", "bot", agent="s:bot", buyer="b9", text="您好")]
+    )
     ws = shop(tmp_path, messages)
     con = ws.con
     ledger.ensure_table(con)
@@ -53,17 +61,45 @@ def month(tmp_path):
         add_finding(con, f"C{i}", "s:cat", "2026-11-09 10:00:10", rule=f"r{i}", status="confirmed")
     decide(con, file_report(con, reporter="s:bob", description="说了禁用语", finding_id=f1), "confirmed", "质检")
     decide(con, file_report(con, reporter="s:cat", description="同一条", finding_id=f1), "confirmed", "质检")
-    decide(con, file_report(con, reporter="s:ann", description="态度差", shop="s", agent="s:bob", buyer="b1",
-                            ts=dt.datetime(2026, 11, 7, 10, 0, 10)), "confirmed", "小萍")
-    decide(con, file_report(con, reporter="s:dee", description="漏回复", shop="s", agent="s:bob", day=dt.date(2026, 11, 8)),
-           "confirmed", "小萍")
-    decide(con, file_report(con, reporter="s:dee", description="不是错误", shop="s", agent="s:bob", day=dt.date(2026, 11, 8)),
-           "rejected", "小萍")
+    decide(
+        con,
+        file_report(
+            con,
+            reporter="s:ann",
+            description="态度差",
+            shop="s",
+            agent="s:bob",
+            buyer="b1",
+            ts=dt.datetime(2026, 11, 7, 10, 0, 10),
+        ),
+        "confirmed",
+        "小萍",
+    )
+    decide(
+        con,
+        file_report(con, reporter="s:dee", description="漏回复", shop="s", agent="s:bob", day=dt.date(2026, 11, 8)),
+        "confirmed",
+        "小萍",
+    )
+    decide(
+        con,
+        file_report(con, reporter="s:dee", description="不是错误", shop="s", agent="s:bob", day=dt.date(2026, 11, 8)),
+        "rejected",
+        "小萍",
+    )
     file_report(con, reporter="s:dee", description="还没处理", shop="s", agent="s:bob", day=dt.date(2026, 11, 9))
-    decide(con, file_report(con, reporter="t:eve", description="发错链接", shop="t", agent="t:dan", day=dt.date(2026, 11, 2)),
-           "confirmed", "小萍")
-    decide(con, file_report(con, reporter="s:bob", description="十月的错", shop="s", agent="s:ann", day=dt.date(2026, 10, 30)),
-           "confirmed", "小萍")
+    decide(
+        con,
+        file_report(con, reporter="t:eve", description="发错链接", shop="t", agent="t:dan", day=dt.date(2026, 11, 2)),
+        "confirmed",
+        "小萍",
+    )
+    decide(
+        con,
+        file_report(con, reporter="s:bob", description="十月的错", shop="s", agent="s:ann", day=dt.date(2026, 10, 30)),
+        "confirmed",
+        "小萍",
+    )
     yield ws
     ws.close()
 
@@ -85,7 +121,14 @@ def test_month_ledger_worked_out_by_hand(month):
     }
     for agent, values in expected.items():
         r = rows[agent]
-        assert (r["errors"], r["peer_errors"], r["supervisor_errors"], r["costs"], r["deductions"], r["balance"]) == values, agent
+        assert (
+            r["errors"],
+            r["peer_errors"],
+            r["supervisor_errors"],
+            r["costs"],
+            r["deductions"],
+            r["balance"],
+        ) == values, agent
         assert (r["fund_start"], r["warning_only"], r["month"]) == (100.0, False, NOV)
 
 
@@ -94,7 +137,10 @@ def test_every_deduction_is_traced_to_a_report_or_a_finding(month):
     ann = [(e["source"], e["finding_id"], e["cost"]) for e in errors if e["agent"] == "s:ann"]
     assert ann == [("peer", "F1", 10.0), ("supervisor", "F2", 20.0)]
     bob = [e for e in errors if e["agent"] == "s:bob"]
-    assert [(e["source"], e["description"], e["cost"]) for e in bob] == [("peer", "态度差", 10.0), ("peer", "漏回复", 10.0)]
+    assert [(e["source"], e["description"], e["cost"]) for e in bob] == [
+        ("peer", "态度差", 10.0),
+        ("peer", "漏回复", 10.0),
+    ]
     assert all(e["report_id"] for e in bob)
     assert {e["shop"] for e in errors} == {"s"}
 
@@ -112,9 +158,17 @@ def test_an_error_in_another_month_counts_there(month):
 
 def test_warning_only_month_shows_costs_and_deducts_nothing(month):
     rows = by_agent(month_ledger(month.con, NOV, settings=Mutual(warning_only_months=(NOV,))))
-    assert (rows["s:ann"]["costs"], rows["s:ann"]["deductions"], rows["s:ann"]["balance"], rows["s:ann"]["warning_only"]) == (30.0, 0.0, 100.0, True)
+    assert (
+        rows["s:ann"]["costs"],
+        rows["s:ann"]["deductions"],
+        rows["s:ann"]["balance"],
+        rows["s:ann"]["warning_only"],
+    ) == (30.0, 0.0, 100.0, True)
     assert rows["s:cat"]["balance"] == 100.0
-    assert by_agent(month_ledger(month.con, "2026-10", settings=Mutual(warning_only_months=(NOV,))))["s:ann"]["balance"] == 90.0
+    assert (
+        by_agent(month_ledger(month.con, "2026-10", settings=Mutual(warning_only_months=(NOV,))))["s:ann"]["balance"]
+        == 90.0
+    )
 
 
 def test_settings_from_the_workspace(month, tmp_path):
@@ -131,7 +185,9 @@ def test_a_half_cent_is_rounded_half_up():
 
 def test_confirming_a_peer_report_of_a_supervisor_finding_halves_its_cost(month):
     report = file_report(month.con, reporter="s:bob", description="也看到了", finding_id="F2")
-    assert by_agent(month_ledger(month.con, NOV))["s:ann"]["costs"] == 30.0  # the report is open: still supervisor-found
+    assert (
+        by_agent(month_ledger(month.con, NOV))["s:ann"]["costs"] == 30.0
+    )  # the report is open: still supervisor-found
     decide(month.con, report, "confirmed", "质检")
     row = by_agent(month_ledger(month.con, NOV))["s:ann"]
     assert (row["peer_errors"], row["supervisor_errors"], row["costs"]) == (2, 0, 20.0)
@@ -152,27 +208,56 @@ def test_public_list_hides_who(month):
     assert "s:ann" not in text and "s:bob" not in text and "s:dee" not in text
 
 
-@pytest.mark.parametrize("kwargs, problem", [
-    ({"reporter": "s:bob", "description": " ", "shop": "s", "agent": "s:ann", "day": dt.date(2026, 11, 3)}, "description"),
-    ({"reporter": "s:ann", "description": "x", "shop": "s", "agent": "s:ann", "day": dt.date(2026, 11, 3)}, "own error"),
-    ({"reporter": "s:ann", "description": "x", "finding_id": "F1"}, "own error"),
-    ({"reporter": "s:bob", "description": "x", "finding_id": "nope"}, "no QC finding"),
-    ({"reporter": "s:bob", "description": "x", "finding_id": "F1", "agent": "s:cat"}, "is about s:ann"),
-    ({"reporter": "s:bob", "description": "x", "shop": "s", "agent": "s:nobody", "day": dt.date(2026, 11, 3)}, "not an agent of s"),
-    ({"reporter": "s:bob", "description": "x", "shop": "t", "agent": "s:ann", "day": dt.date(2026, 11, 3)}, "not an agent of t"),
-    ({"reporter": "s:bob", "description": "x", "shop": "s", "agent": "s:ann"}, "day"),
-    ({"reporter": "小萍", "description": "x", "shop": "s", "agent": "s:ann", "day": dt.date(2026, 11, 3)}, "reporter 小萍 is not an agent of s"),
-    ({"reporter": "t:dan", "description": "x", "finding_id": "F1"}, "reporter t:dan is not an agent of s"),
-    ({"reporter": "s:bob", "description": "x", "shop": "s", "agent": "s:ann", "buyer": "b1",
-      "ts": dt.datetime(2026, 11, 3, 10, 0, 11)}, "no message of s:ann"),
-])
+@pytest.mark.parametrize(
+    "kwargs, problem",
+    [
+        (
+            {"reporter": "s:bob", "description": " ", "shop": "s", "agent": "s:ann", "day": dt.date(2026, 11, 3)},
+            "description",
+        ),
+        (
+            {"reporter": "s:ann", "description": "x", "shop": "s", "agent": "s:ann", "day": dt.date(2026, 11, 3)},
+            "own error",
+        ),
+        ({"reporter": "s:ann", "description": "x", "finding_id": "F1"}, "own error"),
+        ({"reporter": "s:bob", "description": "x", "finding_id": "nope"}, "no QC finding"),
+        ({"reporter": "s:bob", "description": "x", "finding_id": "F1", "agent": "s:cat"}, "is about s:ann"),
+        (
+            {"reporter": "s:bob", "description": "x", "shop": "s", "agent": "s:nobody", "day": dt.date(2026, 11, 3)},
+            "not an agent of s",
+        ),
+        (
+            {"reporter": "s:bob", "description": "x", "shop": "t", "agent": "s:ann", "day": dt.date(2026, 11, 3)},
+            "not an agent of t",
+        ),
+        ({"reporter": "s:bob", "description": "x", "shop": "s", "agent": "s:ann"}, "day"),
+        (
+            {"reporter": "小萍", "description": "x", "shop": "s", "agent": "s:ann", "day": dt.date(2026, 11, 3)},
+            "reporter 小萍 is not an agent of s",
+        ),
+        ({"reporter": "t:dan", "description": "x", "finding_id": "F1"}, "reporter t:dan is not an agent of s"),
+        (
+            {
+                "reporter": "s:bob",
+                "description": "x",
+                "shop": "s",
+                "agent": "s:ann",
+                "buyer": "b1",
+                "ts": dt.datetime(2026, 11, 3, 10, 0, 11),
+            },
+            "no message of s:ann",
+        ),
+    ],
+)
 def test_bad_reports_are_refused_with_the_reason(month, kwargs, problem):
     with pytest.raises(ReportError, match=problem):
         file_report(month.con, **kwargs)
 
 
 def test_decisions(month):
-    report = file_report(month.con, reporter="s:bob", description="x", shop="s", agent="s:ann", day=dt.date(2026, 11, 3))
+    report = file_report(
+        month.con, reporter="s:bob", description="x", shop="s", agent="s:ann", day=dt.date(2026, 11, 3)
+    )
     assert ledger.get_report(month.con, report)["status"] == "open"
     decided = decide(month.con, report, "rejected", "质检")
     assert (decided["status"], decided["decided_by"]) == ("rejected", "质检") and decided["decided_at"] is not None
@@ -205,13 +290,17 @@ def test_the_ledger_reads_a_read_only_workspace_and_creates_nothing(tmp_path):
     path = tmp_path / "ws"
     with Workspace.open(path, create=True) as ws:
         assert all(not r.rejected and not r.error for r in import_paths(ws, [data]))
-    qc_tables = "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('qc_findings', 'qc_reviews', 'qc_peer_reports')"
+    qc_tables = (
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('qc_findings', 'qc_reviews', 'qc_peer_reports')"
+    )
 
     def read() -> dict:
         with Workspace.open(path, read_only=True) as ws:
             rows = by_agent(month_ledger(ws, NOV))
             return {a: (r["peer_errors"], r["supervisor_errors"], r["balance"]) for a, r in rows.items()} | {
-                "public": len(public_list(ws, NOV, "s")), "tables": ws.con.execute(qc_tables).fetchone()[0]}
+                "public": len(public_list(ws, NOV, "s")),
+                "tables": ws.con.execute(qc_tables).fetchone()[0],
+            }
 
     # nobody ran QC or filed a report: no table, every agent who worked has the full fund
     assert read() == {"s:ann": (0, 0, 100.0), "s:bob": (0, 0, 100.0), "public": 0, "tables": 0}
@@ -219,7 +308,12 @@ def test_the_ledger_reads_a_read_only_workspace_and_creates_nothing(tmp_path):
         add_finding(ws.con, "F1", "s:ann", "2026-11-03 10:00:10", status="confirmed")
     assert read() == {"s:ann": (0, 1, 80.0), "s:bob": (0, 0, 100.0), "public": 1, "tables": 2}
     with Workspace.open(path) as ws:  # a colleague reports it and the report is confirmed: a peer error
-        decide(ws.con, file_report(ws.con, reporter="s:bob", description="说了禁用语", finding_id="F1"), "confirmed", "质检")
+        decide(
+            ws.con,
+            file_report(ws.con, reporter="s:bob", description="说了禁用语", finding_id="F1"),
+            "confirmed",
+            "质检",
+        )
     assert read() == {"s:ann": (1, 0, 90.0), "s:bob": (0, 0, 100.0), "public": 1, "tables": 3}
 
 
@@ -237,9 +331,13 @@ def empty():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fund=money, cost=money, multiplier=st.decimals(min_value=0, max_value=5, places=2),
-       errors=st.lists(st.tuples(st.sampled_from(["s:a", "s:b", "s:c"]), st.booleans()), max_size=12),
-       warning=st.booleans())
+@given(
+    fund=money,
+    cost=money,
+    multiplier=st.decimals(min_value=0, max_value=5, places=2),
+    errors=st.lists(st.tuples(st.sampled_from(["s:a", "s:b", "s:c"]), st.booleans()), max_size=12),
+    warning=st.booleans(),
+)
 def test_balance_is_fund_minus_deductions_floored_at_zero(empty, fund, cost, multiplier, errors, warning):
     con = empty.con
     for table in ("qc_peer_reports", "qc_reviews", "qc_findings"):
@@ -247,10 +345,16 @@ def test_balance_is_fund_minus_deductions_floored_at_zero(empty, fund, cost, mul
     for i, (agent, by_peer) in enumerate(errors):
         fid = add_finding(con, f"P{i}", agent, f"2026-11-{i + 1:02d} 10:00:00", status="confirmed")
         if by_peer:
-            con.execute("INSERT INTO qc_peer_reports VALUES (?, 's', 'peer', ?, ?, NULL, ?, 'x', 'confirmed', 'qc', now(), NULL, now())",
-                        [f"R{i}", agent, fid, dt.date(2026, 11, i + 1)])
-    mutual = Mutual(fund=float(fund), error_cost=float(cost), supervisor_multiplier=float(multiplier),
-                    warning_only_months=(NOV,) if warning else ())
+            con.execute(
+                "INSERT INTO qc_peer_reports VALUES (?, 's', 'peer', ?, ?, NULL, ?, 'x', 'confirmed', 'qc', now(), NULL, now())",
+                [f"R{i}", agent, fid, dt.date(2026, 11, i + 1)],
+            )
+    mutual = Mutual(
+        fund=float(fund),
+        error_cost=float(cost),
+        supervisor_multiplier=float(multiplier),
+        warning_only_months=(NOV,) if warning else (),
+    )
     rows = month_ledger(con, NOV, settings=mutual)
     assert {r["agent"] for r in rows} == {a for a, _ in errors}
     for r in rows:

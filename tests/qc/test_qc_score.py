@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from shops import shop
+
 from kefu.qc import day_tally, engine, score, store
 from kefu.reports.daily import attach_qc
-from shops import shop
 
 DAY = "2026-11-12"
 
@@ -27,13 +28,21 @@ DAY = "2026-11-12"
 def dialogues(agent: str, buyers: list[str]) -> list[dict]:
     """The four dialogues of the docstring, for each group of four buyer ids."""
     rows = []
-    for b1, b2, b3, b4 in (buyers[i:i + 4] for i in range(0, len(buyers), 4)):
+    for b1, b2, b3, b4 in (buyers[i : i + 4] for i in range(0, len(buyers), 4)):
+
         def say(clock, sender, buyer, text):
-            rows.append({"ts": f"{DAY} {clock}", "shop": "s", "buyer": buyer, "agent": agent, "sender": sender, "text": text})
+            rows.append(
+                {"ts": f"{DAY} {clock}", "shop": "s", "buyer": buyer, "agent": agent, "sender": sender, "text": text}
+            )
+
         say("09:00:00", "buyer", b1, "在吗"), say("09:00:10", "agent", b1, "亲,在的,请问有什么可以帮您")
         say("09:01:00", "buyer", b1, "有XL吗"), say("09:03:00", "agent", b1, "有的亲")
         say("09:04:00", "buyer", b1, "发什么快递"), say("09:06:30", "agent", b1, "中通哦,感谢支持")
-        say("10:00:00", "buyer", b2, "你好"), say("10:00:05", "agent", b2, "您好,在的"), say("10:00:30", "buyer", b2, "能便宜点吗")
+        (
+            say("10:00:00", "buyer", b2, "你好"),
+            say("10:00:05", "agent", b2, "您好,在的"),
+            say("10:00:30", "buyer", b2, "能便宜点吗"),
+        )
         for b in (b3, b4):
             say("11:00:00", "buyer", b, "在吗"), say("11:00:05", "agent", b, "亲,在的,感谢")
     return sorted(rows, key=lambda r: r["ts"])
@@ -43,7 +52,11 @@ def test_the_worked_example_of_docs_qc_md(tmp_path):
     ws = shop(tmp_path, dialogues("s:eve", ["b1", "b2", "b3", "b4"]))
     engine.run(ws)
     found = sorted((f["rule"], f["buyer"], f["occurrences"], f["match"], f["points"]) for f in engine.findings(ws))
-    assert found == [("missing_closing", "b2", 1, "", 0.5), ("slow_reply", "b1", 2, "150s", 0.5), ("unanswered", "b2", 1, "", 2.0)]
+    assert found == [
+        ("missing_closing", "b2", 1, "", 0.5),
+        ("slow_reply", "b1", 2, "150s", 0.5),
+        ("unanswered", "b2", 1, "", 2.0),
+    ]
     [eve] = engine.agent_day_scores(ws)
     assert (eve["dialogues"], eve["points"], eve["points_deducted"], eve["qc_score"]) == (4, 3.0, 15.0, 85.0)
     # The daily report reads the same figures (kefu.qc.day_tally → attach_qc's score(points_deducted)).
@@ -72,12 +85,19 @@ def test_a_busier_agent_with_the_same_share_of_problems_scores_the_same(tmp_path
 def test_a_period_score_is_over_all_its_dialogues(tmp_path):
     """agent_scores sums points and dialogues over the days (not the mean of the days' scores)."""
     first = dialogues("s:eve", ["b1", "b2", "b3", "b4"])  # 3 points of 20
-    second = [r | {"ts": r["ts"].replace(DAY, "2026-11-13")} for r in dialogues("s:eve", [f"d{i}" for i in range(8)])
-              if r["buyer"] not in ("d1", "d5")]  # two more clean days' worth: d0, d4 slow (0.5 each); d2, d3, d6, d7 clean
+    second = [
+        r | {"ts": r["ts"].replace(DAY, "2026-11-13")}
+        for r in dialogues("s:eve", [f"d{i}" for i in range(8)])
+        if r["buyer"] not in ("d1", "d5")
+    ]  # two more clean days' worth: d0, d4 slow (0.5 each); d2, d3, d6, d7 clean
     ws = shop(tmp_path, first + second)
     engine.run(ws)
     days = {r["day"].isoformat(): r for r in engine.agent_day_scores(ws)}
-    assert (days["2026-11-13"]["dialogues"], days["2026-11-13"]["points"], days["2026-11-13"]["qc_score"]) == (6, 1.0, 96.7)
+    assert (days["2026-11-13"]["dialogues"], days["2026-11-13"]["points"], days["2026-11-13"]["qc_score"]) == (
+        6,
+        1.0,
+        96.7,
+    )
     [eve] = engine.agent_scores(ws)
     # (3 + 1) points of (4 + 6) × 5 = 50 at stake: 100 × (1 − 4/50) = 92.0 (the mean of 85 and 96.7 would be 90.85)
     assert (eve["days"], eve["dialogues"], eve["points"], eve["qc_score"]) == (2, 10, 4.0, 92.0)

@@ -5,17 +5,33 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from shops import order, shop
+from test_engine import chats
 
 from kefu.config import Params
 from kefu.metrics.derived import workspace_sources
 from kefu.qc.engine import inspect
 from kefu.qc.rules import load_rules
-from shops import order, shop
-from test_engine import chats
 
 pytestmark = pytest.mark.spark
-COLUMNS = ["finding_key", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points", "scope",
-           "text", "match", "match_start", "occurrences", "evidence"]
+COLUMNS = [
+    "finding_key",
+    "shop",
+    "agent",
+    "buyer",
+    "ts",
+    "day",
+    "rule",
+    "rule_name",
+    "severity",
+    "points",
+    "scope",
+    "text",
+    "match",
+    "match_start",
+    "occurrences",
+    "evidence",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +56,12 @@ def rows(src, rules) -> list[tuple]:
 def test_duckdb_and_spark_find_the_same(spark_con, tmp_path):
     from kefu.engines.spark import sources_from_workspace
 
-    ws = shop(tmp_path, chats(), [order("6222021234567890128", "14:05:00", "14:06:00", buyer="b4")],
-              agents=[{"agent": "s:bot", "shop": "s", "role": "bot"}])
+    ws = shop(
+        tmp_path,
+        chats(),
+        [order("6222021234567890128", "14:05:00", "14:06:00", buyer="b4")],
+        agents=[{"agent": "s:bot", "shop": "s", "role": "bot"}],
+    )
     rules = load_rules(ws)
     expected = rows(workspace_sources(ws), rules)
     assert len(expected) == 18 and {r[6] for r in expected} >= {"personal_id_card", "personal_bank_card", "slow_reply"}

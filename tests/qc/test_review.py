@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from qc_rows import add_finding
 
 from kefu.qc import review
 from kefu.qc.review import ReviewError, clear_status, counts, feedback, queue, set_comment, set_status
 from kefu.workspace import Workspace
-from qc_rows import add_finding
 
 
 @pytest.fixture
@@ -63,35 +63,46 @@ def test_comment_on_a_reviewed_finding_keeps_its_status(con):
         set_comment(con, "high", "小萍", "x")
 
 
-@pytest.mark.parametrize("finding, status, reviewer, problem", [
-    ("high", "maybe", "质检", "one of confirmed, dismissed"),
-    ("high", "open", "质检", "one of confirmed, dismissed"),
-    ("nope", "confirmed", "质检", "no QC finding 'nope'"),
-    ("high", "confirmed", "", "reviewer"),
-])
+@pytest.mark.parametrize(
+    "finding, status, reviewer, problem",
+    [
+        ("high", "maybe", "质检", "one of confirmed, dismissed"),
+        ("high", "open", "质检", "one of confirmed, dismissed"),
+        ("nope", "confirmed", "质检", "no QC finding 'nope'"),
+        ("high", "confirmed", "", "reviewer"),
+    ],
+)
 def test_bad_reviews_are_refused(con, finding, status, reviewer, problem):
     with pytest.raises(ReviewError, match=problem):
         set_status(con, finding, status, reviewer)
     assert review.get_finding(con, "high")["status"] == "open"
 
 
-@pytest.mark.parametrize("filters, expected", [
-    ({"agent": "s:ann"}, ["crit-late", "med-next", "low-early"]),
-    ({"agents": ["s:bob", "t:dan"]}, ["other-shop", "high", "done"]),
-    ({"agents": []}, []),
-    ({"day": dt.date(2026, 11, 12)}, ["med-next"]),
-    ({"date_from": dt.date(2026, 11, 11), "date_to": dt.date(2026, 11, 11), "agent": "s:ann"}, ["crit-late", "low-early"]),
-    ({"rule": "r9"}, ["crit-late"]),
-    ({"severity": "critical"}, ["other-shop", "crit-late", "done"]),
-    ({"status": "dismissed"}, ["done"]),
-    ({"status": "open", "agent": "s:bob"}, ["high"]),
-])
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({"agent": "s:ann"}, ["crit-late", "med-next", "low-early"]),
+        ({"agents": ["s:bob", "t:dan"]}, ["other-shop", "high", "done"]),
+        ({"agents": []}, []),
+        ({"day": dt.date(2026, 11, 12)}, ["med-next"]),
+        (
+            {"date_from": dt.date(2026, 11, 11), "date_to": dt.date(2026, 11, 11), "agent": "s:ann"},
+            ["crit-late", "low-early"],
+        ),
+        ({"rule": "r9"}, ["crit-late"]),
+        ({"severity": "critical"}, ["other-shop", "crit-late", "done"]),
+        ({"status": "dismissed"}, ["done"]),
+        ({"status": "open", "agent": "s:bob"}, ["high"]),
+    ],
+)
 def test_queue_filters(con, filters, expected):
     assert ids(queue(con, **filters)) == expected
 
 
 def test_queue_pages(con):
-    assert ids(queue(con, limit=2)) + ids(queue(con, limit=2, offset=2)) + ids(queue(con, limit=2, offset=4)) == ids(queue(con))
+    assert ids(queue(con, limit=2)) + ids(queue(con, limit=2, offset=2)) + ids(queue(con, limit=2, offset=4)) == ids(
+        queue(con)
+    )
 
 
 def test_counts_per_status_ignore_the_status_filter(con):
@@ -107,14 +118,18 @@ def test_feedback_is_the_agents_confirmed_findings_newest_first(con):
     shown = feedback(con, "s:ann")
     assert ids(shown) == ["crit-late", "low-early"]
     assert shown[1]["comment"] == "注意用语" and shown[1]["match"] == "滚"
-    assert ids(feedback(con, "s:ann", date_from=dt.date(2026, 11, 11), date_to=dt.date(2026, 11, 11), limit=1)) == ["crit-late"]
+    assert ids(feedback(con, "s:ann", date_from=dt.date(2026, 11, 11), date_to=dt.date(2026, 11, 11), limit=1)) == [
+        "crit-late"
+    ]
 
 
 def test_reviews_survive_a_rerun_that_replaces_the_findings(con):
     set_status(con, "high", "confirmed", "质检", "ok")
     row = con.execute("SELECT * FROM qc_findings WHERE finding_id = 'high'").fetchall()
     con.execute("DELETE FROM qc_findings")  # what `kefu qc run` does for its period …
-    con.execute(f"INSERT INTO qc_findings VALUES ({', '.join('?' * len(row[0]))})", list(row[0]))  # … and the same id comes back
+    con.execute(
+        f"INSERT INTO qc_findings VALUES ({', '.join('?' * len(row[0]))})", list(row[0])
+    )  # … and the same id comes back
     assert review.get_finding(con, "high")["status"] == "confirmed"
 
 
@@ -139,10 +154,17 @@ def test_set_many_is_one_transaction_all_or_nothing(con):
         review.set_many(con, ["high", "nope"], "confirmed", "质检")
     assert review.get_finding(con, "high")["status"] == "open"  # nothing recorded
     assert review.set_many(con, ["high", "low-early", "done"], "confirmed", "质检", "批量") == 3
-    got = {f["finding_id"]: (f["status"], f["reviewer"], f["comment"]) for f in queue(con, finding_ids=["high", "low-early", "done"])}
+    got = {
+        f["finding_id"]: (f["status"], f["reviewer"], f["comment"])
+        for f in queue(con, finding_ids=["high", "low-early", "done"])
+    }
     assert set(got.values()) == {("confirmed", "质检", "批量")}  # the earlier dismissal of "done" replaced
     assert review.set_many(con, ["high", "done"], "open", "") == 2
-    assert [review.get_finding(con, i)["status"] for i in ("high", "done", "low-early")] == ["open", "open", "confirmed"]
+    assert [review.get_finding(con, i)["status"] for i in ("high", "done", "low-early")] == [
+        "open",
+        "open",
+        "confirmed",
+    ]
     with pytest.raises(ReviewError):
         review.set_many(con, [], "confirmed", "质检")
     with pytest.raises(ReviewError):

@@ -24,30 +24,44 @@ def test_a_rule_written_back_unchanged_parses_to_the_same_library(rule_id):
 
 def test_an_edit_changes_that_rule_only_and_keeps_the_rest_of_the_file():
     text = default_rules_text()
-    edited = edit_rule(text, "rude_language", {"name": "服务禁语", "points": 7.5, "max_points_per_day": 15.0,
-                                                "patterns": ("爱买不买", r"说了\s*多少遍")})
+    edited = edit_rule(
+        text,
+        "rude_language",
+        {"name": "服务禁语", "points": 7.5, "max_points_per_day": 15.0, "patterns": ("爱买不买", r"说了\s*多少遍")},
+    )
     before, after = {r["id"]: r for r in rules_of(text)}, {r["id"]: r for r in rules_of(edited)}
     assert {k for k in after if after[k] != before[k]} == {"rude_language"}
     rude = after["rude_language"]
-    assert (rude["name"], rude["points"], rude["max_points_per_day"], rude["patterns"]) == ("服务禁语", 7.5, 15.0, ("爱买不买", r"说了\s*多少遍"))
-    assert rude["exceptions"] == before["rude_language"]["exceptions"] and rude["hits"] == before["rude_language"]["hits"]
+    assert (rude["name"], rude["points"], rude["max_points_per_day"], rude["patterns"]) == (
+        "服务禁语",
+        7.5,
+        15.0,
+        ("爱买不买", r"说了\s*多少遍"),
+    )
+    assert (
+        rude["exceptions"] == before["rude_language"]["exceptions"] and rude["hits"] == before["rude_language"]["hits"]
+    )
     start = text.rindex("[[rules]]", 0, text.index('id = "rude_language"'))
     end = text.rindex("[[rules]]", 0, text.index('id = "personal_phone"'))
-    assert edited[:start] == text[:start] and edited.endswith(text[end:])  # the text around the rule's table is untouched
+    assert edited[:start] == text[:start] and edited.endswith(
+        text[end:]
+    )  # the text around the rule's table is untouched
 
 
 def test_strings_are_written_so_that_toml_reads_them_back():
     for value in ["a'b", 'say "hi"', r"\d+", "two\nlines", "tab\there", "\\"]:
-        back = parse_rules(f'[[rules]]\nid = "x"\nname = {toml_value(value)}\nseverity = "low"\nscope = "agent_text"\n'
-                           f'points = 1\npatterns = [{toml_value("a", regex=True)}]\nhits = ["a"]\nmisses = ["b"]\n').rules[0]
+        back = parse_rules(
+            f'[[rules]]\nid = "x"\nname = {toml_value(value)}\nseverity = "low"\nscope = "agent_text"\n'
+            f'points = 1\npatterns = [{toml_value("a", regex=True)}]\nhits = ["a"]\nmisses = ["b"]\n'
+        ).rules[0]
         assert back.name == value.strip()
     assert toml_value(r"\d+", regex=True) == r"'\d+'" and toml_value(0.5) == "0.5" and toml_value(20.0) == "20"
 
 
 def test_the_form_fields_become_rule_values():
-    assert form_changes({"name": " 禁语 ", "points": "2.5", "max_points_per_day": "", "patterns": "a\n\n b \n",
-                         "exceptions": ""}) == {"name": "禁语", "points": 2.5, "max_points_per_day": None,
-                                                "patterns": ("a", "b"), "exceptions": ()}
+    assert form_changes(
+        {"name": " 禁语 ", "points": "2.5", "max_points_per_day": "", "patterns": "a\n\n b \n", "exceptions": ""}
+    ) == {"name": "禁语", "points": 2.5, "max_points_per_day": None, "patterns": ("a", "b"), "exceptions": ()}
     assert form_changes({"points": "lots"})["points"] == "lots"  # left for the validation to name
 
 

@@ -16,15 +16,24 @@ TEXT_RULES = [r for r in DEFAULT.rules if not r.is_timing]
 
 #: More examples than the library carries, written for these tests: (hits, near misses).
 MORE = {
-    "off_platform_contact": (["有问题加我微信详聊", "直接转账给我,我给您便宜", "扫我二维码下单", "WX联系 abc_12345"],
-                             ["支付宝和花呗都可以的哦", "微信支付不能用哦,用支付宝吧", "不要私下转账,谨防被骗"]),
-    "review_manipulation": (["给五星好评返5元红包", "麻烦把中评删了吧"], ["好评是对我们最大的鼓励", "差评的原因我们已经记录"]),
+    "off_platform_contact": (
+        ["有问题加我微信详聊", "直接转账给我,我给您便宜", "扫我二维码下单", "WX联系 abc_12345"],
+        ["支付宝和花呗都可以的哦", "微信支付不能用哦,用支付宝吧", "不要私下转账,谨防被骗"],
+    ),
+    "review_manipulation": (
+        ["给五星好评返5元红包", "麻烦把中评删了吧"],
+        ["好评是对我们最大的鼓励", "差评的原因我们已经记录"],
+    ),
     "rude_language": (["你是不是傻", "关我什么事"], ["这款打滚也不会皱", "您看一下尺码表,有问题随时找我"]),
     "personal_phone": (["13900001111", "电话 138 0013 8000,请联系"], ["订单号11390000111122", "138-0013"]),
-    "personal_id_card": (["32050219851212456X", "号码32050219851212456x"],
-                         ["32050219851212456", "320502198512124561", "运单号32050219851212456X"]),
-    "personal_bank_card": (["6214830123456789020000"[:18], "5105105105105100"],
-                           ["6214830123456789021", "5105105105105101", "流水号5105105105105100"]),
+    "personal_id_card": (
+        ["32050219851212456X", "号码32050219851212456x"],
+        ["32050219851212456", "320502198512124561", "运单号32050219851212456X"],
+    ),
+    "personal_bank_card": (
+        ["6214830123456789020000"[:18], "5105105105105100"],
+        ["6214830123456789021", "5105105105105101", "流水号5105105105105100"],
+    ),
     "missing_greeting": (["在这里拍就行"], ["早上好,请问需要什么", "Hello,亲"]),
     "missing_closing": (["已经发货了"], ["谢谢亲", "祝您购物愉快,生活愉快"]),
     "buyer_complaint_intent": (["我去消协告你们", "找小二"], ["不会投诉的放心", "你们家衣服挺好"]),
@@ -55,15 +64,22 @@ def test_rule_flags_its_hits_and_not_its_near_misses(outcomes, rule_id):
 
 
 def test_the_match_of_a_number_is_the_number_itself(outcomes):
-    matches = {o["text"]: o["match"] for o in outcomes["personal_phone"] + outcomes["personal_bank_card"] if o["flagged"]}
+    matches = {
+        o["text"]: o["match"] for o in outcomes["personal_phone"] + outcomes["personal_bank_card"] if o["flagged"]
+    }
     assert matches["电话 138 0013 8000,请联系"] == "138 0013 8000"
     assert matches["5105105105105100"] == "5105105105105100"
 
 
 def test_the_default_library_has_every_kind_the_issue_asks_for():
     kinds = {(r.scope, r.kind) for r in DEFAULT.rules}
-    assert {("timing", "slow_reply"), ("timing", "unanswered"), ("timing", "long_silence"),
-            ("agent_text", "missing_at_start"), ("agent_text", "missing_at_end")} <= kinds
+    assert {
+        ("timing", "slow_reply"),
+        ("timing", "unanswered"),
+        ("timing", "long_silence"),
+        ("agent_text", "missing_at_start"),
+        ("agent_text", "missing_at_end"),
+    } <= kinds
     assert {r.checksum for r in DEFAULT.rules} >= {"luhn", "gb11643"}
     assert all(r.points == 0 for r in DEFAULT.rules if r.scope == "buyer_text")
 
@@ -96,7 +112,9 @@ def test_not_toml_names_the_line():
 
 
 def test_every_problem_is_reported_with_its_line_and_rule():
-    text = RULE + """
+    text = (
+        RULE
+        + """
 [[rules]]
 id = "r2"
 name = "x"
@@ -115,6 +133,7 @@ kind = "unanswered"
 points = 1
 patterns = ['x']
 """
+    )
     known = ", ".join(RULE_KEYS)
     assert problems_of(text) == [
         f"ws/qc-rules.toml:16: rule r2: unknown key 'colour' (known: {known})",
@@ -131,15 +150,18 @@ def test_a_duplicate_id_names_the_first_one():
     assert problems_of(RULE + RULE) == ["ws/qc-rules.toml:11: rule r1: id used twice (first at line 2)"]
 
 
-@pytest.mark.parametrize("extra, reason", [
-    ("kind = 'missing_at_start'\nexceptions = ['x']", "exceptions has no meaning for a missing_at_start rule"),
-    ("checksum = 'crc'", "checksum must be one of luhn, gb11643, got 'crc'"),
-    ("threshold_s = 30", "threshold_s is for timing rules"),
-    ("exceptions = ['(unclosed']", "exception '(unclosed': not a valid regular expression"),
-    ("span = '(?i)x'", "span '(?i)x': write inline flags as (?i:…) around a part, not (?i) alone"),
-    ("max_points_per_day = 'ten'", "max_points_per_day must be a number from 0 to 100, got 'ten'"),
-    ("max_points_per_day = 101", "max_points_per_day must be a number from 0 to 100, got 101"),
-])
+@pytest.mark.parametrize(
+    "extra, reason",
+    [
+        ("kind = 'missing_at_start'\nexceptions = ['x']", "exceptions has no meaning for a missing_at_start rule"),
+        ("checksum = 'crc'", "checksum must be one of luhn, gb11643, got 'crc'"),
+        ("threshold_s = 30", "threshold_s is for timing rules"),
+        ("exceptions = ['(unclosed']", "exception '(unclosed': not a valid regular expression"),
+        ("span = '(?i)x'", "span '(?i)x': write inline flags as (?i:…) around a part, not (?i) alone"),
+        ("max_points_per_day = 'ten'", "max_points_per_day must be a number from 0 to 100, got 'ten'"),
+        ("max_points_per_day = 101", "max_points_per_day must be a number from 0 to 100, got 101"),
+    ],
+)
 def test_rule_level_problems(extra, reason):
     problems = problems_of(RULE + extra + "\n")
     assert len(problems) == 1 and reason in problems[0] and problems[0].startswith("ws/qc-rules.toml:"), problems

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import ibis
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shops import msg, shop
 
 from kefu.qc import engine
 from kefu.qc.sample import STRATA, chat_path, sample, sample_finding_ids, sample_table, week_days
-from shops import msg, shop
 
 CON = ibis.duckdb.connect()
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -28,15 +29,23 @@ def draw(dialogues: list[tuple], findings: list[tuple], per_agent: int, seed: in
     talks = table(dialogues, ("shop", "agent", "buyer", "day"))
     found = table(findings, ("shop", "agent", "buyer", "day", "severity"))
     frame = CON.execute(sample_table(talks, found, per_agent, seed))
-    return [(r.shop, r.agent, r.buyer, r.day.date() if hasattr(r.day, "date") else r.day, r.stratum, r.findings, r.pick)
-            for r in frame.itertuples()]
+    return [
+        (r.shop, r.agent, r.buyer, r.day.date() if hasattr(r.day, "date") else r.day, r.stratum, r.findings, r.pick)
+        for r in frame.itertuples()
+    ]
 
 
 @st.composite
 def shops_with_findings(draw_):
     agents = draw_(st.lists(st.sampled_from(["s:ann", "s:bob", "s:cat", "t:dan"]), min_size=1, max_size=4, unique=True))
-    dialogues = draw_(st.lists(st.tuples(st.sampled_from(agents), st.integers(0, 30), st.integers(0, 6)),
-                               min_size=1, max_size=60, unique=True))
+    dialogues = draw_(
+        st.lists(
+            st.tuples(st.sampled_from(agents), st.integers(0, 30), st.integers(0, 6)),
+            min_size=1,
+            max_size=60,
+            unique=True,
+        )
+    )
     rows = [(a.split(":")[0], a, f"b{b}", DAY0 + dt.timedelta(days=d)) for a, b, d in dialogues]
     findings = []
     for row in rows:
@@ -72,8 +81,8 @@ def test_strata_take_turns_worst_first(data, per_agent, seed):
     for agent in {r[1] for r in rows}:
         present = sorted({worst.get(r, 4) for r in rows if r[1] == agent})
         mine = [STRATA.index(p[4]) for p in picked if p[1] == agent]
-        first_round = mine[:len(present)]
-        assert first_round == present[:len(first_round)]  # one of each stratum, the worst first
+        first_round = mine[: len(present)]
+        assert first_round == present[: len(first_round)]  # one of each stratum, the worst first
         for p in picked:
             assert p[4] == STRATA[worst.get(p[:4], 4)]
 

@@ -31,4 +31,5 @@ def test_conversion_of_a_day_is_final_once_data_reaches_two_days_later():
     assert not is_provisional("inquiry_conversion", day, day, dt.datetime(2026, 11, 13, 0, 0, 0))
     assert not is_provisional("avg_response_s", day, day, dt.datetime(2026, 11, 11, 12))
     assert provisional(["lost_buyers", "sales_amount"], day, day, dt.datetime(2026, 11, 12)) == {
-        "lost_buyers": dt.date(2026, 11, 13)}
+        "lost_buyers": dt.date(2026, 11, 13)
+    }

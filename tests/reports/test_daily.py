@@ -21,26 +21,37 @@ def rec(**kw):
 @pytest.fixture
 def report():
     data = {
-        "team": (rec(shop="s", consult_buyers=100, reply_rate=0.9, sales_amount=5000.0),
-                 rec(shop="s", consult_buyers=80, reply_rate=0.95, sales_amount=4000.0),
-                 rec(shop="s", consult_buyers=120, reply_rate=0.9, sales_amount=None)),
-        "agents": ({"s:a": rec(consult_buyers=60, avg_response_s=30.0, sales_amount=3000.0),
-                    "s:b": rec(consult_buyers=40, avg_response_s=90.0, sales_amount=2000.0)},
-                   {"s:a": rec(consult_buyers=50, avg_response_s=40.0, sales_amount=1000.0)},
-                   {}),
+        "team": (
+            rec(shop="s", consult_buyers=100, reply_rate=0.9, sales_amount=5000.0),
+            rec(shop="s", consult_buyers=80, reply_rate=0.95, sales_amount=4000.0),
+            rec(shop="s", consult_buyers=120, reply_rate=0.9, sales_amount=None),
+        ),
+        "agents": (
+            {
+                "s:a": rec(consult_buyers=60, avg_response_s=30.0, sales_amount=3000.0),
+                "s:b": rec(consult_buyers=40, avg_response_s=90.0, sales_amount=2000.0),
+            },
+            {"s:a": rec(consult_buyers=50, avg_response_s=40.0, sales_amount=1000.0)},
+            {},
+        ),
         "team_mtd": rec(consult_buyers=900, sales_amount=33000.0, reply_rate=0.93),
         "agents_mtd": {"s:a": rec(sales_amount=20000.0), "s:b": rec(sales_amount=13000.0)},
         "teams_mtd": {"售前": rec(sales_amount=33000.0, reply_rate=0.93), None: rec(sales_amount=0.0)},
     }
-    targets = [Target("2026-11", "s", "shop", "s", "sales_amount", 100000.0),
-               Target("2026-11", "s", "shop", "s", "reply_rate", 0.95),
-               Target("2026-11", "s", "agent", "s:a", "sales_amount", 40000.0),
-               Target("2026-10", "s", "shop", "s", "consult_buyers", 1.0),
-               Target("2026-11", "s", "team", "售前", "sales_amount", 60000.0),
-               Target("2026-11", "s", "team", "售前", "reply_rate", 0.9),
-               Target("2026-11", "s", "team", "售后", "complaints", 4.0),  # a team with a target and no figures yet
-               Target("2026-11", "other", "team", "售前", "sales_amount", 1.0)]  # another shop's team
-    names = {"s:a": {"name": "阿", "team": "售前", "employer": "in_house"}, "s:b": {"name": "波", "team": "售前", "employer": "外包甲"}}
+    targets = [
+        Target("2026-11", "s", "shop", "s", "sales_amount", 100000.0),
+        Target("2026-11", "s", "shop", "s", "reply_rate", 0.95),
+        Target("2026-11", "s", "agent", "s:a", "sales_amount", 40000.0),
+        Target("2026-10", "s", "shop", "s", "consult_buyers", 1.0),
+        Target("2026-11", "s", "team", "售前", "sales_amount", 60000.0),
+        Target("2026-11", "s", "team", "售前", "reply_rate", 0.9),
+        Target("2026-11", "s", "team", "售后", "complaints", 4.0),  # a team with a target and no figures yet
+        Target("2026-11", "other", "team", "售前", "sales_amount", 1.0),
+    ]  # another shop's team
+    names = {
+        "s:a": {"name": "阿", "team": "售前", "employer": "in_house"},
+        "s:b": {"name": "波", "team": "售前", "employer": "外包甲"},
+    }
     return build("s", DAY, data, targets, names)
 
 
@@ -74,10 +85,16 @@ def test_agents_sorted_by_sales_with_changes(report):
 
 def test_peak_to_valley_respects_the_metric_direction(report):
     spread = {s["metric"]: s for s in report.spread}
-    assert spread["avg_response_s"] == {"metric": "avg_response_s", "peak": 30.0, "peak_agent": "s:a", "valley": 90.0,
-                                        "valley_agent": "s:b", "gap": 60.0}
+    assert spread["avg_response_s"] == {
+        "metric": "avg_response_s",
+        "peak": 30.0,
+        "peak_agent": "s:a",
+        "valley": 90.0,
+        "valley_agent": "s:b",
+        "gap": 60.0,
+    }
     assert spread["sales_amount"]["peak_agent"] == "s:a" and spread["sales_amount"]["gap"] == 1000.0
-    assert peak_to_valley("reply_rate", {"x": None}) ["gap"] is None
+    assert peak_to_valley("reply_rate", {"x": None})["gap"] is None
 
 
 def test_xlsx_cells_and_native_charts(report, tmp_path):
@@ -106,7 +123,9 @@ def test_team_targets_month_to_date_and_gap(report):
     # 33,000 of 60,000 after 11 of 30 days: 55% done, 22,000 expected by now -> on track; 27,000 still to go
     assert sales["completion"] == pytest.approx(0.55) and sales["expected_to_date"] == pytest.approx(22000.0)
     assert sales["gap"] == pytest.approx(-27000.0) and sales["on_track"] is True
-    assert reply["gap"] == pytest.approx(0.03) and reply["on_track"] is True and reply["expected_to_date"] == 0.9  # rates as they are
+    assert (
+        reply["gap"] == pytest.approx(0.03) and reply["on_track"] is True and reply["expected_to_date"] == 0.9
+    )  # rates as they are
     nothing = teams["售后"]["targets"][0]
     assert nothing["mtd"] is None and nothing["gap"] is None and nothing["on_track"] is None  # no figures: no verdict
     assert teams[None]["targets"] == [] and teams[None]["figures"]["sales_amount"] == 0.0
@@ -116,7 +135,9 @@ def test_xlsx_team_sheet(report, tmp_path):
     path = tmp_path / "日报.xlsx"
     write_daily_xlsx(report, path)
     rows = [[c.value for c in r] for r in load_workbook(path)["组别"].iter_rows(min_row=2)]
-    assert rows[0][:2] == ["售前", "回复率"] and rows[0][6] == pytest.approx(3.0)  # the gap of a rate in percentage points
+    assert rows[0][:2] == ["售前", "回复率"] and rows[0][6] == pytest.approx(
+        3.0
+    )  # the gap of a rate in percentage points
     assert rows[1][:8] == ["售前", "客服销售额", 33000.0, 60000.0, 22000.0, 0.55, -27000.0, "达标"]
     assert rows[2][:4] == ["售后", "投诉数", None, 4.0]
     assert rows[3][:3] == ["未分组", "客服销售额", 0.0]
@@ -124,9 +145,18 @@ def test_xlsx_team_sheet(report, tmp_path):
 
 def test_spread_of_a_selling_metric_spans_the_presales_agents_only():
     """A refund agent's ¥0 is not the valley of 客服销售额 (issue 11.3); 平响 still spans every role."""
-    day = {"s:a": rec(avg_response_s=30.0, sales_amount=3000.0), "s:b": rec(avg_response_s=90.0, sales_amount=2000.0),
-           "s:r": rec(avg_response_s=20.0, sales_amount=0.0)}
-    data = {"team": (rec(), rec(), rec()), "agents": (day, {}, {}), "team_mtd": rec(), "agents_mtd": {}, "teams_mtd": {}}
+    day = {
+        "s:a": rec(avg_response_s=30.0, sales_amount=3000.0),
+        "s:b": rec(avg_response_s=90.0, sales_amount=2000.0),
+        "s:r": rec(avg_response_s=20.0, sales_amount=0.0),
+    }
+    data = {
+        "team": (rec(), rec(), rec()),
+        "agents": (day, {}, {}),
+        "team_mtd": rec(),
+        "agents_mtd": {},
+        "teams_mtd": {},
+    }
     names = {"s:a": {"role": "presales"}, "s:b": {"role": "presales"}, "s:r": {"role": "refund"}}
     spread = {s["metric"]: s for s in build("s", DAY, data, [], names).spread}
     assert (spread["sales_amount"]["valley_agent"], spread["sales_amount"]["gap"]) == ("s:b", 1000.0)

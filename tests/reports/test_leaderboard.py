@@ -45,8 +45,15 @@ def test_sales_ranks_pre_sales_only_and_its_valley_is_not_a_refund_agent():
     assert ranks(pre) == [("s:eve", 1), ("s:ann", 2), ("s:bob", 3)] and pre["desc"] is True
     # within 售前: 500 − 120; across roles the valley would have been a ¥0 refund agent (gap 500)
     assert pre["spread"]["sales_amount"] == {
-        "metric": "sales_amount", "peak": 500.0, "peak_agent": "s:eve", "valley": 120.0, "valley_agent": "s:bob", "gap": 380.0,
-        "peak_name": "伊", "valley_name": "波"}
+        "metric": "sales_amount",
+        "peak": 500.0,
+        "peak_agent": "s:eve",
+        "valley": 120.0,
+        "valley_agent": "s:bob",
+        "gap": 380.0,
+        "peak_name": "伊",
+        "valley_name": "波",
+    }
     after = by_role(groups)["aftersales"]
     # sales mean nothing for after-sales: not a column, and the group is ranked by 平响 instead
     assert after["columns"] == ["avg_response_s"] and after["sort"] == "avg_response_s" and after["desc"] is False
@@ -74,13 +81,21 @@ def test_which_metrics_apply_to_which_role():
     assert not lb.applies("inquiry_conversion", "aftersales") and not lb.applies("lost_buyers", "refund")
     for key in ("avg_response_s", "answer_ratio", "slow_response_buyers", "reply_rate"):
         assert all(lb.applies(key, role) for role in lb.ROLE_ORDER)
-    assert lb.role_columns(("reply_rate", "sales_amount", "answer_ratio"), "aftersales") == ["reply_rate", "answer_ratio"]
+    assert lb.role_columns(("reply_rate", "sales_amount", "answer_ratio"), "aftersales") == [
+        "reply_rate",
+        "answer_ratio",
+    ]
 
 
 def test_deltas_against_the_previous_day_and_last_week():
-    compare = {"previous": {"s:ann": {"agent": "s:ann", "sales_amount": 100.0, "avg_response_s": 55.0}},
-               "last_week": {"s:ann": {"agent": "s:ann", "sales_amount": 300.0, "avg_response_s": None}}}
-    rows = {r["agent"]: r for r in by_role(lb.board(RECORDS, ROSTER, COLUMNS, "sales_amount", None, compare=compare))["presales"]["rows"]}
+    compare = {
+        "previous": {"s:ann": {"agent": "s:ann", "sales_amount": 100.0, "avg_response_s": 55.0}},
+        "last_week": {"s:ann": {"agent": "s:ann", "sales_amount": 300.0, "avg_response_s": None}},
+    }
+    rows = {
+        r["agent"]: r
+        for r in by_role(lb.board(RECORDS, ROSTER, COLUMNS, "sales_amount", None, compare=compare))["presales"]["rows"]
+    }
     assert rows["s:ann"]["vs_previous"] == {"avg_response_s": -15.0, "sales_amount": 200.0}
     assert rows["s:ann"]["vs_last_week"] == {"avg_response_s": None, "sales_amount": 0.0}
     assert rows["s:bob"]["vs_previous"] == {"avg_response_s": None, "sales_amount": None}  # no figures the day before
@@ -88,21 +103,32 @@ def test_deltas_against_the_previous_day_and_last_week():
 
 def test_comparison_periods():
     day = dt.date(2026, 11, 11)
-    assert lb.comparison_periods(day, day) == {"previous": (dt.date(2026, 11, 10),) * 2, "last_week": (dt.date(2026, 11, 4),) * 2}
+    assert lb.comparison_periods(day, day) == {
+        "previous": (dt.date(2026, 11, 10),) * 2,
+        "last_week": (dt.date(2026, 11, 4),) * 2,
+    }
     week = lb.comparison_periods(dt.date(2026, 11, 5), day)
     assert week["previous"] == week["last_week"] == (dt.date(2026, 10, 29), dt.date(2026, 11, 4))
     assert lb.comparison_periods(dt.date(2026, 11, 1), dt.date(2026, 11, 10)) == {
-        "previous": (dt.date(2026, 10, 22), dt.date(2026, 10, 31)), "last_week": (dt.date(2026, 10, 25), dt.date(2026, 11, 3))}
+        "previous": (dt.date(2026, 10, 22), dt.date(2026, 10, 31)),
+        "last_week": (dt.date(2026, 10, 25), dt.date(2026, 11, 3)),
+    }
 
 
 def test_month_target_of_the_ranked_metric():
-    targets = [Target("2026-11", "s", "agent", "s:ann", "sales_amount", 1000.0),
-               Target("2026-11", "s", "agent", "s:cat", "sales_amount", 50.0),
-               Target("2026-10", "s", "agent", "s:bob", "sales_amount", 10.0)]  # another month
+    targets = [
+        Target("2026-11", "s", "agent", "s:ann", "sales_amount", 1000.0),
+        Target("2026-11", "s", "agent", "s:cat", "sales_amount", 50.0),
+        Target("2026-10", "s", "agent", "s:bob", "sales_amount", 10.0),
+    ]  # another month
     mtd = {"s:ann": {"sales_amount": 450.0}, "s:bob": {"sales_amount": 120.0}}
     elapsed = lb.month_elapsed(dt.date(2026, 11, 11))
     assert elapsed == pytest.approx(11 / 30)
-    groups = by_role(lb.board(RECORDS, ROSTER, COLUMNS, "sales_amount", None, mtd=mtd, targets=targets, month="2026-11", elapsed=elapsed))
+    groups = by_role(
+        lb.board(
+            RECORDS, ROSTER, COLUMNS, "sales_amount", None, mtd=mtd, targets=targets, month="2026-11", elapsed=elapsed
+        )
+    )
     rows = {r["agent"]: r for r in groups["presales"]["rows"]}
     ann = rows["s:ann"]["month_target"]
     assert ann["target"] == 1000.0 and ann["actual"] == 450.0 and ann["completion"] == pytest.approx(0.45)
@@ -116,7 +142,11 @@ def test_month_target_of_the_ranked_metric():
 def test_hidden_names_stay_hidden_in_the_gap():
     shown = {a: a == "s:bob" for a in ROSTER}
     pre = by_role(lb.board(RECORDS, ROSTER, COLUMNS, "sales_amount", None, shown=shown, viewer="s:bob"))["presales"]
-    assert [(r["agent"], r["name"], r["me"]) for r in pre["rows"]] == [(None, None, False), (None, None, False), ("s:bob", "波", True)]
+    assert [(r["agent"], r["name"], r["me"]) for r in pre["rows"]] == [
+        (None, None, False),
+        (None, None, False),
+        ("s:bob", "波", True),
+    ]
     gap = pre["spread"]["sales_amount"]
     assert (gap["peak_agent"], gap["peak_name"], gap["valley_agent"], gap["valley_name"]) == (None, None, "s:bob", "波")
 

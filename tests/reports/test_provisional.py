@@ -60,19 +60,28 @@ def test_kpi_json_says_which_figures_are_provisional_until_when(shop):
     rows = json.loads(kefu("kpi", ws, "--by", "agent,day", "--format", "json"))
     assert [list(r) for r in rows] == [["shop", "agent", "day", *(m.key for m in AGENT_METRICS), "provisional"]] * 2
     assert [(r["day"], r["provisional"]) for r in rows] == [
-        ("2026-11-10", {k: "2026-11-12" for k in SETTLING}), ("2026-11-11", {k: "2026-11-13" for k in SETTLING})]
+        ("2026-11-10", {k: "2026-11-12" for k in SETTLING}),
+        ("2026-11-11", {k: "2026-11-13" for k in SETTLING}),
+    ]
     [week] = json.loads(kefu("kpi", ws, "--by", "shop,week", "--format", "json"))
     assert week["provisional"] == {k: "2026-11-17" for k in SETTLING}  # the week ends on Sunday the 15th
     add_late_message(ws, root)
     rows = json.loads(kefu("kpi", ws, "--by", "agent,day", "--format", "json"))
     assert [(r["day"], r["provisional"]) for r in rows] == [
-        ("2026-11-10", {}), ("2026-11-11", {}), ("2026-11-13", {k: "2026-11-15" for k in SETTLING})]
-    assert "provisional" not in kefu("kpi", ws, "--by", "agent,day", "--format", "csv").splitlines()[0]  # one column per metric
+        ("2026-11-10", {}),
+        ("2026-11-11", {}),
+        ("2026-11-13", {k: "2026-11-15" for k in SETTLING}),
+    ]
+    assert (
+        "provisional" not in kefu("kpi", ws, "--by", "agent,day", "--format", "csv").splitlines()[0]
+    )  # one column per metric
 
 
 def test_kpi_table_marks_provisional_figures(shop):
     ws, _ = shop
-    out = kefu("kpi", ws, "--by", "agent,day", "--metrics", "consult_buyers,inquiry_conversion,lost_buyers", "--lang", "en")
+    out = kefu(
+        "kpi", ws, "--by", "agent,day", "--metrics", "consult_buyers,inquiry_conversion,lost_buyers", "--lang", "en"
+    )
     day11 = next(line for line in out.splitlines() if "2026-11-11" in line)
     assert "25.0% provisional" in day11 and "3 provisional" in day11 and "4 provisional" not in day11
     assert "final on 2026-11-12, final on 2026-11-13" in out.replace("\n", " ")
@@ -99,7 +108,7 @@ def test_daily_report_marks_provisional_figures_in_the_table_and_the_xlsx(shop):
 
 def row_html(page: str, table: str, metric: str) -> str:
     """The <tr data-metric=…> of a table in the page (the HTML is the app's own, one row per line)."""
-    body = page[page.index(f'id="{table}"'):]
+    body = page[page.index(f'id="{table}"') :]
     return re.search(rf'<tr data-metric="{metric}"[^>]*>.*?</tr>', body, re.S).group(0)
 
 
@@ -120,10 +129,18 @@ def test_web_daily_report_never_colours_a_provisional_change_as_a_drop(shop):
     try:
         client = TestClient(application, base_url="https://testserver", follow_redirects=False)
         client.get("/login")
-        assert client.post("/api/session", json={"name": "boss", "password": "s3cret-pass"},
-                           headers={"X-CSRF-Token": client.cookies.get("kefu_csrf")}).status_code == 200
+        assert (
+            client.post(
+                "/api/session",
+                json={"name": "boss", "password": "s3cret-pass"},
+                headers={"X-CSRF-Token": client.cookies.get("kefu_csrf")},
+            ).status_code
+            == 200
+        )
         data = client.get("/api/reports/daily", params={"shop": "s", "date": D11}).json()
-        assert data["provisional"] == {k: "2026-11-13" for k in SETTLING} and data["data_until"] == "2026-11-11T11:01:00"
+        assert (
+            data["provisional"] == {k: "2026-11-13" for k in SETTLING} and data["data_until"] == "2026-11-11T11:01:00"
+        )
         page = client.get("/reports/daily", params={"shop": "s", "date": D11}).text
         conversion = row_html(page, "team", "inquiry_conversion")  # 100 % on the 10th, 25 % on the 11th
         assert 'data-final-on="2026-11-13"' in conversion and ">未定</span>" in conversion and "−75.0 pp" in conversion
@@ -132,7 +149,7 @@ def test_web_daily_report_never_colours_a_provisional_change_as_a_drop(shop):
         assert delta_classes(row_html(page, "team", "avg_response_s"))[0] == "bad"  # final: 66.25 s after 66 s is worse
         assert "未定" not in row_html(page, "team", "reply_rate")
         assert 'id="provisional-note"' in page and "2026-11-13 起为最终值" in page
-        agents = page[page.index('id="agents"'):]
+        agents = page[page.index('id="agents"') :]
         assert re.search(r"询单→最终付款转化率 <span class=\"prov\"[^>]*>未定</span></th>", agents)
         cell = re.search(r'<td class="num" data-key="inquiry_conversion".*?</td>', agents, re.S).group(0)
         assert delta_classes(cell) == ["provisional"]

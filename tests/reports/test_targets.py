@@ -18,8 +18,11 @@ def con():
 
 def test_csv_import_with_percentages_and_agent_names(con, tmp_path):
     f = tmp_path / "t.csv"
-    f.write_text("\ufeffmonth,shop,scope,subject,metric,value\n2026-11,s,shop,s,sales_amount,\"150,000\"\n"
-                 "2026-11,s,agent,小萍,reply_rate,98%\n", encoding="utf-8")
+    f.write_text(
+        '\ufeffmonth,shop,scope,subject,metric,value\n2026-11,s,shop,s,sales_amount,"150,000"\n'
+        "2026-11,s,agent,小萍,reply_rate,98%\n",
+        encoding="utf-8",
+    )
     assert import_file(con, f) == 2
     got = {(t.scope, t.subject, t.metric): t.value for t in load(con, "2026-11")}
     assert got == {("shop", "s", "sales_amount"): 150000.0, ("agent", "s:小萍", "reply_rate"): 0.98}
@@ -27,8 +30,11 @@ def test_csv_import_with_percentages_and_agent_names(con, tmp_path):
 
 def test_every_problem_is_listed_and_nothing_is_stored(con, tmp_path):
     f = tmp_path / "t.csv"
-    f.write_text("month,shop,scope,subject,metric,value\n2026-11,s,shop,s,sales_amount,100\n"
-                 "2026-1,s,desk,s,nope,abc\n2026-11,s,shop,s,reply_rate,1.5\n", encoding="utf-8")
+    f.write_text(
+        "month,shop,scope,subject,metric,value\n2026-11,s,shop,s,sales_amount,100\n"
+        "2026-1,s,desk,s,nope,abc\n2026-11,s,shop,s,reply_rate,1.5\n",
+        encoding="utf-8",
+    )
     with pytest.raises(TargetError) as e:
         import_file(con, f)
     text = str(e.value)

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shops import msg, order, write_table
+
 from kefu.ingest.pipeline import import_paths
 from kefu.workspace import Workspace
-from shops import msg, order, write_table
 
 D10, D11 = "2026-11-10", "2026-11-11"
 TARGETS = "month,shop,scope,subject,metric,value\n2026-11,s,shop,s,avg_response_s,15\n2026-11,s,shop,s,reply_rate,95%\n"
@@ -38,14 +39,24 @@ def answer(clock: str, buyer: str, day: str = D11) -> dict:
 
 
 MESSAGES = [
-    ask("09:00:00", "b9", D10), answer("09:01:06", "b9", D10),
-    ask("10:00:00", "b1"), answer("10:01:06", "b1"), answer("10:01:20", "b1"), answer("10:01:40", "b1"),
-    ask("10:10:00", "b2"), answer("10:11:06", "b2"),
-    ask("10:20:00", "b3"), answer("10:21:07", "b3"), ask("10:25:00", "b3"), answer("10:26:06", "b3"),
+    ask("09:00:00", "b9", D10),
+    answer("09:01:06", "b9", D10),
+    ask("10:00:00", "b1"),
+    answer("10:01:06", "b1"),
+    answer("10:01:20", "b1"),
+    answer("10:01:40", "b1"),
+    ask("10:10:00", "b2"),
+    answer("10:11:06", "b2"),
+    ask("10:20:00", "b3"),
+    answer("10:21:07", "b3"),
+    ask("10:25:00", "b3"),
+    answer("10:26:06", "b3"),
     ask("10:30:00", "b4"),
 ]
-ORDERS = [order("o9", f"{D10} 09:05:00", f"{D10} 09:06:00", "50.00", buyer="b9"),
-          order("o1", f"{D11} 11:00:00", f"{D11} 11:01:00", "199.00", buyer="b1")]
+ORDERS = [
+    order("o9", f"{D10} 09:05:00", f"{D10} 09:06:00", "50.00", buyer="b9"),
+    order("o1", f"{D11} 11:00:00", f"{D11} 11:01:00", "199.00", buyer="b1"),
+]
 
 
 def build(root: Path) -> Path:

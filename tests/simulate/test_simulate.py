@@ -21,12 +21,16 @@ COLUMNS = {
     "messages": ["ts", "shop", "buyer", "agent", "sender", "text"],
     "orders": ["order_id", "shop", "buyer", "created_at", "paid_at", "amount", "status"],
     "ratings": ["ts", "shop", "buyer", "agent", "score"],
-    "refunds": ["refund_id", "order_id", "shop", "applied_at", "finished_at", "amount",
-                "status", "reason", "agent"],
+    "refunds": ["refund_id", "order_id", "shop", "applied_at", "finished_at", "amount", "status", "reason", "agent"],
     "complaints": ["ts", "shop", "agent", "buyer", "kind", "detail"],
 }
-TIME_COLUMNS = {"messages": ["ts"], "orders": ["created_at", "paid_at"], "ratings": ["ts"],
-                "refunds": ["applied_at", "finished_at"], "complaints": ["ts"]}
+TIME_COLUMNS = {
+    "messages": ["ts"],
+    "orders": ["created_at", "paid_at"],
+    "ratings": ["ts"],
+    "refunds": ["applied_at", "finished_at"],
+    "complaints": ["ts"],
+}
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 START, DAYS = date(2026, 10, 20), 30
 END = pd.Timestamp(START) + pd.Timedelta(days=DAYS)
@@ -87,17 +91,20 @@ def questions(human) -> pd.DataFrame:
     m = human.copy()
     is_agent = (m["sender"] == "agent").astype(int)
     m["epoch"] = is_agent.groupby([m["buyer"], m["agent"]]).cumsum() - is_agent
-    opens = (m[m["sender"] == "buyer"].groupby(["buyer", "agent", "epoch"])
-             .agg(open=("ts", "min"), n_msgs=("ts", "size"), employer=("employer", "first"),
-                  role=("role", "first")).reset_index())
-    closes = (m[m["sender"] == "agent"].groupby(["buyer", "agent", "epoch"])["ts"].min()
-              .rename("close").reset_index())
+    opens = (
+        m[m["sender"] == "buyer"]
+        .groupby(["buyer", "agent", "epoch"])
+        .agg(open=("ts", "min"), n_msgs=("ts", "size"), employer=("employer", "first"), role=("role", "first"))
+        .reset_index()
+    )
+    closes = m[m["sender"] == "agent"].groupby(["buyer", "agent", "epoch"])["ts"].min().rename("close").reset_index()
     q = opens.merge(closes, on=["buyer", "agent", "epoch"], how="left")
     q["response_s"] = (q["close"] - q["open"]).dt.total_seconds()
     return q
 
 
 # ---------------------------------------------------------------- files and formats
+
 
 def test_returned_counts_are_the_rows_written(shop_dir, t):
     _, counts = shop_dir
@@ -187,7 +194,8 @@ def test_switching_format_leaves_one_version_of_each_table(tmp_path):
     simulate(tmp_path, agents=3, days=3, fmt="csv")
     simulate(tmp_path, agents=3, days=3, fmt="parquet")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["agents.csv"] + [f"{name}.parquet" for name in TABLES[1:]])
+        ["agents.csv"] + [f"{name}.parquet" for name in TABLES[1:]]
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -207,8 +215,7 @@ def test_another_seed_gives_other_data(tmp_path):
     assert (tmp_path / "a/messages.csv").read_bytes() != (tmp_path / "b/messages.csv").read_bytes()
 
 
-@pytest.mark.parametrize("target,agents,days",
-                         [(20_000, 5, 30), (100_000, 25, 30), (200_000, 8, 10)])
+@pytest.mark.parametrize("target,agents,days", [(20_000, 5, 30), (100_000, 25, 30), (200_000, 8, 10)])
 def test_message_target_is_met_within_ten_percent(tmp_path, target, agents, days):
     counts = simulate(tmp_path, agents=agents, days=days, messages=target, fmt="parquet")
     assert abs(counts["messages"] - target) <= 0.1 * target
@@ -228,7 +235,7 @@ def test_progress_is_reported(tmp_path):
     simulate(tmp_path, agents=3, days=3, progress=lambda stage, f: seen.append((stage, f)))
     fractions = [f for _, f in seen]
     assert len(seen) >= 3 and fractions == sorted(fractions)
-    assert 0 <= fractions[0] and fractions[-1] == 1.0
+    assert fractions[0] >= 0 and fractions[-1] == 1.0
 
 
 def test_bad_arguments_are_refused(tmp_path):
@@ -239,6 +246,7 @@ def test_bad_arguments_are_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- load over time
+
 
 def test_evening_peak_and_quiet_night(t):
     m = t["messages"]
@@ -261,8 +269,7 @@ def test_double_11_rush_hours_are_the_busiest_hours(t):
     per_hour = t["messages"]["ts"].dt.floor("h").value_counts()
     top4 = set(per_hour.index[:4])
     d11 = pd.Timestamp("2026-11-11")
-    assert top4 == {d11, d11 + pd.Timedelta(hours=1), d11 + pd.Timedelta(hours=22),
-                    d11 + pd.Timedelta(hours=23)}
+    assert top4 == {d11, d11 + pd.Timedelta(hours=1), d11 + pd.Timedelta(hours=22), d11 + pd.Timedelta(hours=23)}
     # the pre-sale rush of the eve and the tail after midnight stand out too
     typical = per_hour[per_hour.index.hour.isin([22, 23, 0, 1])].median()
     for ts in ("2026-11-10 22:00", "2026-11-10 23:00", "2026-11-12 00:00"):
@@ -270,6 +277,7 @@ def test_double_11_rush_hours_are_the_busiest_hours(t):
 
 
 # ---------------------------------------------------------------- dialogues
+
 
 def test_bot_answers_first_then_transfers(t):
     m = t["messages"].sort_values(["buyer", "ts"], kind="stable")
@@ -315,8 +323,13 @@ def test_agents_send_reminders_that_answer_nothing(human, t):
     assert (previous[reminders.index] == "agent").mean() > 0.9
     # a reminder goes to a buyer with an order not paid yet at that time
     o = t["orders"].sort_values("created_at")
-    r = pd.merge_asof(reminders.sort_values("ts"), o[["buyer", "created_at", "paid_at"]],
-                      left_on="ts", right_on="created_at", by="buyer")
+    r = pd.merge_asof(
+        reminders.sort_values("ts"),
+        o[["buyer", "created_at", "paid_at"]],
+        left_on="ts",
+        right_on="created_at",
+        by="buyer",
+    )
     assert (r["created_at"].notna() & ~(r["paid_at"] <= r["ts"])).all()
 
 
@@ -337,12 +350,20 @@ def test_chat_text_is_plausible_chinese(t):
 
 # ---------------------------------------------------------------- roles and sales
 
+
 def _paid_before(t, chats: pd.DataFrame, days: int = 15) -> pd.Series:
     """Whether each chat's buyer had an order paid in the `days` days before it."""
     paid = t["orders"].dropna(subset=["paid_at"]).sort_values("paid_at")
     c = chats.reset_index().sort_values("ts")
-    hit = pd.merge_asof(c, paid[["buyer", "paid_at"]], left_on="ts", right_on="paid_at",
-                        by="buyer", tolerance=pd.Timedelta(days=days), allow_exact_matches=False)
+    hit = pd.merge_asof(
+        c,
+        paid[["buyer", "paid_at"]],
+        left_on="ts",
+        right_on="paid_at",
+        by="buyer",
+        tolerance=pd.Timedelta(days=days),
+        allow_exact_matches=False,
+    )
     return hit.set_index("index")["paid_at"].notna().reindex(chats.index)
 
 
@@ -375,8 +396,14 @@ def test_inquiry_conversion_between_40_and_70_percent(t, human):
 
 def test_orders_follow_chats_by_minutes_to_hours(t, human):
     o = t["orders"].sort_values("created_at")
-    last_chat = pd.merge_asof(o, human[["buyer", "ts"]].sort_values("ts"), left_on="created_at",
-                              right_on="ts", by="buyer", tolerance=pd.Timedelta(days=2))
+    last_chat = pd.merge_asof(
+        o,
+        human[["buyer", "ts"]].sort_values("ts"),
+        left_on="created_at",
+        right_on="ts",
+        by="buyer",
+        tolerance=pd.Timedelta(days=2),
+    )
     delay = (last_chat["created_at"] - last_chat["ts"]).dropna().dt.total_seconds()
     assert 60 <= delay.median() <= 3600
     assert (delay > 2 * 3600).mean() > 0.03
@@ -401,8 +428,7 @@ def test_silent_orders_are_30_to_50_percent_of_paid_orders(t, human):
     credited = pd.Series(False, index=paid.index)
     for moment in ("created_at", "paid_at"):
         p = paid.reset_index().sort_values(moment)
-        hit = pd.merge_asof(p, chats, left_on=moment, right_on="ts", by="buyer",
-                            tolerance=pd.Timedelta(hours=72))
+        hit = pd.merge_asof(p, chats, left_on=moment, right_on="ts", by="buyer", tolerance=pd.Timedelta(hours=72))
         credited |= hit.set_index("index")["ts"].notna().reindex(paid.index)
     assert 0.3 <= 1 - credited.mean() <= 0.5
 

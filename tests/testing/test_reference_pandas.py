@@ -631,9 +631,7 @@ def _oracle(m: pd.DataFrame, o: pd.DataFrame, p: RefParams) -> pd.DataFrame:
 
     sec = lambda x: int(pd.Timestamp(x).timestamp())  # noqa: E731
     day = lambda t: t // 86400  # noqa: E731
-    rows = sorted(
-        (r.shop, r.buyer, sec(r.ts), RANK[r.sender], r.agent, r.sender) for r in m.itertuples()
-    )
+    rows = sorted((r.shop, r.buyer, sec(r.ts), RANK[r.sender], r.agent, r.sender) for r in m.itertuples())
     bots = {(r[0], r[4]) for r in rows if r[5] == "bot"}
     human = lambda shop, agent: (shop, agent) not in bots  # noqa: E731
     stats: dict = defaultdict(lambda: defaultdict(int))
@@ -673,15 +671,16 @@ def _oracle(m: pd.DataFrame, o: pd.DataFrame, p: RefParams) -> pd.DataFrame:
         st["rt_sum"] += rt or 0
         st["slow_responses"] += rt is not None and rt > p.slow_threshold_s
         st["fast"] += rt is not None and rt <= 180
-        c = cons.setdefault(
-            (shop, agent, day(t), buyer), {"first_open": t, "first_rt": rt, "any": 0, "slow": 0}
-        )
+        c = cons.setdefault((shop, agent, day(t), buyer), {"first_open": t, "first_rt": rt, "any": 0, "slow": 0})
         c["any"] |= rt is not None
         c["slow"] |= rt is not None and rt > p.slow_threshold_s
     orders_ = [
         (
-            r.shop, r.buyer, sec(r.created_at),
-            None if pd.isna(r.paid_at) else sec(r.paid_at), round(r.amount * 100),
+            r.shop,
+            r.buyer,
+            sec(r.created_at),
+            None if pd.isna(r.paid_at) else sec(r.paid_at),
+            round(r.amount * 100),
         )
         for r in o.itertuples()
     ]
@@ -707,9 +706,9 @@ def _oracle(m: pd.DataFrame, o: pd.DataFrame, p: RefParams) -> pd.DataFrame:
         if paid is None:
             continue
 
-        def last(moment: int) -> str | None:
+        def last(moment: int, key: tuple[str, str] = (shop, buyer)) -> str | None:
             since = moment - p.attribution_hours * 3600
-            hits = [r for r in exchanges if r[:2] == (shop, buyer) and since <= r[2] <= moment]
+            hits = [r for r in exchanges if r[:2] == key and since <= r[2] <= moment]
             return max(hits)[4] if hits else None  # rows are D1 tuples: max = D1-last
 
         if p.credit_rule == "order":
@@ -724,9 +723,15 @@ def _oracle(m: pd.DataFrame, o: pd.DataFrame, p: RefParams) -> pd.DataFrame:
             st["cents"] += cents
             st.setdefault("order_buyers", set()).add(buyer)
     out = []
-    ratio = lambda a, b: a / b if b else NAN  # noqa: E731
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else NAN
+
     for (shop, agent, d), st in sorted(stats.items()):
-        g = lambda k: st.get(k, 0)  # noqa: E731
+
+        def g(k: str, st: dict = st) -> int:
+            return st.get(k, 0)
+
         out.append(
             {
                 "shop": shop, "agent": agent, "day": str(np.datetime64(d, "D")),
@@ -768,7 +773,7 @@ def test_matches_a_loop_per_message_oracle(seed: int, params: RefParams) -> None
     assert len(got) > 10
     for c in OUTPUT_COLUMNS:
         g, w = got[c].tolist(), want[c].tolist()
-        if c in ("shop", "agent", "day") or c in got.columns and got[c].dtype == np.int64:
+        if c in ("shop", "agent", "day") or (c in got.columns and got[c].dtype == np.int64):
             assert g == w, c
         else:
             np.testing.assert_allclose(np.array(g, float), np.array(w, float), rtol=1e-12, err_msg=c)

@@ -45,7 +45,9 @@ def make_world(root: Path) -> World:
     rows = ws.con.execute("SELECT agent, employer FROM agents WHERE role = 'presales' ORDER BY agent").fetchall()
     in_house = [a for a, e in rows if e == "in_house"]
     vendors = {}
-    for a, e in ws.con.execute("SELECT agent, employer FROM agents WHERE employer <> 'in_house' ORDER BY employer DESC, agent").fetchall():
+    for a, e in ws.con.execute(
+        "SELECT agent, employer FROM agents WHERE employer <> 'in_house' ORDER BY employer DESC, agent"
+    ).fetchall():
         vendors.setdefault(e, a)
     (vendor, vendor_agent), (_, other_vendor_agent) = list(vendors.items())[:2]
     day = ws.con.execute("SELECT max(ts)::DATE FROM messages").fetchone()[0]
@@ -96,6 +98,13 @@ def clients(app) -> dict[str, TestClient]:
 
 
 def login_every_role(app) -> dict[str, TestClient]:
-    names = {"admin": "boss", "manager": "小萍", "manager_elsewhere": "manager_elsewhere", "qc": "质检",
-             "agent": "agent_user", "vendor": "vendor_user", "anonymous": None}
+    names = {
+        "admin": "boss",
+        "manager": "小萍",
+        "manager_elsewhere": "manager_elsewhere",
+        "qc": "质检",
+        "agent": "agent_user",
+        "vendor": "vendor_user",
+        "anonymous": None,
+    }
     return {role: login(app, name) for role, name in names.items()}

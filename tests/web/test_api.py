@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -67,8 +64,14 @@ def test_overview_shows_the_worked_example(client):
     assert o["shop"] == "s" and o["previous_day"] == "2026-11-10" and o["same_day_last_week"] == "2026-11-04"
     # ann: 2 questions (20 s, 100 s) + bob: 1 question (30 s) -> mean 50 s
     assert figure(o, "avg_response_s")["day"] == pytest.approx(50.0)
-    assert figure(o, "consult_buyers") == {"metric": "consult_buyers", "day": 2, "previous": 1, "last_week": 1,
-                                           "vs_previous": 1, "vs_last_week": 1}
+    assert figure(o, "consult_buyers") == {
+        "metric": "consult_buyers",
+        "day": 2,
+        "previous": 1,
+        "last_week": 1,
+        "vs_previous": 1,
+        "vs_last_week": 1,
+    }
     assert figure(o, "sales_amount")["day"] == 199.0
     # o9 was paid with no chat: silent; share of consulted sales = 199 / 249
     assert o["silent"]["silent_orders"] == 1 and o["silent"]["silent_sales"] == 50.0
@@ -76,18 +79,28 @@ def test_overview_shows_the_worked_example(client):
 
 
 def test_leaderboard_sorts_by_any_kpi_and_reports_the_gap(client):
-    asc = client.get("/api/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11", "sort": "avg_response_s"}).json()
+    asc = client.get(
+        "/api/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11", "sort": "avg_response_s"}
+    ).json()
     # lower response time is better: ascending by default, bob (30 s) before ann (60 s)
     assert [r["agent"] for r in asc["rows"]] == ["s:bob", "s:ann"] and asc["desc"] is False
     assert [r["rank"] for r in asc["rows"]] == [1, 2]
     assert asc["spread"]["avg_response_s"]["gap"] == pytest.approx(30.0)
     assert asc["spread"]["avg_response_s"]["peak_agent"] == "s:bob"
-    desc = client.get("/api/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11", "sort": "sales_amount"}).json()
+    desc = client.get(
+        "/api/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11", "sort": "sales_amount"}
+    ).json()
     assert [(r["agent"], r["sales_amount"]) for r in desc["rows"]] == [("s:ann", 199.0), ("s:bob", 0.0)]
-    vendor = client.get("/api/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11", "employer": "vendor"}).json()
+    vendor = client.get(
+        "/api/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11", "employer": "vendor"}
+    ).json()
     assert [r["agent"] for r in vendor["rows"]] == ["s:bob"]
-    week = client.get("/api/leaderboard", params={"date_from": "2026-11-04", "date_to": "2026-11-11", "sort": "consult_buyers"}).json()
-    assert week["rows"][0]["agent"] == "s:ann" and week["rows"][0]["consult_buyers"] == 3  # b4, b3, b1: three consultations
+    week = client.get(
+        "/api/leaderboard", params={"date_from": "2026-11-04", "date_to": "2026-11-11", "sort": "consult_buyers"}
+    ).json()
+    assert (
+        week["rows"][0]["agent"] == "s:ann" and week["rows"][0]["consult_buyers"] == 3
+    )  # b4, b3, b1: three consultations
 
 
 def test_unknown_metric_and_bad_dates_are_422(client):
@@ -101,7 +114,9 @@ def test_drilldown_shows_the_rows_behind_a_number(client):
     assert set(d["sections"]) == {"questions"}
     slow = d["sections"]["questions"]
     assert len(slow) == 1 and slow[0]["response_s"] == 100 and slow[0]["open_ts"].startswith("2026-11-11T10:05:00")
-    orders = client.get("/api/agents/s:ann/days/2026-11-11", params={"metric": "sales_amount"}).json()["sections"]["credited_orders"]
+    orders = client.get("/api/agents/s:ann/days/2026-11-11", params={"metric": "sales_amount"}).json()["sections"][
+        "credited_orders"
+    ]
     assert [(o["order_id"], o["amount"]) for o in orders] == [("o1", 199.0)]
 
 
@@ -121,16 +136,30 @@ def test_heatmap_puts_load_in_the_hour_of_the_question(client):
 
 
 def test_targets_are_validated_and_shown_against_month_to_date(client):
-    bad = client.post("/api/targets", headers=csrf(client), json=[
-        {"month": "2026-13", "shop": "s", "scope": "shop", "subject": "s", "metric": "sales_amount", "value": "x"},
-        {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "reply_rate", "value": "120%"}])
+    bad = client.post(
+        "/api/targets",
+        headers=csrf(client),
+        json=[
+            {"month": "2026-13", "shop": "s", "scope": "shop", "subject": "s", "metric": "sales_amount", "value": "x"},
+            {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "reply_rate", "value": "120%"},
+        ],
+    )
     assert bad.status_code == 422
     problems = bad.json()["detail"]
-    assert any("2026-13" in p for p in problems) and any("not a number" in p for p in problems) and any("above 100%" in p for p in problems)
+    assert (
+        any("2026-13" in p for p in problems)
+        and any("not a number" in p for p in problems)
+        and any("above 100%" in p for p in problems)
+    )
     assert client.get("/api/targets").json() == []  # nothing saved when one row is wrong
-    ok = client.post("/api/targets", headers=csrf(client), json=[
-        {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "sales_amount", "value": 1000},
-        {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "reply_rate", "value": "95%"}])
+    ok = client.post(
+        "/api/targets",
+        headers=csrf(client),
+        json=[
+            {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "sales_amount", "value": 1000},
+            {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "reply_rate", "value": "95%"},
+        ],
+    )
     assert ok.json() == {"saved": 2}
     o = client.get("/api/overview", params={"date": "2026-11-11"}).json()
     sales = next(r for r in o["month_to_date"] if r["metric"] == "sales_amount")
@@ -177,7 +206,9 @@ def test_login_is_throttled_after_five_failures(tmp_path):
     try:
         c = login(app, None)
         for _ in range(5):
-            assert c.post("/api/session", json={"name": "x", "password": "wrong-pass"}, headers=csrf(c)).status_code == 401
+            assert (
+                c.post("/api/session", json={"name": "x", "password": "wrong-pass"}, headers=csrf(c)).status_code == 401
+            )
         r = c.post("/api/session", json={"name": "x", "password": PASSWORD}, headers=csrf(c))
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     finally:
@@ -198,7 +229,9 @@ def test_session_cookie_is_httponly_secure_and_csrf_is_required(tmp_path):
         r = c.post("/api/session", json={"name": "x", "password": PASSWORD}, headers=csrf(c))
         cookie = r.headers["set-cookie"].lower()
         assert "kefu_session=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
-        form = c.post("/login", data={"name": "x", "password": PASSWORD, "csrf_token": "forged"}, follow_redirects=False)
+        form = c.post(
+            "/login", data={"name": "x", "password": PASSWORD, "csrf_token": "forged"}, follow_redirects=False
+        )
         assert form.status_code == 403
     finally:
         app.state.store.close()

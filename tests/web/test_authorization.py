@@ -99,7 +99,11 @@ def test_pages(clients, role, path):
     r = clients[role].get(path)
     if role == "anonymous":
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
-    elif role == "manager_elsewhere" and "manager" in PAGES[path] and path not in ("/targets", "/chats", "/account/password"):
+    elif (
+        role == "manager_elsewhere"
+        and "manager" in PAGES[path]
+        and path not in ("/targets", "/chats", "/account/password")
+    ):
         assert r.status_code in (403, 404)  # no visible shop
     elif role == "manager_elsewhere" and path in ("/targets", "/chats"):
         assert r.status_code == OK  # the page opens, but lists nothing of the shop
@@ -135,7 +139,9 @@ def test_pay_sends_each_role_to_its_own_view(clients, world, pay_schemes, role):
 
 def test_vendor_settles_only_their_company(clients, world, pay_schemes):
     found = clients["vendor"].get("/api/pay/settlement", params={"shop": SHOP}).json()
-    assert [v["employer"] for v in found] == [world.vendor] and world.vendor_agent in {a["agent"] for v in found for a in v["agents"]}
+    assert [v["employer"] for v in found] == [world.vendor] and world.vendor_agent in {
+        a["agent"] for v in found for a in v["agents"]
+    }
     other = clients["admin"].get(f"/api/agents/{quote(world.other_vendor_agent)}/kpis")  # exists, but not theirs
     assert other.status_code == 200
     assert clients["vendor"].get("/api/pay/settlement", params={"shop": SHOP, "employer": "别家外包"}).status_code == NO
@@ -155,13 +161,20 @@ def buyers(clients, world):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("who", WHO)
-@pytest.mark.parametrize("kind", ["kpis", "drilldown", "agent_page", "drilldown_page", "payslip", "payslip_page", "payslip_print"])
+@pytest.mark.parametrize(
+    "kind", ["kpis", "drilldown", "agent_page", "drilldown_page", "payslip", "payslip_page", "payslip_print"]
+)
 def test_agent_endpoints(clients, world, pay_schemes, role, who, kind):
     agent = quote(getattr(world, who))
-    path = {"kpis": f"/api/agents/{agent}/kpis", "drilldown": f"/api/agents/{agent}/days/{world.day}",
-            "agent_page": f"/agents/{agent}", "drilldown_page": f"/agents/{agent}/days/{world.day}?metric=lost_buyers",
-            "payslip": f"/api/pay/agents/{agent}", "payslip_page": f"/pay/agents/{agent}",
-            "payslip_print": f"/pay/agents/{agent}/print"}[kind]
+    path = {
+        "kpis": f"/api/agents/{agent}/kpis",
+        "drilldown": f"/api/agents/{agent}/days/{world.day}",
+        "agent_page": f"/agents/{agent}",
+        "drilldown_page": f"/agents/{agent}/days/{world.day}?metric=lost_buyers",
+        "payslip": f"/api/pay/agents/{agent}",
+        "payslip_page": f"/pay/agents/{agent}",
+        "payslip_print": f"/pay/agents/{agent}/print",
+    }[kind]
     r = clients[role].get(path)
     if role == "anonymous":
         assert r.status_code == expected_anonymous(path)
@@ -174,8 +187,11 @@ def test_agent_endpoints(clients, world, pay_schemes, role, who, kind):
 @pytest.mark.parametrize("kind", ["list", "chat", "chat_page"])
 def test_chats_of_each_agent(clients, world, buyers, role, who, kind):
     agent = quote(getattr(world, who))
-    path = {"list": f"/api/chats/{agent}/{world.day}", "chat": f"/api/chats/{agent}/{world.day}/{quote(buyers[who])}",
-            "chat_page": f"/chats/{agent}/{world.day}/{quote(buyers[who])}"}[kind]
+    path = {
+        "list": f"/api/chats/{agent}/{world.day}",
+        "chat": f"/api/chats/{agent}/{world.day}/{quote(buyers[who])}",
+        "chat_page": f"/chats/{agent}/{world.day}/{quote(buyers[who])}",
+    }[kind]
     r = clients[role].get(path)
     if role == "anonymous":
         assert r.status_code == expected_anonymous(path)
@@ -185,7 +201,16 @@ def test_chats_of_each_agent(clients, world, buyers, role, who, kind):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_writing_targets(clients, world, role):
-    body = [{"month": world.day.strftime("%Y-%m"), "shop": SHOP, "scope": "shop", "subject": SHOP, "metric": "complaints", "value": 5}]
+    body = [
+        {
+            "month": world.day.strftime("%Y-%m"),
+            "shop": SHOP,
+            "scope": "shop",
+            "subject": SHOP,
+            "metric": "complaints",
+            "value": 5,
+        }
+    ]
     client = clients[role]
     assert client.post("/api/targets", json=body).status_code in (401, 403)  # no CSRF token: refused whoever asks
     r = client.post("/api/targets", json=body, headers=csrf(client))
@@ -213,7 +238,12 @@ def test_agent_ranking_hides_other_names_when_the_shop_chooses(clients, world):
     admin = clients["admin"]
     shown = clients["agent"].get("/api/leaderboard", params={"shop": SHOP}).json()
     assert not shown["names_hidden"] and all(r["agent"] for r in shown["rows"])
-    assert admin.post("/users/settings", data={"shop": SHOP, "hide": "true", "csrf_token": admin.cookies.get("kefu_csrf")}).status_code == 303
+    assert (
+        admin.post(
+            "/users/settings", data={"shop": SHOP, "hide": "true", "csrf_token": admin.cookies.get("kefu_csrf")}
+        ).status_code
+        == 303
+    )
     try:
         hidden = clients["agent"].get("/api/leaderboard", params={"shop": SHOP}).json()
         assert hidden["names_hidden"]
@@ -254,7 +284,9 @@ def targets_of_roles(clients):
     """A qc user per role for that role's attempts to change (made by the admin)."""
     admin = clients["admin"]
     for role in ROLES:
-        r = admin.post("/api/users", json={"name": f"target-{role}", "role": "qc", "shops": [SHOP]}, headers=csrf(admin))
+        r = admin.post(
+            "/api/users", json={"name": f"target-{role}", "role": "qc", "shops": [SHOP]}, headers=csrf(admin)
+        )
         assert r.status_code in (200, 409), r.text
     return True
 
@@ -268,7 +300,11 @@ def test_managing_users(clients, targets_of_roles, role, action):
     if form:
         r = client.post(path, data={**body, "csrf_token": client.cookies.get("kefu_csrf") or ""})
     else:
-        r = getattr(client, method)(path, json=body, headers=csrf(client)) if body is not None else getattr(client, method)(path, headers=csrf(client))
+        r = (
+            getattr(client, method)(path, json=body, headers=csrf(client))
+            if body is not None
+            else getattr(client, method)(path, headers=csrf(client))
+        )
     if role == "anonymous":
         assert r.status_code == (303 if form else 401)
     elif role == "admin":
@@ -281,8 +317,15 @@ def test_managing_users(clients, targets_of_roles, role, action):
 def test_changing_ones_own_password_is_for_everyone_logged_in(clients, role):
     client = clients[role]
     # a wrong current password: every logged-in role reaches the check (422); nobody changes anything
-    r = client.post("/api/me/password", headers=csrf(client),
-                    json={"current_password": "not-the-password-1", "new_password": "Another-pass-1", "new_password_again": "Another-pass-1"})
+    r = client.post(
+        "/api/me/password",
+        headers=csrf(client),
+        json={
+            "current_password": "not-the-password-1",
+            "new_password": "Another-pass-1",
+            "new_password_again": "Another-pass-1",
+        },
+    )
     assert r.status_code == (401 if role == "anonymous" else 422)
 
 
@@ -305,7 +348,11 @@ def findings(app, world):
 @pytest.mark.parametrize("kind", ["api", "page", "fragment"])
 def test_qc_feedback_of_each_agent(clients, world, role, who, kind):
     agent = quote(getattr(world, who))
-    path = {"api": f"/api/qc/feedback/{agent}", "page": f"/qc/feedback/{agent}", "fragment": f"/qc/feedback/{agent}?fragment=true"}[kind]
+    path = {
+        "api": f"/api/qc/feedback/{agent}",
+        "page": f"/qc/feedback/{agent}",
+        "fragment": f"/qc/feedback/{agent}?fragment=true",
+    }[kind]
     r = clients[role].get(path)
     if role == "anonymous":
         assert r.status_code == expected_anonymous(path)
@@ -337,10 +384,14 @@ def test_qc_writes(clients, world, role):
     assert client.post("/api/qc/run", json=run, headers=csrf(client)).status_code == wide
     report = {"agent": world.colleague, "day": str(world.day), "description": f"authz {role}", "reporter": world.own}
     r = client.post("/api/qc/reports", json=report, headers=csrf(client))
-    assert r.status_code == (OK if role in {"admin", "manager", "qc", "agent"} else refused), r.text[:200]  # manager_elsewhere: 403
+    assert r.status_code == (OK if role in {"admin", "manager", "qc", "agent"} else refused), r.text[
+        :200
+    ]  # manager_elsewhere: 403
     if r.status_code == OK:
         assert r.json()["reporter"] == world.own
-        decided = client.post(f"/api/qc/reports/{r.json()['report_id']}/decision", json={"status": "rejected"}, headers=csrf(client))
+        decided = client.post(
+            f"/api/qc/reports/{r.json()['report_id']}/decision", json={"status": "rejected"}, headers=csrf(client)
+        )
         assert decided.status_code == (OK if supervisor else NO)
 
 
@@ -349,4 +400,3 @@ def test_qc_rules_api(clients, role):
     r = clients[role].get("/api/qc/rules")
     expected = {"admin": OK, "manager": OK, "qc": OK, "anonymous": 401, "manager_elsewhere": 404}.get(role, NO)
     assert r.status_code == expected
-

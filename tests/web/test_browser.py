@@ -67,16 +67,22 @@ def test_overview_shows_the_engine_numbers(page, app, world):
 def test_sort_leaderboard_then_drill_down_to_a_chat(page, app, world):
     page.goto(f"/leaderboard?date_from={world.day}&date_to={world.day}")
     roles = {a: info["role"] for a, info in app.state.store.agents().items()}  # agents are ranked within their role
-    records = [r for r in engine(app, ["agent", "day"], world.day) if r["shop"] == SHOP and roles[r["agent"]] == "presales"]
+    records = [
+        r for r in engine(app, ["agent", "day"], world.day) if r["shop"] == SHOP and roles[r["agent"]] == "presales"
+    ]
     page.click("th[data-key='avg_response_s'] a")  # HTMX swaps the table
     page.wait_for_selector("th.sorted[data-key='avg_response_s']")
     shot(page, "leaderboard-sorted")
-    shown = page.locator("#leaderboard-presales tbody td[data-key='avg_response_s']").evaluate_all("els => els.map(e => e.dataset.value)")
+    shown = page.locator("#leaderboard-presales tbody td[data-key='avg_response_s']").evaluate_all(
+        "els => els.map(e => e.dataset.value)"
+    )
     defined = [float(v) for v in shown if v]
     assert defined == sorted(defined)  # lower is better: best first
     best = min((r for r in records if r["avg_response_s"] is not None), key=lambda r: (r["avg_response_s"], r["agent"]))
     assert page.locator("#leaderboard-presales tbody tr").first.get_attribute("data-agent") == best["agent"]
-    assert page.locator("#leaderboard-presales tbody tr").first.locator("td[data-key='avg_response_s']").inner_text() == fmt("avg_response_s", best["avg_response_s"])
+    assert page.locator("#leaderboard-presales tbody tr").first.locator(
+        "td[data-key='avg_response_s']"
+    ).inner_text() == fmt("avg_response_s", best["avg_response_s"])
 
     page.locator("#leaderboard-presales tbody tr").first.locator("td a").first.click()
     page.wait_for_selector("#agent-days")
@@ -107,7 +113,9 @@ def test_download_daily_xlsx_matches_engine(page, app, world):
     cells = {row[0].value: row for row in load_workbook(path)["团队"].iter_rows(min_row=4)}
     assert cells["咨询人数"][1].value == team["consult_buyers"]
     assert cells["客服销售额"][1].value == pytest.approx(team["sales_amount"])
-    assert page.locator("#team tr[data-metric='sales_amount'] td").nth(1).inner_text() == fmt("sales_amount", team["sales_amount"])
+    assert page.locator("#team tr[data-metric='sales_amount'] td").nth(1).inner_text() == fmt(
+        "sales_amount", team["sales_amount"]
+    )
 
 
 def test_language_switch_and_heatmap(page, world):
@@ -174,12 +182,15 @@ def test_team_targets_on_the_overview(page, app, world):
     from kefu.targets import Target, save
 
     store = app.state.store
-    team, = [a["team"] for a in store.agents().values() if a["agent"] == world.own]
+    (team,) = [a["team"] for a in store.agents().values() if a["agent"] == world.own]
     month = world.day.strftime("%Y-%m")
     store.write(lambda con: save(con, [Target(month, SHOP, "team", team, "sales_amount", 500000.0)]))
     with store.lock:
-        mtd = next(r for r in api.kpis(store.ws, ["team"], date_from=world.day.replace(day=1), date_to=world.day)
-                   if r["shop"] == SHOP and r["team"] == team)
+        mtd = next(
+            r
+            for r in api.kpis(store.ws, ["team"], date_from=world.day.replace(day=1), date_to=world.day)
+            if r["shop"] == SHOP and r["team"] == team
+        )
     page.goto(f"/?date={world.day}")
     row = page.locator(f"#teams tr[data-team='{team}'][data-metric='sales_amount']")
     assert row.locator("td").nth(2).inner_text() == fmt("sales_amount", mtd["sales_amount"])

@@ -44,9 +44,27 @@ def logged_in(browser, server, name: str, viewport: dict):
 
 def every_page(world) -> list[str]:
     own, day = quote(world.own, safe=""), world.day
-    return ["/", "/leaderboard", f"/agents/{own}", f"/agents/{own}/days/{day}", "/chats", f"/chats?agent={own}&date={day}", "/heatmap",
-            "/losses", "/reports/daily", "/targets", "/users", "/account/password", "/qc", "/qc/rules", "/qc/ledger",
-            f"/qc/feedback/{own}", "/pay", "/pay/settlement", "/pay/schemes"]
+    return [
+        "/",
+        "/leaderboard",
+        f"/agents/{own}",
+        f"/agents/{own}/days/{day}",
+        "/chats",
+        f"/chats?agent={own}&date={day}",
+        "/heatmap",
+        "/losses",
+        "/reports/daily",
+        "/targets",
+        "/users",
+        "/account/password",
+        "/qc",
+        "/qc/rules",
+        "/qc/ledger",
+        f"/qc/feedback/{own}",
+        "/pay",
+        "/pay/settlement",
+        "/pay/schemes",
+    ]
 
 
 @pytest.mark.parametrize("role", USERS)
@@ -119,10 +137,12 @@ def test_loss_list_pages_and_filters(browser, server, app, world, viewport):
 
 def contrast(fg: str, bg: str) -> float:
     """WCAG contrast ratio of two `rgb(r, g, b)` colours."""
+
     def luminance(css: str) -> float:
-        channels = [int(x) / 255 for x in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        channels = [int(x) / 255 for x in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
         r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
     hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
 
@@ -135,7 +155,9 @@ def test_qc_agent_names_are_readable(browser, server, app, world):
     page.goto(f"/qc?date_from={world.day}&date_to={world.day}")
     name = page.locator(".finding .who a").first
     fg = name.evaluate("e => getComputedStyle(e).color")
-    bg = name.evaluate("e => { for (let x = e; x; x = x.parentElement) { const c = getComputedStyle(x).backgroundColor;"
-                       " if (c !== 'rgba(0, 0, 0, 0)') return c; } return 'rgb(255, 255, 255)'; }")
+    bg = name.evaluate(
+        "e => { for (let x = e; x; x = x.parentElement) { const c = getComputedStyle(x).backgroundColor;"
+        " if (c !== 'rgba(0, 0, 0, 0)') return c; } return 'rgb(255, 255, 255)'; }"
+    )
     assert contrast(fg, bg) >= 4.5, (fg, bg)
     page.context.close()

@@ -77,20 +77,36 @@ def test_leaderboard_layout_role_ranking_and_named_ends(page, app, world):
     box = page.locator(".board-scroll").first
     inner, outer = box.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert inner > outer
-    assert page.locator("#board > section.card").first.evaluate("e => e.getBoundingClientRect().right") <= page.viewport_size["width"] + 1
+    assert (
+        page.locator("#board > section.card").first.evaluate("e => e.getBoundingClientRect().right")
+        <= page.viewport_size["width"] + 1
+    )
     box.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
     last = table.locator("thead th").last
-    right, box_right = last.evaluate("e => e.getBoundingClientRect().right"), box.evaluate("e => e.getBoundingClientRect().right")
+    right, box_right = (
+        last.evaluate("e => e.getBoundingClientRect().right"),
+        box.evaluate("e => e.getBoundingClientRect().right"),
+    )
     assert right <= box_right + 1  # the right-hand column is reachable, not cut off
     assert last.is_visible()
 
     # ranked within 售前, best (lowest) 平响 first; the peak and valley agents are named on the page
     roster = app.state.store.agents()
-    pre = [r for r in day_records(app, world.day) if roster[r["agent"]]["role"] == "presales" and r["avg_response_s"] is not None]
+    pre = [
+        r
+        for r in day_records(app, world.day)
+        if roster[r["agent"]]["role"] == "presales" and r["avg_response_s"] is not None
+    ]
     best = min(pre, key=lambda r: (r["avg_response_s"], r["agent"]))
     worst = max(pre, key=lambda r: (r["avg_response_s"], r["agent"]))
     assert table.locator("tbody tr").first.get_attribute("data-agent") == best["agent"]
-    shown = [float(v) for v in table.locator("tbody td[data-key='avg_response_s']").evaluate_all("els => els.map(e => e.dataset.value)") if v]
+    shown = [
+        float(v)
+        for v in table.locator("tbody td[data-key='avg_response_s']").evaluate_all(
+            "els => els.map(e => e.dataset.value)"
+        )
+        if v
+    ]
     assert shown == sorted(shown) and len(shown) == len(pre)
     line = page.locator(".peak-valley[data-role='presales']")
     assert line.locator(".peak-name").inner_text() == roster[best["agent"]]["name"]
@@ -99,14 +115,22 @@ def test_leaderboard_layout_role_ranking_and_named_ends(page, app, world):
     assert table.locator("th[data-key='avg_response_s']").get_attribute("aria-sort") == "ascending"
     # after-sales agents are ranked among themselves, on a table without sales
     after = page.locator("#leaderboard-aftersales")
-    assert after.locator("th[data-key='sales_amount']").count() == 0 and after.locator("th[data-key='avg_response_s']").count() == 1
+    assert (
+        after.locator("th[data-key='sales_amount']").count() == 0
+        and after.locator("th[data-key='avg_response_s']").count() == 1
+    )
     assert after.locator("tbody tr").first.locator("td.rank").inner_text() == "1"
 
     # sorting by 答问比 shows it (HTMX swaps the board)
     table.locator("th[data-key='answer_ratio'] a").click()
     page.wait_for_selector("#leaderboard-presales th.sorted[data-key='answer_ratio']")
-    ratios = [float(v) for v in page.locator("#leaderboard-presales tbody td[data-key='answer_ratio']").evaluate_all(
-        "els => els.map(e => e.dataset.value)") if v]
+    ratios = [
+        float(v)
+        for v in page.locator("#leaderboard-presales tbody td[data-key='answer_ratio']").evaluate_all(
+            "els => els.map(e => e.dataset.value)"
+        )
+        if v
+    ]
     assert ratios == sorted(ratios, reverse=True) and page.locator("#leaderboard-presales th.sorted").is_visible()
     shot(page, "leaderboard-answer-ratio")
 
@@ -128,7 +152,9 @@ def test_overview_cards_month_elapsed_and_chart_text(page, app, world):
     shot(page, "overview")
     store = app.state.store
     with store.lock:
-        team = next(r for r in api.kpis(store.ws, ["shop", "day"], date_from=world.day, date_to=world.day) if r["shop"] == SHOP)
+        team = next(
+            r for r in api.kpis(store.ws, ["shop", "day"], date_from=world.day, date_to=world.day) if r["shop"] == SHOP
+        )
     for key in ("consult_buyers", "avg_response_s", "inquiry_conversion"):
         assert page.locator(f".kpi[data-metric='{key}'] .value").inner_text() == fmt(key, team[key])
     # the last day of the simulated data: its conversion window is still open
@@ -146,7 +172,7 @@ def test_overview_cards_month_elapsed_and_chart_text(page, app, world):
 
 
 @pytest.mark.parametrize("width", [1440, 390])
-def test_payroll_names_do_not_wrap_and_the_table_scrolls_in_its_card(browser, pay_app, width):
+def test_payroll_names_do_not_wrap_and_the_table_scrolls_in_its_card(browser, pay_app, width):  # noqa: F811 (the fixture)
     from tests.pay.month import MONTH
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -31,11 +31,18 @@ def test_cli_commands(tmp_path):
     r = run(cli, ["user", "add", str(ws), "--name", "小萍", "--role", "manager", "--shop", "云裳女装旗舰店"])
     assert r.exit_code == 0, r.output
     password = r.output.split("password:")[1].split()[0]
-    assert run(cli, ["user", "add", str(ws), "--name", "x", "--role", "vendor", "--shop", "云裳女装旗舰店"]).exit_code == 2
+    assert (
+        run(cli, ["user", "add", str(ws), "--name", "x", "--role", "vendor", "--shop", "云裳女装旗舰店"]).exit_code == 2
+    )
     assert "小萍" in run(cli, ["user", "list", str(ws)]).output
-    (tmp_path / "t.csv").write_text("month,shop,scope,subject,metric,value\n2026-10,云裳女装旗舰店,shop,云裳女装旗舰店,sales_amount,90000\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "month,shop,scope,subject,metric,value\n2026-10,云裳女装旗舰店,shop,云裳女装旗舰店,sales_amount,90000\n",
+        encoding="utf-8",
+    )
     assert run(cli, ["targets", "import", str(ws), str(tmp_path / "t.csv")]).exit_code == 0
-    (tmp_path / "bad.csv").write_text("month,shop,scope,subject,metric,value\n2026-10,s,shop,s,sales,1\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text(
+        "month,shop,scope,subject,metric,value\n2026-10,s,shop,s,sales,1\n", encoding="utf-8"
+    )
     bad = run(cli, ["targets", "import", str(ws), str(tmp_path / "bad.csv")])
     assert bad.exit_code == 2 and "unknown metric 'sales'" in bad.output
     out = tmp_path / "日报.xlsx"
@@ -59,7 +66,9 @@ def test_cli_user_management_and_team_targets(tmp_path):
     shop = "云裳女装旗舰店"
     w = Workspace.open(ws)
     try:
-        agent, team = w.con.execute("SELECT agent, team FROM agents WHERE role = 'presales' ORDER BY agent LIMIT 1").fetchone()
+        agent, team = w.con.execute(
+            "SELECT agent, team FROM agents WHERE role = 'presales' ORDER BY agent LIMIT 1"
+        ).fetchone()
         vendor = w.con.execute("SELECT min(employer) FROM agents WHERE employer <> 'in_house'").fetchone()[0]
     finally:
         w.close()
@@ -70,8 +79,16 @@ def test_cli_user_management_and_team_targets(tmp_path):
     assert r.exit_code == 2 and f"no agent account '{shop}:nobody'" in r.output
     r = run(cli, ["user", "add", str(ws), "--name", "x", "--role", "vendor", "--shop", shop, "--employer", "不存在"])
     assert r.exit_code == 2 and "no outsourcing company" in r.output
-    assert run(cli, ["user", "add", str(ws), "--name", "v", "--role", "vendor", "--shop", shop, "--employer", vendor]).exit_code == 0
-    r = run(cli, ["user", "add", str(ws), "--name", "a", "--role", "agent", "--shop", shop, "--agent", agent.split(":", 1)[1]])
+    assert (
+        run(
+            cli, ["user", "add", str(ws), "--name", "v", "--role", "vendor", "--shop", shop, "--employer", vendor]
+        ).exit_code
+        == 0
+    )
+    r = run(
+        cli,
+        ["user", "add", str(ws), "--name", "a", "--role", "agent", "--shop", shop, "--agent", agent.split(":", 1)[1]],
+    )
     assert r.exit_code == 0, r.output
     r = run(cli, ["user", "add", str(ws), "--name", "boss", "--role", "admin", "--password", "short"])
     assert r.exit_code == 2 and "at least 10 characters" in r.output
@@ -98,19 +115,27 @@ def test_cli_user_management_and_team_targets(tmp_path):
     w = Workspace.open(ws)
     try:
         assert authenticate(w.con, "v", new) is not None
-        team_mtd = next(r for r in api.kpis(w, ["team"], date_from=dt.date(2026, 10, 1), date_to=dt.date(2026, 10, 27)) if r["team"] == team)
+        team_mtd = next(
+            r
+            for r in api.kpis(w, ["team"], date_from=dt.date(2026, 10, 1), date_to=dt.date(2026, 10, 27))
+            if r["team"] == team
+        )
     finally:
         w.close()
 
     # a team target: checked against the roster, then shown with its gap in the printed report
-    (tmp_path / "bad.csv").write_text(f"month,shop,scope,subject,metric,value\n2026-10,{shop},team,没有这个组,sales_amount,5\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text(
+        f"month,shop,scope,subject,metric,value\n2026-10,{shop},team,没有这个组,sales_amount,5\n", encoding="utf-8"
+    )
     bad = run(cli, ["targets", "import", str(ws), str(tmp_path / "bad.csv")])
     assert bad.exit_code == 2 and "bad.csv line 2: no team '没有这个组'" in bad.output
-    (tmp_path / "t.csv").write_text(f"month,shop,scope,subject,metric,value\n2026-10,{shop},team,{team},sales_amount,100000\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        f"month,shop,scope,subject,metric,value\n2026-10,{shop},team,{team},sales_amount,100000\n", encoding="utf-8"
+    )
     assert run(cli, ["targets", "import", str(ws), str(tmp_path / "t.csv")]).exit_code == 0
     r = run(cli, ["report", "daily", str(ws), "--date", "2026-10-27"])
     assert r.exit_code == 0, r.output
-    line = next(l for l in r.output.splitlines() if team in l and "客服销售额" in l)
+    line = next(x for x in r.output.splitlines() if team in x and "客服销售额" in x)
     gap = team_mtd["sales_amount"] - 100000
     sign = "+" if gap > 0 else "−"
     assert f"¥{team_mtd['sales_amount']:,.2f}" in line and f"{sign}¥{abs(gap):,.2f}" in line and "¥100,000.00" in line

@@ -76,7 +76,9 @@ def test_agents_are_ranked_within_their_role(manager):
     assert [(r["agent"], r["rank"]) for r in g["refund"]["rows"]] == [("s:dan", 1)]
     assert [r["agent"] for r in board["rows"]] == ["s:bob", "s:ann", "s:cat", "s:dan"]
     # the gap of 平响 within 售前 is 60 − 30 (across roles it would have been 60 − 5 with cat as the peak)
-    assert board["spread"]["avg_response_s"]["peak_agent"] == "s:bob" and board["spread"]["avg_response_s"]["gap"] == 30.0
+    assert (
+        board["spread"]["avg_response_s"]["peak_agent"] == "s:bob" and board["spread"]["avg_response_s"]["gap"] == 30.0
+    )
     assert g["presales"]["spread"]["avg_response_s"]["valley_name"] == "安"
 
 
@@ -99,7 +101,11 @@ def test_role_and_team_filters(manager):
     assert [r["agent"] for r in refund["rows"]] == ["s:dan"] and refund["role"] == "refund"
     team = manager.get("/api/leaderboard", params={**DAY, "team": "售前一组"}).json()
     assert [r["agent"] for r in team["rows"]] == ["s:ann"]
-    assert team["team_names"] == ["售前一组", "售前二组", "售后组", "退款组"] and team["roles"] == ["presales", "aftersales", "refund"]
+    assert team["team_names"] == ["售前一组", "售前二组", "售后组", "退款组"] and team["roles"] == [
+        "presales",
+        "aftersales",
+        "refund",
+    ]
     bad = manager.get("/api/leaderboard", params={**DAY, "team": "售中"})
     assert bad.status_code == 422 and "售中" in bad.json()["detail"]
     assert manager.get("/api/leaderboard", params={**DAY, "role": "boss"}).status_code == 422
@@ -173,7 +179,7 @@ def test_conversion_of_the_last_days_is_provisional(manager):
     agent = manager.get("/agents/s:ann").text
     row = agent.split('<tr data-day="2026-11-11">')[1].split("</tr>")[0]
     assert 'data-key="inquiry_conversion" data-value="1.0" data-provisional="2026-11-13"' in row
-    assert 'data-provisional' not in agent.split('<tr data-day="2026-11-04">')[1].split("</tr>")[0]
+    assert "data-provisional" not in agent.split('<tr data-day="2026-11-04">')[1].split("</tr>")[0]
 
 
 def test_a_provisional_figure_is_never_coloured_as_a_drop():
@@ -207,13 +213,22 @@ def test_overview_chart_has_a_text_alternative(manager):
     page = manager.get("/", params={"date": "2026-11-11"}).text
     assert 'data-chart="sales-trend" role="img" aria-label="趋势: 客服销售额, 静默销售额, 咨询人数' in page
     table = page.split('id="sales-trend-table"')[1].split("</details>")[0]
-    assert '<tr data-day="2026-11-11"><td>2026-11-11</td><td class="num">¥199.00</td><td class="num">¥50.00</td>' in table
+    assert (
+        '<tr data-day="2026-11-11"><td>2026-11-11</td><td class="num">¥199.00</td><td class="num">¥50.00</td>' in table
+    )
 
 
-@pytest.mark.parametrize("seconds, zh, en", [
-    (66.3, "1:06", "1:06"), (59.4, "59.4 秒", "59.4 s"), (59.6, "1:00", "1:00"), (120.0, "2:00", "2:00"),
-    (3725.0, "1:02:05", "1:02:05"), (5.0, "5.0 秒", "5.0 s"),
-])
+@pytest.mark.parametrize(
+    "seconds, zh, en",
+    [
+        (66.3, "1:06", "1:06"),
+        (59.4, "59.4 秒", "59.4 s"),
+        (59.6, "1:00", "1:00"),
+        (120.0, "2:00", "2:00"),
+        (3725.0, "1:02:05", "1:02:05"),
+        (5.0, "5.0 秒", "5.0 s"),
+    ],
+)
 def test_times_over_a_minute_are_minutes_and_seconds(seconds, zh, en):
     assert fmt("avg_response_s", seconds, "zh") == zh and fmt("avg_response_s", seconds, "en") == en
 

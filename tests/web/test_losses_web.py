@@ -20,9 +20,16 @@ from tests.web.conftest import PASSWORD, login
 #   11-12  bob b08 10:00 (5 s)
 # b09 asked ann on 11-11 and paid: converted, not lost.
 # The engine lists them by agent, then first question: ann b01 b02 b04 · bob b05 b06 b08 · cat b03 b07 (8 rows).
-LOST = [("b01", "s:ann", "2026-11-10 09:00:00", 30), ("b02", "s:ann", "2026-11-10 10:00:00", 60), ("b03", "s:cat", "2026-11-10 11:00:00", 10),
-        ("b04", "s:ann", "2026-11-11 09:00:00", 20), ("b05", "s:bob", "2026-11-11 09:30:00", 40), ("b06", "s:bob", "2026-11-11 13:00:00", None),
-        ("b07", "s:cat", "2026-11-11 15:00:00", 90), ("b08", "s:bob", "2026-11-12 10:00:00", 5)]
+LOST = [
+    ("b01", "s:ann", "2026-11-10 09:00:00", 30),
+    ("b02", "s:ann", "2026-11-10 10:00:00", 60),
+    ("b03", "s:cat", "2026-11-10 11:00:00", 10),
+    ("b04", "s:ann", "2026-11-11 09:00:00", 20),
+    ("b05", "s:bob", "2026-11-11 09:30:00", 40),
+    ("b06", "s:bob", "2026-11-11 13:00:00", None),
+    ("b07", "s:cat", "2026-11-11 15:00:00", 90),
+    ("b08", "s:bob", "2026-11-12 10:00:00", 5),
+]
 ORDER = ["b01", "b02", "b04", "b05", "b06", "b08", "b03", "b07"]
 AGENTS = """\
 agent,name,shop,team,role,employer,active
@@ -40,9 +47,14 @@ def messages() -> str:
     for buyer, agent, ts, reply in LOST:
         rows.append(f"{ts},s,{buyer},{agent},buyer,有优惠吗")
         if reply is not None:
-            rows.append(f"{dt.datetime.fromisoformat(ts) + dt.timedelta(seconds=reply)},s,{buyer},{agent},agent,满200减20")
-    rows += ["2026-11-11 11:00:00,s,b09,s:ann,buyer,有货吗", "2026-11-11 11:00:15,s,b09,s:ann,agent,有的亲",
-             "2026-11-11 12:00:00,t,c01,t:tom,buyer,在吗"]
+            rows.append(
+                f"{dt.datetime.fromisoformat(ts) + dt.timedelta(seconds=reply)},s,{buyer},{agent},agent,满200减20"
+            )
+    rows += [
+        "2026-11-11 11:00:00,s,b09,s:ann,buyer,有货吗",
+        "2026-11-11 11:00:15,s,b09,s:ann,agent,有的亲",
+        "2026-11-11 12:00:00,t,c01,t:tom,buyer,在吗",
+    ]
     return "\n".join(rows) + "\n"
 
 
@@ -89,19 +101,31 @@ def test_rows_keep_their_keys_and_chats(clients):
     assert {"shop", "day", "lost", "total", "page", "pages"} <= set(page) and page["day"] == "2026-11-11"
     b05, b06 = page["lost"]
     assert {"agent", "name", "buyer", "first_question", "answered", "first_response_s", "chat"} <= set(b05)
-    assert (b05["buyer"], b05["name"], b05["first_question"], b05["answered"], b05["first_response_s"]) == ("b05", "波", "09:30:00", True, 40.0)
+    assert (b05["buyer"], b05["name"], b05["first_question"], b05["answered"], b05["first_response_s"]) == (
+        "b05",
+        "波",
+        "09:30:00",
+        True,
+        40.0,
+    )
     assert [(m["sender"], m["text"]) for m in b05["chat"]] == [("buyer", "有优惠吗"), ("agent", "满200减20")]
     assert (b06["buyer"], b06["answered"], b06["first_response_s"]) == ("b06", False, None)
 
 
-@pytest.mark.parametrize(("params", "buyers"), [
-    ({"date_from": "2026-11-10", "date_to": "2026-11-12", "team": "甲组"}, ["b01", "b02", "b04", "b05", "b06", "b08"]),
-    ({"date_from": "2026-11-10", "date_to": "2026-11-12", "team": "乙组"}, ["b03", "b07"]),
-    ({"date_from": "2026-11-11", "date_to": "2026-11-12"}, ["b04", "b05", "b06", "b08", "b07"]),
-    ({"date_from": "2026-11-10", "date_to": "2026-11-12", "agent": "s:ann"}, ["b01", "b02", "b04"]),
-    ({"date": "2026-11-10"}, ["b01", "b02", "b03"]),
-    ({}, ["b08"]),  # no dates: the shop's latest day, 11-12
-])
+@pytest.mark.parametrize(
+    ("params", "buyers"),
+    [
+        (
+            {"date_from": "2026-11-10", "date_to": "2026-11-12", "team": "甲组"},
+            ["b01", "b02", "b04", "b05", "b06", "b08"],
+        ),
+        ({"date_from": "2026-11-10", "date_to": "2026-11-12", "team": "乙组"}, ["b03", "b07"]),
+        ({"date_from": "2026-11-11", "date_to": "2026-11-12"}, ["b04", "b05", "b06", "b08", "b07"]),
+        ({"date_from": "2026-11-10", "date_to": "2026-11-12", "agent": "s:ann"}, ["b01", "b02", "b04"]),
+        ({"date": "2026-11-10"}, ["b01", "b02", "b03"]),
+        ({}, ["b08"]),  # no dates: the shop's latest day, 11-12
+    ],
+)
 def test_filters(clients, params, buyers):
     page = losses(clients["manager"], **params)
     assert [r["buyer"] for r in page["lost"]] == buyers and page["total"] == len(buyers)
@@ -113,36 +137,76 @@ def test_a_vendor_sees_only_their_company_whatever_the_filters(clients):
     assert clients["vendor"].get("/api/losses", params={"shop": "s", "agent": "s:ann"}).status_code == 403
 
 
-@pytest.mark.parametrize(("params", "status"), [
-    ({"page_size": 0}, 422), ({"page_size": 201}, 422), ({"page": 0}, 422),
-    ({"date_from": "2026-11-12", "date_to": "2026-11-10"}, 422), ({"date_from": "2025-01-01", "date_to": "2026-11-12"}, 422),
-    ({"team": "没有这组"}, 422), ({"agent": "s:nobody"}, 404), ({"agent": "t:tom"}, 403),
-])
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"page_size": 0}, 422),
+        ({"page_size": 201}, 422),
+        ({"page": 0}, 422),
+        ({"date_from": "2026-11-12", "date_to": "2026-11-10"}, 422),
+        ({"date_from": "2025-01-01", "date_to": "2026-11-12"}, 422),
+        ({"team": "没有这组"}, 422),
+        ({"agent": "s:nobody"}, 404),
+        ({"agent": "t:tom"}, 403),
+    ],
+)
 def test_bad_filters_are_refused(clients, params, status):
     assert clients["manager"].get("/api/losses", params={"shop": "s"} | params).status_code == status
 
 
 def test_csv_has_every_matching_row_with_chinese_headers(clients):
-    r = clients["manager"].get("/losses.csv", params={"shop": "s", "date_from": "2026-11-10", "date_to": "2026-11-12", "team": "甲组"})
+    r = clients["manager"].get(
+        "/losses.csv", params={"shop": "s", "date_from": "2026-11-10", "date_to": "2026-11-12", "team": "甲组"}
+    )
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["店铺", "日期", "客服", "买家", "首次提问时间", "是否回复", "首次响应时长(秒)", "聊天记录"]
     assert [row[3] for row in rows[1:]] == ["b01", "b02", "b04", "b05", "b06", "b08"]  # all six, not a page
     b06 = next(row for row in rows if row[3] == "b06")
-    assert b06[:6] == ["s", "2026-11-11", "s:bob", "b06", "13:00:00", "否"] and b06[6] == "" and b06[7] == "13:00:00 买家: 有优惠吗"
+    assert (
+        b06[:6] == ["s", "2026-11-11", "s:bob", "b06", "13:00:00", "否"]
+        and b06[6] == ""
+        and b06[7] == "13:00:00 买家: 有优惠吗"
+    )
     assert next(row for row in rows if row[3] == "b05")[5:7] == ["是", "40.0"]
     assert 'filename="lost-2026-11-10-2026-11-12.csv"' in r.headers["content-disposition"]
-    en = clients["manager"].get("/losses.csv", params={"shop": "s", "date": "2026-11-12", "lang": "en"}).content.decode("utf-8-sig")
-    assert list(csv.reader(io.StringIO(en))) == [["shop", "day", "agent", "buyer", "first_question", "answered", "first_response_s", "chat"],
-                                                 ["s", "2026-11-12", "s:bob", "b08", "10:00:00", "Yes", "5.0",
-                                                  "10:00:00 Buyer: 有优惠吗\n10:00:05 Agent: 满200减20"]]
+    en = (
+        clients["manager"]
+        .get("/losses.csv", params={"shop": "s", "date": "2026-11-12", "lang": "en"})
+        .content.decode("utf-8-sig")
+    )
+    assert list(csv.reader(io.StringIO(en))) == [
+        ["shop", "day", "agent", "buyer", "first_question", "answered", "first_response_s", "chat"],
+        [
+            "s",
+            "2026-11-12",
+            "s:bob",
+            "b08",
+            "10:00:00",
+            "Yes",
+            "5.0",
+            "10:00:00 Buyer: 有优惠吗\n10:00:05 Agent: 满200减20",
+        ],
+    ]
 
 
 def test_the_page_shows_one_page_and_links_the_next_with_the_filters(clients):
-    html = clients["manager"].get("/losses", params={"shop": "s", "date_from": "2026-11-10", "date_to": "2026-11-12", "team": "甲组",
-                                                     "page_size": 20}).text
+    html = (
+        clients["manager"]
+        .get(
+            "/losses",
+            params={"shop": "s", "date_from": "2026-11-10", "date_to": "2026-11-12", "team": "甲组", "page_size": 20},
+        )
+        .text
+    )
     assert html.count("<tr data-agent=") == 6 and '<span id="loss-total">6</span>' in html and "第 1 / 1 页" in html
-    html = clients["manager"].get("/losses", params={"shop": "s", "date_from": "2026-11-10", "date_to": "2026-11-12", "page_size": 3,
-                                                     "page": 2}).text
+    html = (
+        clients["manager"]
+        .get(
+            "/losses",
+            params={"shop": "s", "date_from": "2026-11-10", "date_to": "2026-11-12", "page_size": 3, "page": 2},
+        )
+        .text
+    )
     assert [b for b in ORDER if f">{b}</a>" in html] == ORDER[3:6] and "第 2 / 3 页" in html
     assert 'href="/losses?shop=s&amp;date_from=2026-11-10&amp;date_to=2026-11-12&amp;page=3&amp;page_size=3"' in html
     assert 'href="/losses?shop=s&amp;date_from=2026-11-10&amp;date_to=2026-11-12&amp;page=1&amp;page_size=3"' in html

@@ -30,7 +30,9 @@ def page(server):
         context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
         pg = context.new_page()
         errors: list[str] = []
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "404" not in m.text else None)  # CSP refusals
+        pg.on(
+            "console", lambda m: errors.append(m.text) if m.type == "error" and "404" not in m.text else None
+        )  # CSP refusals
         pg.on("response", lambda r: errors.append(r.url) if r.status == 404 and "favicon" not in r.url else None)
         pg.goto("/login")
         pg.fill("input[name=name]", "boss")
@@ -64,14 +66,18 @@ def test_edit_a_component_by_form_preview_and_save(page, pay_app):  # noqa: F811
         bob = page.locator("#preview-table tr[data-agent='s:bob']")
         assert bob.get_attribute("data-change") == "-300.0"  # 3,000 × (−20 % − −10 %)
         assert bob.locator("td").nth(3).inner_text() == "¥3,163.00"
-        assert page.locator("#preview-table tr[data-agent='s:ann']").get_attribute("data-change") == "0.0"  # no complaints
+        assert (
+            page.locator("#preview-table tr[data-agent='s:ann']").get_attribute("data-change") == "0.0"
+        )  # no complaints
         assert file.read_text(encoding="utf-8") == before  # a preview saves nothing
         page.screenshot(path=str(ARTIFACTS / "pay-scheme-form-1440.png"), full_page=True)
         page.click("#save-form")
         page.wait_for_selector("#scheme-saved")
         saved = file.read_text(encoding="utf-8")
-        assert ('name = "投诉扣罚"\nwhen = [\n  { kpi = "complaints", op = ">=", value = 3 },\n]\npercent_of_base = -20\n'
-                in saved)
+        assert (
+            'name = "投诉扣罚"\nwhen = [\n  { kpi = "complaints", op = ">=", value = 3 },\n]\npercent_of_base = -20\n'
+            in saved
+        )
         assert "300000" not in saved
         assert parse_scheme(saved).components[3].percent_of_base == -20
         assert page.locator("input[name='components.3.percent_of_base']").input_value() == "-20"
@@ -91,7 +97,10 @@ def test_a_problem_is_shown_next_to_its_input(page, pay_app):  # noqa: F811
     added.locator("input[name='components.7.rate']").fill("150%")
     page.click("#preview-form")
     page.wait_for_selector("#form-invalid")
-    assert "rate 1.5 must be between 0 and 1" in page.locator("[data-field='components.7.rate'] .field-errors").inner_text()
+    assert (
+        "rate 1.5 must be between 0 and 1"
+        in page.locator("[data-field='components.7.rate'] .field-errors").inner_text()
+    )
     assert page.locator("input[name='components.7.rate']").input_value() == "150%"  # kept as typed
     page.screenshot(path=str(ARTIFACTS / "pay-scheme-form-problem-1440.png"), full_page=True)
     assert page.console_errors == []

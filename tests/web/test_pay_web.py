@@ -45,8 +45,17 @@ def pay_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def c(pay_app):
-    return {role: login(pay_app, name) for role, name in (("admin", "boss"), ("manager", "主管"), ("elsewhere", "别店主管"),
-                                                          ("agent", "安"), ("vendor", "外包v1"), ("qc", "质检"))}
+    return {
+        role: login(pay_app, name)
+        for role, name in (
+            ("admin", "boss"),
+            ("manager", "主管"),
+            ("elsewhere", "别店主管"),
+            ("agent", "安"),
+            ("vendor", "外包v1"),
+            ("qc", "质检"),
+        )
+    }
 
 
 def test_payroll_json_has_the_hand_computed_totals(c):
@@ -62,7 +71,7 @@ def test_payroll_json_has_the_hand_computed_totals(c):
 
 def test_payroll_page_lists_every_agent_with_links_to_payslips(c):
     html = c["manager"].get("/pay", params={"month": MONTH}).text
-    for agent, total in TOTALS.items():
+    for agent in TOTALS:
         assert f'data-agent="{agent}"' in html and f'href="/pay/agents/{quote(agent, safe="")}?month={MONTH}"' in html
     assert "¥6,000.00" in html and "¥24,872.09" in html
 
@@ -75,7 +84,10 @@ def test_payslip_explains_every_line_and_the_rows_behind(c):
     assert [r["refund_id"] for r in e["rows"]["refunds"]] == ["r2", "r1", "r5"]
     html = c["manager"].get(f"/pay/agents/{quote('s:ann')}", params={"month": MONTH}).text
     assert "陆仟元整" in html  # 6,000.00 in capitals
-    assert 'data-section="credited_orders"' in html and f'href="/agents/{quote("s:ann", safe="")}/days/2026-11-04?metric=' in html
+    assert (
+        'data-section="credited_orders"' in html
+        and f'href="/agents/{quote("s:ann", safe="")}/days/2026-11-04?metric=' in html
+    )
 
 
 def test_agent_sees_own_payslip_only_and_which_kpi_would_raise_it(c):
@@ -87,8 +99,14 @@ def test_agent_sees_own_payslip_only_and_which_kpi_would_raise_it(c):
     # ann's reply rate 75 % scores 0 of 30 points: reaching 100 % adds 300 to the KPI score, but her
     # performance is capped (3,000), so the scheme pays nothing more — the hint must not promise it
     assert all(h["kpi"] != "reply_rate" for h in own.json()["hints"])
-    for path in (f"/api/pay/agents/{quote('s:bob')}", f"/pay/agents/{quote('s:bob')}", "/api/pay/payroll", "/pay/payroll.xlsx",
-                 "/api/pay/settlement", "/pay/schemes"):
+    for path in (
+        f"/api/pay/agents/{quote('s:bob')}",
+        f"/pay/agents/{quote('s:bob')}",
+        "/api/pay/payroll",
+        "/pay/payroll.xlsx",
+        "/api/pay/settlement",
+        "/pay/schemes",
+    ):
         assert agent.get(path, params={"month": MONTH}).status_code == 403, path
 
 
@@ -102,7 +120,9 @@ def test_vendor_sees_their_settlement_and_their_agents_payslips(c):
     vendor = c["vendor"]
     assert vendor.get("/pay", params={"month": MONTH}).headers["location"] == f"/pay/settlement?month={MONTH}"
     found = vendor.get("/api/pay/settlement", params={"month": MONTH}).json()
-    assert [(v["employer"], v["total"], [a["agent"] for a in v["agents"]]) for v in found] == [("v1", 4500.0, ["s:eve"])]
+    assert [(v["employer"], v["total"], [a["agent"] for a in v["agents"]]) for v in found] == [
+        ("v1", 4500.0, ["s:eve"])
+    ]
     assert vendor.get(f"/api/pay/agents/{quote('s:eve')}", params={"month": MONTH}).status_code == 200
     assert vendor.get(f"/api/pay/agents/{quote('s:ann')}", params={"month": MONTH}).status_code == 403
     assert vendor.get("/api/pay/settlement", params={"month": MONTH, "employer": "other"}).status_code == 403
@@ -161,10 +181,14 @@ def test_preview_edited_scheme_changes_nothing_until_saved(pay_app, c):
     eve = next(row for row in r["rows"] if row["agent"] == "s:eve")
     assert (eve["total_a"], eve["total_b"]) == (4500.0, 4800.0)
     assert scheme_file.read_text(encoding="utf-8") == VENDOR  # nothing saved
-    bad = manager.post("/api/pay/schemes/preview", json=body | {"text": VENDOR.replace("value = 40", 'value = "fast"')},
-                       headers=csrf(manager)).json()
+    bad = manager.post(
+        "/api/pay/schemes/preview",
+        json=body | {"text": VENDOR.replace("value = 40", 'value = "fast"')},
+        headers=csrf(manager),
+    ).json()
     assert not bad["ok"] and bad["problems"] == [
-        'schemes/vendor.toml:15: components[2].when[1].value: \'fast\' is not a number, "shop" or "target"']
+        'schemes/vendor.toml:15: components[2].when[1].value: \'fast\' is not a number, "shop" or "target"'
+    ]
     fragment = manager.post("/pay/schemes/preview", data=body | {"csrf_token": manager.cookies.get("kefu_csrf")})
     assert 'id="preview-table"' in fragment.text and 'data-agent="s:eve" data-change="300.0"' in fragment.text
 
@@ -176,24 +200,54 @@ def test_saving_schemes(pay_app, c):
     # a manager may only save schemes that name their own shops
     r = manager.post("/api/pay/schemes", json={"file": "vendor.toml", "text": text}, headers=csrf(manager))
     assert r.status_code == 403
-    assert manager.post("/api/pay/schemes", json={"file": "../x.toml", "text": text}, headers=csrf(manager)).status_code == 422
+    assert (
+        manager.post("/api/pay/schemes", json={"file": "../x.toml", "text": text}, headers=csrf(manager)).status_code
+        == 422
+    )
     # a second scheme paying eve is refused with both files named
-    r = admin.post("/api/pay/schemes", json={"file": "vendor-2.toml", "text": text.replace('"外包"', '"外包2"')}, headers=csrf(admin))
-    assert r.status_code == 422 and "paid by two schemes" in r.json()["detail"][0] and not (folder / "vendor-2.toml").exists()
-    assert c["agent"].post("/api/pay/schemes", json={"file": "vendor.toml", "text": text}, headers=csrf(c["agent"])).status_code == 403
+    r = admin.post(
+        "/api/pay/schemes",
+        json={"file": "vendor-2.toml", "text": text.replace('"外包"', '"外包2"')},
+        headers=csrf(admin),
+    )
+    assert (
+        r.status_code == 422
+        and "paid by two schemes" in r.json()["detail"][0]
+        and not (folder / "vendor-2.toml").exists()
+    )
+    assert (
+        c["agent"]
+        .post("/api/pay/schemes", json={"file": "vendor.toml", "text": text}, headers=csrf(c["agent"]))
+        .status_code
+        == 403
+    )
     # the admin saves; the payroll follows at once
     before = (folder / "vendor.toml").read_text(encoding="utf-8")
     try:
-        r = admin.post("/api/pay/schemes", json={"file": "vendor.toml", "text": text, "month": MONTH}, headers=csrf(admin))
+        r = admin.post(
+            "/api/pay/schemes", json={"file": "vendor.toml", "text": text, "month": MONTH}, headers=csrf(admin)
+        )
         assert r.status_code == 200
         rows = c["manager"].get("/api/pay/payroll", params={"month": MONTH}).json()["rows"]
         assert next(row["total"] for row in rows if row["agent"] == "s:eve") == 4600.0
         # once the scheme names the manager's shop, the manager may edit it (here with the form)
         scoped = text.replace('employers = ["v1"]', 'employers = ["v1"]\nshops = ["s"]')
-        assert admin.post("/api/pay/schemes", json={"file": "vendor.toml", "text": scoped}, headers=csrf(admin)).status_code == 200
+        assert (
+            admin.post(
+                "/api/pay/schemes", json={"file": "vendor.toml", "text": scoped}, headers=csrf(admin)
+            ).status_code
+            == 200
+        )
         edited = scoped.replace("amount = 4600", "amount = 4700")
-        form = manager.post("/pay/schemes", data={"file": "vendor.toml", "text": edited, "month": MONTH,
-                                                  "csrf_token": manager.cookies.get("kefu_csrf")})
+        form = manager.post(
+            "/pay/schemes",
+            data={
+                "file": "vendor.toml",
+                "text": edited,
+                "month": MONTH,
+                "csrf_token": manager.cookies.get("kefu_csrf"),
+            },
+        )
         assert form.status_code == 303 and (folder / "vendor.toml").read_text(encoding="utf-8") == edited
     finally:
         (folder / "vendor.toml").write_text(before, encoding="utf-8")
@@ -235,12 +289,20 @@ def form_fields(text: str) -> list[tuple[str, str]]:
 
 
 def post_form(client, fields, *, file="vendor.toml", month=MONTH, path="/pay/schemes/form", hx=False):
-    data = [("csrf_token", client.cookies.get("kefu_csrf")), ("file", file), ("month", month), ("from_file", file), *fields]
+    data = [
+        ("csrf_token", client.cookies.get("kefu_csrf")),
+        ("file", file),
+        ("month", month),
+        ("from_file", file),
+        *fields,
+    ]
     headers = {"Content-Type": "application/x-www-form-urlencoded"} | ({"HX-Request": "true"} if hx else {})
     return client.post(path, content=urlencode(data), headers=headers)
 
 
-SCOPED_VENDOR = "# 外包方案 (kept on saving)\n" + VENDOR.replace('employers = ["v1"]', 'employers = ["v1"]\nshops = ["s"]')
+SCOPED_VENDOR = "# 外包方案 (kept on saving)\n" + VENDOR.replace(
+    'employers = ["v1"]', 'employers = ["v1"]\nshops = ["s"]'
+)
 
 
 @pytest.fixture
@@ -261,15 +323,22 @@ def test_form_page_shows_every_component_with_its_parameters(c, scoped_vendor):
     assert 'name="applies_to.shops" value="s" checked' in html  # the manager's shop, ticked
     assert 'id="blank-kpi_score"' in html and "components.__C__.kpis.0.kpi" in html  # a new component of every kind
     assert "提成" in html and "底薪" in html  # Chinese labels
-    assert "Rate (0.01 or 1%)" in c["manager"].get("/pay/schemes/form", params={"file": "vendor.toml", "lang": "en"}).text
+    assert (
+        "Rate (0.01 or 1%)" in c["manager"].get("/pay/schemes/form", params={"file": "vendor.toml", "lang": "en"}).text
+    )
 
 
 def test_form_save_writes_the_toml_and_the_payroll_follows(pay_app, c, scoped_vendor):
     manager = c["manager"]
     fields = form_fields(SCOPED_VENDOR) + [  # add a KPI score by form
-        ("components.2.kind", "kpi_score"), ("components.2.name", "响应考核"), ("components.2.amount", "1000"),
-        ("components.2.kpis.0.kpi", "avg_response_s"), ("components.2.kpis.0.worst", "90"),
-        ("components.2.kpis.0.best", "30"), ("components.2.kpis.0.weight", "1")]
+        ("components.2.kind", "kpi_score"),
+        ("components.2.name", "响应考核"),
+        ("components.2.amount", "1000"),
+        ("components.2.kpis.0.kpi", "avg_response_s"),
+        ("components.2.kpis.0.worst", "90"),
+        ("components.2.kpis.0.best", "30"),
+        ("components.2.kpis.0.weight", "1"),
+    ]
     preview = post_form(manager, fields, path="/pay/schemes/form/preview", hx=True)
     # saved: −300 lifted to the floor 0 → 4,500; edited: 4,700 (worked out below)
     assert 'data-agent="s:eve" data-change="200.0"' in preview.text and "响应考核 +¥500.00" in preview.text
@@ -279,18 +348,25 @@ def test_form_save_writes_the_toml_and_the_payroll_follows(pay_app, c, scoped_ve
     assert r.status_code == 303 and r.headers["location"] == f"/pay/schemes/form?file=vendor.toml&month={MONTH}&saved=1"
     text = scoped_vendor.read_text(encoding="utf-8")
     assert text.startswith("# 外包方案 (kept on saving)\n")
-    assert 'kind = "kpi_score"\nname = "响应考核"\namount = 1000\nkpis = [\n  { kpi = "avg_response_s", worst = 90, best = 30, weight = 1 },\n]' in text
+    assert (
+        'kind = "kpi_score"\nname = "响应考核"\namount = 1000\nkpis = [\n  { kpi = "avg_response_s", worst = 90, best = 30, weight = 1 },\n]'
+        in text
+    )
     # eve: base 4,500; commission 0.8 % of no sales = 0; 60 s between worst 90 and best 30 scores (90 − 60) / 60 = 0.5
     # of 1,000 = 500; 60 s > 40 s deducts 300: performance 0 + 500 − 300 = 200 (above the floor 0); total 4,700
     rows = manager.get("/api/pay/payroll", params={"month": MONTH}).json()["rows"]
     eve = next(row for row in rows if row["agent"] == "s:eve")
-    assert eve["total"] == 4700.0 and eve["components"]["响应考核"] == 500.0 and eve["components"]["慢响应扣罚"] == -300.0
+    assert (
+        eve["total"] == 4700.0 and eve["components"]["响应考核"] == 500.0 and eve["components"]["慢响应扣罚"] == -300.0
+    )
     assert ("主管", "edit_scheme") in {(e["user"], e["action"]) for e in c["admin"].get("/api/audit").json()}
 
 
 def test_form_refuses_an_invalid_field_and_names_it(c, scoped_vendor):
-    fields = [(k, "fast" if k == "components.1.when.0.value" else ("2.5" if k == "components.0.rate" else v))
-              for k, v in form_fields(SCOPED_VENDOR)]
+    fields = [
+        (k, "fast" if k == "components.1.when.0.value" else ("2.5" if k == "components.0.rate" else v))
+        for k, v in form_fields(SCOPED_VENDOR)
+    ]
     r = post_form(c["manager"], fields)
     assert r.status_code == 422 and scoped_vendor.read_text(encoding="utf-8") == SCOPED_VENDOR
     html = r.text
@@ -329,7 +405,9 @@ def test_form_opens_only_schemes_it_can_write_back(pay_app, c):
     (folder / "broken.toml").write_text('name = "坏"\neffective_from = "2026-1"\n', encoding="utf-8")
     try:
         html = c["admin"].get("/pay/schemes/form", params={"file": "broken.toml"}).text
-        assert 'id="toml-only"' in html and "broken.toml:2: effective_from" in html and 'id="pay-scheme-form"' not in html
+        assert (
+            'id="toml-only"' in html and "broken.toml:2: effective_from" in html and 'id="pay-scheme-form"' not in html
+        )
     finally:
         (folder / "broken.toml").unlink()
 

@@ -13,7 +13,7 @@ import pytest
 from kefu.ingest.pipeline import import_paths
 from kefu.workspace import Workspace
 from tests.web.conftest import csrf, login
-from tests.web.two_shops import A, ANN, SLASHED, _csv, build
+from tests.web.two_shops import ANN, SLASHED, A, _csv, build
 
 DING = f"{A}:丁"
 SHARED = [  # b9: 王/小 then 安; b8: 王/小, 丁 and 安; b7: 王/小 only
@@ -40,14 +40,18 @@ def app(tmp_path_factory):
     extra = root / "extra"
     extra.mkdir()
     (extra / "messages.csv").write_text(_csv("ts,shop,buyer,agent,sender,text", SHARED), encoding="utf-8")
-    (extra / "agents.csv").write_text(_csv("agent,name,shop,team,role,employer,active",
-                                           [(DING, "丁", A, "一组", "presales", "in_house", "true")]), encoding="utf-8")
+    (extra / "agents.csv").write_text(
+        _csv("agent,name,shop,team,role,employer,active", [(DING, "丁", A, "一组", "presales", "in_house", "true")]),
+        encoding="utf-8",
+    )
     ws = Workspace.open(path)
     import_paths(ws, [extra])
     ws.close()
     application = create_app(path)
     root_client = login(application, "root")
-    hide = root_client.post("/users/settings", data={"shop": A, "hide": "true", "csrf_token": root_client.cookies.get("kefu_csrf")})
+    hide = root_client.post(
+        "/users/settings", data={"shop": A, "hide": "true", "csrf_token": root_client.cookies.get("kefu_csrf")}
+    )
     assert hide.status_code == 303
     yield application
     application.state.store.close()
@@ -60,7 +64,9 @@ def ann(app):
 
 def stored(app, report_id: str) -> dict:
     """The report as a supervisor sees it (with the colleague it names)."""
-    return next(r for r in login(app, "root").get("/api/qc/reports", params={"shop": A}).json() if r["report_id"] == report_id)
+    return next(
+        r for r in login(app, "root").get("/api/qc/reports", params={"shop": A}).json() if r["report_id"] == report_id
+    )
 
 
 def test_the_form_asks_for_a_chat_when_names_are_hidden(ann):
@@ -70,10 +76,17 @@ def test_the_form_asks_for_a_chat_when_names_are_hidden(ann):
 
 
 def test_the_buyer_and_day_of_a_chat_name_the_colleague_unseen(app, ann):
-    r = ann.post("/qc/reports", data={"day": DAY, "buyer": "b9", "description": "报错价格", "csrf_token": ann.cookies.get("kefu_csrf")})
+    r = ann.post(
+        "/qc/reports",
+        data={"day": DAY, "buyer": "b9", "description": "报错价格", "csrf_token": ann.cookies.get("kefu_csrf")},
+    )
     assert r.status_code == 303, r.text[:500]
     report_id = r.headers["location"].split("reported=")[1]
-    assert (stored(app, report_id)["agent"], stored(app, report_id)["reporter"], stored(app, report_id)["buyer"]) == (SLASHED, ANN, "b9")
+    assert (stored(app, report_id)["agent"], stored(app, report_id)["reporter"], stored(app, report_id)["buyer"]) == (
+        SLASHED,
+        ANN,
+        "b9",
+    )
     mine = next(x for x in ann.get("/api/qc/reports", params={"shop": A}).json() if x["report_id"] == report_id)
     assert mine["agent"] is None  # the reporter's own list does not say who it was
     page = ann.get("/qc/ledger", params={"month": "2026-11"}).text
@@ -89,24 +102,41 @@ def test_a_chat_link_names_the_colleague(app, ann):
 
 def test_several_colleagues_need_the_time_of_the_message(app, ann):
     r = ann.post("/api/qc/reports", json={"day": DAY, "buyer": "b8", "description": "包邮说错"}, headers=csrf(ann))
-    assert r.status_code == 422 and r.json()["detail"] == f"2 colleagues wrote to b8 on {DAY}: give the time of the message with the error"
-    r = ann.post("/api/qc/reports", json={"buyer": "b8", "ts": f"{DAY}T16:05:00", "description": "包邮说错"}, headers=csrf(ann))
+    assert (
+        r.status_code == 422
+        and r.json()["detail"] == f"2 colleagues wrote to b8 on {DAY}: give the time of the message with the error"
+    )
+    r = ann.post(
+        "/api/qc/reports", json={"buyer": "b8", "ts": f"{DAY}T16:05:00", "description": "包邮说错"}, headers=csrf(ann)
+    )
     assert r.status_code == 200, r.text
     assert r.json()["agent"] is None and stored(app, r.json()["report_id"])["agent"] == DING
 
 
-@pytest.mark.parametrize("body, detail", [
-    ({"day": DAY, "buyer": "b7"}, f"you have no chat with b7 on {DAY}"),  # not a chat of theirs: nothing learnt about it
-    ({"day": DAY, "buyer": "b2"}, f"no colleague wrote to b2 on {DAY}"),  # only 安 served b2
-    ({"chat": f"/chats/{quote(SLASHED, safe='')}/{DAY}/b9"}, "the link is not of a chat of yours: open the chat from your own chat list"),
-    ({"chat": "/leaderboard"}, "'/leaderboard' is not the link of a chat (/chats/<agent>/<day>/<buyer>)"),
-    ({"buyer": "b9"}, "name the chat: the buyer and the day, or the chat's link"),
-])
+@pytest.mark.parametrize(
+    "body, detail",
+    [
+        (
+            {"day": DAY, "buyer": "b7"},
+            f"you have no chat with b7 on {DAY}",
+        ),  # not a chat of theirs: nothing learnt about it
+        ({"day": DAY, "buyer": "b2"}, f"no colleague wrote to b2 on {DAY}"),  # only 安 served b2
+        (
+            {"chat": f"/chats/{quote(SLASHED, safe='')}/{DAY}/b9"},
+            "the link is not of a chat of yours: open the chat from your own chat list",
+        ),
+        ({"chat": "/leaderboard"}, "'/leaderboard' is not the link of a chat (/chats/<agent>/<day>/<buyer>)"),
+        ({"buyer": "b9"}, "name the chat: the buyer and the day, or the chat's link"),
+    ],
+)
 def test_a_chat_that_names_no_one_colleague_is_refused(ann, body, detail):
     r = ann.post("/api/qc/reports", json=body | {"description": "错误"}, headers=csrf(ann))
     assert r.status_code == 422 and r.json()["detail"] == detail
 
 
 def test_the_form_shows_why_a_chat_names_no_colleague(ann):
-    r = ann.post("/qc/reports", data={"day": DAY, "buyer": "b7", "description": "错误", "csrf_token": ann.cookies.get("kefu_csrf")})
+    r = ann.post(
+        "/qc/reports",
+        data={"day": DAY, "buyer": "b7", "description": "错误", "csrf_token": ann.cookies.get("kefu_csrf")},
+    )
     assert r.status_code == 422 and f"you have no chat with b7 on {DAY}" in r.text

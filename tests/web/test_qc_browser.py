@@ -40,7 +40,9 @@ def logged_in(browser, server, name):
 
 
 def test_bulk_confirm_then_dismiss_all_matching(app, browser, server, world):
-    ids = seed_findings(app.state.store, {"own": world.own}, world.day, per_agent=4)["own"]  # high, medium, high, medium
+    ids = seed_findings(app.state.store, {"own": world.own}, world.day, per_agent=4)[
+        "own"
+    ]  # high, medium, high, medium
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context, page = logged_in(browser, server, "质检")
     asked = []
@@ -50,7 +52,11 @@ def test_bulk_confirm_then_dismiss_all_matching(app, browser, server, world):
         assert page.evaluate("window.innerWidth") == 1440
         for finding_id in ids:
             assert page.locator(f"#f-{finding_id}").get_attribute("data-status") == "open"
-        keep = [i for i in page.locator("article.finding").evaluate_all("els => els.map(e => e.dataset.id)") if i not in ids[:2]]
+        keep = [
+            i
+            for i in page.locator("article.finding").evaluate_all("els => els.map(e => e.dataset.id)")
+            if i not in ids[:2]
+        ]
         page.check(f"#f-{ids[0]} input.pick")
         page.check(f"#f-{ids[1]} input.pick")
         assert page.locator("#selected-count").inner_text() == "2"
@@ -64,7 +70,9 @@ def test_bulk_confirm_then_dismiss_all_matching(app, browser, server, world):
         assert int(page.locator("#count-confirmed").get_attribute("data-count")) >= 2
         page.screenshot(path=str(ARTIFACTS / "qc-bulk-done.png"), full_page=False)
         # Stored as reviews: the confirmed view of the same filter lists them.
-        page.goto(f"/qc?agent={quote(world.own)}&date_from={world.day}&date_to={world.day}&min_severity=all&status=confirmed")
+        page.goto(
+            f"/qc?agent={quote(world.own)}&date_from={world.day}&date_to={world.day}&min_severity=all&status=confirmed"
+        )
         assert page.locator(f"#f-{ids[0]}").get_attribute("data-status") == "confirmed"
 
         # Then every open finding the filter matches, across pages, dismissed after the confirmation.

@@ -22,7 +22,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 @pytest.fixture
 def seeded(app, world):
     """Two fresh open findings for each of the four agents of the world (re-seeded for every test)."""
-    who = {"own": world.own, "colleague": world.colleague, "vendor_agent": world.vendor_agent, "other": world.other_vendor_agent}
+    who = {
+        "own": world.own,
+        "colleague": world.colleague,
+        "vendor_agent": world.vendor_agent,
+        "other": world.other_vendor_agent,
+    }
     return seed_findings(app.state.store, who, world.day)
 
 
@@ -47,7 +52,9 @@ def test_queue_lists_the_shops_findings_open_first(clients, world, seeded):
     qc = clients["qc"]
     assert review(qc, seeded["own"][0], status="dismissed").status_code == 200
     every = {"status": "all", "min_severity": "all"}  # the default queue is open high findings only
-    r = qc.get("/api/qc/findings", params={"shop": SHOP, "date_from": str(world.day), "date_to": str(world.day)} | every)
+    r = qc.get(
+        "/api/qc/findings", params={"shop": SHOP, "date_from": str(world.day), "date_to": str(world.day)} | every
+    )
     assert r.status_code == 200, r.text
     data = r.json()
     ours = {i for ids in seeded.values() for i in ids}  # other tests may have seeded more findings of the shop
@@ -58,15 +65,18 @@ def test_queue_lists_the_shops_findings_open_first(clients, world, seeded):
     assert data["counts"]["dismissed"] >= 1 and data["counts"]["open"] >= 7
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"agent": "own"}, {"seed-own-0"}),  # the default queue: open findings of high severity or worse
-    ({"agent": "own", "min_severity": "all"}, {"seed-own-0", "seed-own-1"}),
-    ({"agent": "own", "min_severity": "medium"}, {"seed-own-0", "seed-own-1"}),
-    ({"agent": "own", "severity": "medium"}, {"seed-own-1"}),  # an exact severity replaces the default
-    ({"agent": "own", "severity": "high"}, {"seed-own-0"}),
-    ({"agent": "colleague", "rule": "r1", "min_severity": "all"}, {"seed-colleague-1"}),
-    ({"agent": "own", "status": "confirmed"}, set()),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"agent": "own"}, {"seed-own-0"}),  # the default queue: open findings of high severity or worse
+        ({"agent": "own", "min_severity": "all"}, {"seed-own-0", "seed-own-1"}),
+        ({"agent": "own", "min_severity": "medium"}, {"seed-own-0", "seed-own-1"}),
+        ({"agent": "own", "severity": "medium"}, {"seed-own-1"}),  # an exact severity replaces the default
+        ({"agent": "own", "severity": "high"}, {"seed-own-0"}),
+        ({"agent": "colleague", "rule": "r1", "min_severity": "all"}, {"seed-colleague-1"}),
+        ({"agent": "own", "status": "confirmed"}, set()),
+    ],
+)
 def test_queue_filters(clients, world, seeded, params, expected):
     params = params | {"agent": getattr(world, params["agent"])}
     found = clients["manager"].get("/api/qc/findings", params=params).json()["findings"]
@@ -103,8 +113,18 @@ def test_queue_of_the_reproducible_sample(clients, world, seeded):
     assert {d["agent"] for d in one_agent} == {world.own}
 
 
-@pytest.mark.parametrize("bad", [{"severity": "awful"}, {"status": "maybe"}, {"source": "random"}, {"day": "11/11"},
-                                 {"source": "sample", "per_agent": 0}, {"min_severity": "awful"}, {"team": "没有这个组"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"severity": "awful"},
+        {"status": "maybe"},
+        {"source": "random"},
+        {"day": "11/11"},
+        {"source": "sample", "per_agent": 0},
+        {"min_severity": "awful"},
+        {"team": "没有这个组"},
+    ],
+)
 def test_queue_refuses_bad_filters(clients, bad):
     assert clients["qc"].get("/api/qc/findings", params=bad).status_code == 422
 
@@ -113,7 +133,12 @@ def test_queue_filters_by_team(clients, world, seeded):
     agents = clients["qc"].app.state.store.agents()
     team = agents[world.vendor_agent]["team"]
     members = {a for a, i in agents.items() if i["team"] == team}
-    accounts = {"own": world.own, "colleague": world.colleague, "vendor_agent": world.vendor_agent, "other": world.other_vendor_agent}
+    accounts = {
+        "own": world.own,
+        "colleague": world.colleague,
+        "vendor_agent": world.vendor_agent,
+        "other": world.other_vendor_agent,
+    }
     expected = {i for label, ids in seeded.items() for i in ids if accounts[label] in members}
     found = clients["qc"].get("/api/qc/findings", params={"team": team, "min_severity": "all"}).json()["findings"]
     assert {f["finding_id"] for f in found if f["finding_id"].startswith("seed-")} == expected
@@ -147,26 +172,40 @@ def test_bulk_review_of_chosen_findings_is_one_audited_decision_each(clients, wo
     assert r.status_code == 200, r.text
     assert r.json() == {"status": "confirmed", "reviewed": 2}
     for finding_id in chosen:
-        got = qc.get("/api/qc/findings", params={"agent": world.own if "own" in finding_id else world.vendor_agent,
-                                                 "status": "confirmed"}).json()["findings"]
+        got = qc.get(
+            "/api/qc/findings",
+            params={"agent": world.own if "own" in finding_id else world.vendor_agent, "status": "confirmed"},
+        ).json()["findings"]
         mine = next(f for f in got if f["finding_id"] == finding_id)
         assert (mine["reviewer"], mine["comment"]) == ("质检", "批量确认")
-        assert audited(clients["admin"], lambda e, i=finding_id: e["action"] == "qc_review" and e["object"].startswith(f"{i} confirmed"))
+        assert audited(
+            clients["admin"],
+            lambda e, i=finding_id: e["action"] == "qc_review" and e["object"].startswith(f"{i} confirmed"),
+        )
     assert bulk(qc, status="open", finding_ids=chosen).json()["reviewed"] == 2  # and reopened the same way
-    assert {f["status"] for f in qc.get("/api/qc/findings", params={"agent": world.own, "status": "all",
-                                                                       "min_severity": "all"}).json()["findings"]
-            if f["finding_id"] in chosen} == {"open"}
+    assert {
+        f["status"]
+        for f in qc.get("/api/qc/findings", params={"agent": world.own, "status": "all", "min_severity": "all"}).json()[
+            "findings"
+        ]
+        if f["finding_id"] in chosen
+    } == {"open"}
 
 
 def test_bulk_review_is_all_or_nothing_and_checks_who_may(clients, world, seeded):
     qc = clients["qc"]
     r = bulk(qc, status="dismissed", finding_ids=[seeded["own"][0], "no-such-finding"])
     assert r.status_code == 404 and "no-such-finding" in r.text
-    assert qc.get("/api/qc/findings", params={"agent": world.own}).json()["findings"][0]["status"] == "open"  # nothing recorded
+    assert (
+        qc.get("/api/qc/findings", params={"agent": world.own}).json()["findings"][0]["status"] == "open"
+    )  # nothing recorded
     assert bulk(clients["agent"], status="dismissed", finding_ids=[seeded["own"][0]]).status_code == 403
     assert bulk(clients["manager_elsewhere"], status="dismissed", finding_ids=[seeded["own"][0]]).status_code == 403
     assert bulk(qc, status="dismissed").status_code == 422  # neither ids nor filters
-    assert qc.post("/api/qc/findings/review", json={"status": "dismissed", "finding_ids": [seeded["own"][0]]}).status_code == 403  # CSRF
+    assert (
+        qc.post("/api/qc/findings/review", json={"status": "dismissed", "finding_ids": [seeded["own"][0]]}).status_code
+        == 403
+    )  # CSRF
 
 
 def test_bulk_review_of_all_matching_the_filter(clients, world, seeded):
@@ -180,20 +219,40 @@ def test_bulk_review_of_all_matching_the_filter(clients, world, seeded):
     assert r.status_code == 200 and r.json()["reviewed"] == shown["total"]
     after = qc.get("/api/qc/findings", params=filters).json()
     assert after["total"] == 0 and after["counts"]["dismissed"] == shown["counts"]["dismissed"] + shown["total"]
-    assert audited(clients["admin"], lambda e: e["action"] == "qc_review_bulk" and e["object"] == f"{shown['total']} dismissed")
+    assert audited(
+        clients["admin"], lambda e: e["action"] == "qc_review_bulk" and e["object"] == f"{shown['total']} dismissed"
+    )
     bulk(qc, status="open", filters=filters | {"status": "dismissed"})
 
 
 def test_bulk_form_redirects_back_to_the_queue(clients, world, seeded):
     qc = clients["qc"]
     query = f"agent={quote(world.other_vendor_agent)}&min_severity=all"
-    r = qc.post("/qc/findings/bulk", data={"action": "confirm", "scope": "selected", "finding_id": seeded["other"],
-                                           "filters": query, "csrf_token": qc.cookies.get("kefu_csrf")})
+    r = qc.post(
+        "/qc/findings/bulk",
+        data={
+            "action": "confirm",
+            "scope": "selected",
+            "finding_id": seeded["other"],
+            "filters": query,
+            "csrf_token": qc.cookies.get("kefu_csrf"),
+        },
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/qc?{query}&bulk=2"
     page = qc.get(r.headers["location"]).text
     assert 'id="bulk-done"' in page and not any(f'id="f-{i}"' in page for i in seeded["other"])
-    assert qc.post("/qc/findings/bulk", data={"action": "confirm", "scope": "selected", "filters": query,
-                                              "csrf_token": qc.cookies.get("kefu_csrf")}).status_code == 422
+    assert (
+        qc.post(
+            "/qc/findings/bulk",
+            data={
+                "action": "confirm",
+                "scope": "selected",
+                "filters": query,
+                "csrf_token": qc.cookies.get("kefu_csrf"),
+            },
+        ).status_code
+        == 422
+    )
 
 
 # -- reviewing --------------------------------------------------------------------------------------
@@ -210,13 +269,17 @@ def test_confirm_with_comment_then_the_agent_sees_it(clients, app, world, seeded
     assert shown[0]["comment"] == "请注意用语"
     fragment = agent.get(f"/qc/feedback/{quote(world.own)}", params={"fragment": "true"}).text
     assert 'data-id="seed-own-0"' in fragment and "请注意用语" in fragment and "seed-own-1" not in fragment
-    assert audited(clients["admin"], lambda e: e["user"] == "质检" and e["action"] == "qc_review"
-                   and e["object"].startswith("seed-own-0 confirmed"))
+    assert audited(
+        clients["admin"],
+        lambda e: e["user"] == "质检" and e["action"] == "qc_review" and e["object"].startswith("seed-own-0 confirmed"),
+    )
 
 
 def test_comment_only_and_reopen(clients, seeded):
     qc = clients["qc"]
-    assert review(qc, seeded["colleague"][0], comment="x").status_code == 422  # an open finding is decided with its comment
+    assert (
+        review(qc, seeded["colleague"][0], comment="x").status_code == 422
+    )  # an open finding is decided with its comment
     review(qc, seeded["colleague"][0], status="dismissed", comment="误报")
     r = review(qc, seeded["colleague"][0], comment="误报：买家原话")
     assert (r.json()["status"], r.json()["comment"]) == ("dismissed", "误报：买家原话")
@@ -226,12 +289,18 @@ def test_comment_only_and_reopen(clients, seeded):
 
 def test_htmx_form_swaps_the_item(clients, seeded):
     qc = clients["qc"]
-    r = qc.post(f"/qc/findings/{seeded['vendor_agent'][0]}/review", headers={"HX-Request": "true"},
-                data={"action": "confirm", "comment": "态度生硬", "csrf_token": qc.cookies.get("kefu_csrf")})
+    r = qc.post(
+        f"/qc/findings/{seeded['vendor_agent'][0]}/review",
+        headers={"HX-Request": "true"},
+        data={"action": "confirm", "comment": "态度生硬", "csrf_token": qc.cookies.get("kefu_csrf")},
+    )
     assert r.status_code == 200 and r.text.lstrip().startswith("<article")
     assert 'data-status="confirmed"' in r.text and 'value="态度生硬"' in r.text and 'value="reopen"' in r.text
-    plain = qc.post(f"/qc/findings/{seeded['vendor_agent'][1]}/review", headers={"referer": "/qc?status=open"},
-                    data={"action": "dismiss", "csrf_token": qc.cookies.get("kefu_csrf")})
+    plain = qc.post(
+        f"/qc/findings/{seeded['vendor_agent'][1]}/review",
+        headers={"referer": "/qc?status=open"},
+        data={"action": "dismiss", "csrf_token": qc.cookies.get("kefu_csrf")},
+    )
     assert plain.status_code == 303 and plain.headers["location"] == "/qc?status=open"
 
 
@@ -248,15 +317,22 @@ def test_reviews_need_csrf_the_right_role_and_a_known_finding(clients, seeded):
 
 def test_a_page_shows_a_review_right_after_it(clients, world, seeded):
     qc = clients["qc"]
-    assert seeded["other"][0] not in qc.get("/qc", params={"status": "confirmed", "agent": world.other_vendor_agent}).text
+    assert (
+        seeded["other"][0] not in qc.get("/qc", params={"status": "confirmed", "agent": world.other_vendor_agent}).text
+    )
     review(qc, seeded["other"][0], status="confirmed")
-    assert f'id="f-{seeded["other"][0]}"' in qc.get("/qc", params={"status": "confirmed", "agent": world.other_vendor_agent}).text
+    assert (
+        f'id="f-{seeded["other"][0]}"'
+        in qc.get("/qc", params={"status": "confirmed", "agent": world.other_vendor_agent}).text
+    )
 
 
 def test_vendor_reads_the_feedback_of_their_own_agents_only(clients, world, seeded):
     review(clients["qc"], seeded["vendor_agent"][0], status="confirmed")
     vendor = clients["vendor"]
-    assert [f["finding_id"] for f in vendor.get(f"/api/qc/feedback/{quote(world.vendor_agent)}").json()] == [seeded["vendor_agent"][0]]
+    assert [f["finding_id"] for f in vendor.get(f"/api/qc/feedback/{quote(world.vendor_agent)}").json()] == [
+        seeded["vendor_agent"][0]
+    ]
     assert vendor.get(f"/api/qc/feedback/{quote(world.other_vendor_agent)}").status_code == 403
 
 
@@ -267,11 +343,19 @@ def test_peer_report_decided_then_in_the_ledger_and_the_public_list(clients, app
     agent, qc = clients["agent"], clients["qc"]
     month = world.day.strftime("%Y-%m")
     before = {r["agent"]: r for r in qc.get("/api/qc/ledger", params={"month": month}).json()}
-    r = agent.post("/api/qc/reports", json={"agent": world.colleague, "day": str(world.day), "description": "漏发优惠券链接"},
-                   headers=csrf(agent))
+    r = agent.post(
+        "/api/qc/reports",
+        json={"agent": world.colleague, "day": str(world.day), "description": "漏发优惠券链接"},
+        headers=csrf(agent),
+    )
     assert r.status_code == 200, r.text
     report = r.json()
-    assert (report["reporter"], report["agent"], report["status"], report["shop"]) == (world.own, world.colleague, "open", SHOP)
+    assert (report["reporter"], report["agent"], report["status"], report["shop"]) == (
+        world.own,
+        world.colleague,
+        "open",
+        SHOP,
+    )
     listed = agent.get("/api/qc/reports").json()  # an agent sees their own reports only
     assert report["report_id"] in [x["report_id"] for x in listed] and {x["reporter"] for x in listed} == {world.own}
     d = qc.post(f"/api/qc/reports/{report['report_id']}/decision", json={"status": "confirmed"}, headers=csrf(qc))
@@ -287,36 +371,65 @@ def test_peer_report_decided_then_in_the_ledger_and_the_public_list(clients, app
     assert world.colleague not in repr(public) and world.own not in repr(public)
     errors = qc.get("/api/qc/ledger/errors", params={"month": month}).json()
     assert any(e["report_id"] == report["report_id"] and e["agent"] == world.colleague for e in errors)
-    assert qc.post(f"/api/qc/reports/{report['report_id']}/decision", json={"status": "open"}, headers=csrf(qc)).status_code == 200
+    assert (
+        qc.post(
+            f"/api/qc/reports/{report['report_id']}/decision", json={"status": "open"}, headers=csrf(qc)
+        ).status_code
+        == 200
+    )
 
 
-@pytest.mark.parametrize("body, problem", [
-    ({"agent": "own", "day": "day", "description": "x"}, "own error"),
-    ({"agent": "colleague", "description": "x"}, "day"),
-    ({"agent": "colleague", "day": "day", "description": " "}, "description"),
-    ({"agent": "nobody", "day": "day", "description": "x"}, "unknown agent"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"agent": "own", "day": "day", "description": "x"}, "own error"),
+        ({"agent": "colleague", "description": "x"}, "day"),
+        ({"agent": "colleague", "day": "day", "description": " "}, "description"),
+        ({"agent": "nobody", "day": "day", "description": "x"}, "unknown agent"),
+    ],
+)
 def test_bad_peer_reports_are_refused(clients, world, body, problem):
     agent = clients["agent"]
-    body = body | {"agent": getattr(world, body["agent"], body["agent"])} | ({"day": str(world.day)} if "day" in body else {})
+    body = (
+        body
+        | {"agent": getattr(world, body["agent"], body["agent"])}
+        | ({"day": str(world.day)} if "day" in body else {})
+    )
     r = agent.post("/api/qc/reports", json=body, headers=csrf(agent))
     assert r.status_code == 422 and problem in r.text
 
 
 def test_report_form_and_decision_form(clients, world):
     agent, manager = clients["agent"], clients["manager"]
-    r = agent.post("/qc/reports", data={"agent": world.colleague, "day": str(world.day), "description": "回复错别字",
-                                        "csrf_token": agent.cookies.get("kefu_csrf")})
+    r = agent.post(
+        "/qc/reports",
+        data={
+            "agent": world.colleague,
+            "day": str(world.day),
+            "description": "回复错别字",
+            "csrf_token": agent.cookies.get("kefu_csrf"),
+        },
+    )
     assert r.status_code == 303 and "reported=" in r.headers["location"]
     page = agent.get(r.headers["location"]).text
     assert 'id="reported"' in page and "回复错别字" in page and "/decision" not in page  # an agent does not decide
-    bad = agent.post("/qc/reports", data={"agent": world.colleague, "day": "", "description": "x", "csrf_token": agent.cookies.get("kefu_csrf")})
+    bad = agent.post(
+        "/qc/reports",
+        data={"agent": world.colleague, "day": "", "description": "x", "csrf_token": agent.cookies.get("kefu_csrf")},
+    )
     assert bad.status_code == 422 and 'role="alert"' in bad.text
     report_id = r.headers["location"].split("reported=")[1]
-    d = manager.post(f"/qc/reports/{report_id}/decision", data={"status": "rejected", "csrf_token": manager.cookies.get("kefu_csrf")})
+    d = manager.post(
+        f"/qc/reports/{report_id}/decision", data={"status": "rejected", "csrf_token": manager.cookies.get("kefu_csrf")}
+    )
     assert d.status_code == 303
     assert f'data-id="{report_id}" data-status="rejected"' in manager.get(d.headers["location"]).text
-    assert agent.post(f"/api/qc/reports/{report_id}/decision", json={"status": "confirmed"}, headers=csrf(agent)).status_code == 403
+    assert (
+        agent.post(
+            f"/api/qc/reports/{report_id}/decision", json={"status": "confirmed"}, headers=csrf(agent)
+        ).status_code
+        == 403
+    )
 
 
 def test_ledger_page_for_a_supervisor_and_for_an_agent(clients, world):
@@ -339,9 +452,13 @@ def test_rule_editor_validates_and_keeps_the_text(clients):
     broken = shown["text"].replace('severity = "critical"', 'severity = "fatal"', 1)
     line = broken.splitlines().index('severity = "fatal"') + 1
     r = manager.put("/api/qc/rules", json={"text": broken}, headers=csrf(manager))
-    assert r.status_code == 422 and f"qc-rules.toml:{line}: rule " in r.json()["detail"] and "fatal" in r.json()["detail"]
+    assert (
+        r.status_code == 422 and f"qc-rules.toml:{line}: rule " in r.json()["detail"] and "fatal" in r.json()["detail"]
+    )
     page = manager.post("/qc/rules", data={"text": broken, "csrf_token": manager.cookies.get("kefu_csrf")})
-    assert page.status_code == 422 and 'id="rules-error"' in page.text and "severity = &#34;fatal&#34;" in page.text  # text kept
+    assert (
+        page.status_code == 422 and 'id="rules-error"' in page.text and "severity = &#34;fatal&#34;" in page.text
+    )  # text kept
     assert manager.get("/api/qc/rules").json()["text"] == shown["text"]  # nothing saved
 
 
@@ -369,13 +486,26 @@ def test_one_rule_edited_by_form_writes_the_validated_library(clients, world):
         assert 'id="rule-form"' in page and 'name="patterns"' in page and "爱买不买" in page
         shipped = parse_rules(default_rules_text()).get("rude_language")
         patterns, exceptions = [*shipped.patterns, "懒得理你"], [*shipped.exceptions, "滚烫"]
-        form = {"name": "服务禁语", "severity": "critical", "scope": "agent_text", "points": "15", "max_points_per_day": "",
-                "patterns": "\n".join(patterns), "exceptions": "\n".join(exceptions), "csrf_token": token}
+        form = {
+            "name": "服务禁语",
+            "severity": "critical",
+            "scope": "agent_text",
+            "points": "15",
+            "max_points_per_day": "",
+            "patterns": "\n".join(patterns),
+            "exceptions": "\n".join(exceptions),
+            "csrf_token": token,
+        }
         r = qc.post("/qc/rules/rude_language/edit", data=form)
         assert r.status_code == 303 and r.headers["location"] == "/qc/rules?saved=true&edit=rude_language"
         rude = next(x for x in qc.get("/api/qc/rules").json()["rules"] if x["id"] == "rude_language")
-        assert (rude["name"], rude["severity"], rude["points"], rude["patterns"], rude["exceptions"]) == \
-            ("服务禁语", "critical", 15.0, patterns, exceptions)
+        assert (rude["name"], rude["severity"], rude["points"], rude["patterns"], rude["exceptions"]) == (
+            "服务禁语",
+            "critical",
+            15.0,
+            patterns,
+            exceptions,
+        )
         text = (world.path / "qc-rules.toml").read_text(encoding="utf-8")
         assert text.count("[[rules]]") == default_rules_text().count("[[rules]]") and 'name = "服务禁语"' in text
         assert audited(clients["admin"], lambda e: e["action"] == "edit_qc_rules")
@@ -385,10 +515,20 @@ def test_one_rule_edited_by_form_writes_the_validated_library(clients, world):
         assert "绝不会出现的词" in bad.text and 'value="12.0"' in bad.text
         assert (world.path / "qc-rules.toml").read_text(encoding="utf-8") == text  # nothing written
         # The JSON twin; a timing rule has no patterns to edit.
-        r = qc.put("/api/qc/rules/slow_reply", json={"severity": "medium", "max_points_per_day": None}, headers=csrf(qc))
-        assert r.status_code == 200 and next(x for x in r.json()["rules"] if x["id"] == "slow_reply")["severity"] == "medium"
+        r = qc.put(
+            "/api/qc/rules/slow_reply", json={"severity": "medium", "max_points_per_day": None}, headers=csrf(qc)
+        )
+        assert (
+            r.status_code == 200
+            and next(x for x in r.json()["rules"] if x["id"] == "slow_reply")["severity"] == "medium"
+        )
         assert qc.put("/api/qc/rules/nope", json={"name": "x"}, headers=csrf(qc)).status_code == 404
-        assert clients["agent"].put("/api/qc/rules/slow_reply", json={"name": "x"}, headers=csrf(clients["agent"])).status_code == 403
+        assert (
+            clients["agent"]
+            .put("/api/qc/rules/slow_reply", json={"name": "x"}, headers=csrf(clients["agent"]))
+            .status_code
+            == 403
+        )
         assert 'name="patterns"' not in qc.get("/qc/rules", params={"edit": "slow_reply"}).text
     finally:
         (world.path / "qc-rules.toml").unlink(missing_ok=True)
@@ -425,7 +565,9 @@ def test_browser_review_flow(browser, server, world, seeded):
     keep, drop = seeded["own"]
     context, page = logged_in(browser, server, "质检")
     try:
-        page.goto("/qc?" + f"agent={quote(world.own)}&date_from={world.day}&date_to={world.day}&status=all&min_severity=all")
+        page.goto(
+            "/qc?" + f"agent={quote(world.own)}&date_from={world.day}&date_to={world.day}&status=all&min_severity=all"
+        )
         assert page.locator(".topbar nav a.on").get_attribute("href") == "/qc"
         item = page.locator(f"#f-{keep}")
         assert item.get_attribute("data-status") == "open"
@@ -472,8 +614,9 @@ def test_run_qc_from_the_page_then_its_findings_are_in_the_queue(clients, app, w
     stored = app.state.store.con_read(lambda c: engine.findings(c, date_from=world.day, date_to=world.day))
     people = app.state.store.agents()
     assert stored and all(f["run_at"] is not None for f in stored)
-    data = qc.get("/api/qc/findings", params={"date_from": day, "date_to": day, "status": "all", "min_severity": "all"}).json()
+    data = qc.get(
+        "/api/qc/findings", params={"date_from": day, "date_to": day, "status": "all", "min_severity": "all"}
+    ).json()
     assert data["total"] == sum(f["agent"] in people for f in stored)  # every finding of a person is in the queue
     assert not any(f["finding_id"].startswith("seed-") for f in data["findings"])
     assert audited(clients["admin"], lambda e: e["action"] == "run_qc" and e["object"] == f"{day} {day}")
-

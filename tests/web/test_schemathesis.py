@@ -50,16 +50,26 @@ def test_no_server_error_and_no_other_scope(app, clients, name):
             continue  # logging out would end the session the other examples use
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, phases=[Phase.generate], database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            phases=[Phase.generate],
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case):
             if time.monotonic() - start > BUDGET_S:
                 return
             response = case.call(app=target, cookies=cookies, headers=headers)
             sent = f"{case.path_parameters} {case.query} {case.body}"
             if response.status_code >= 500:
-                problems.append(f"{case.method} {case.formatted_path} {case.query}: {response.status_code} {response.content[:200]!r}")
-            elif foreign.encode() in response.content and foreign not in sent:  # (XLSX are zipped: checked by the JSON twins)
+                problems.append(
+                    f"{case.method} {case.formatted_path} {case.query}: {response.status_code} {response.content[:200]!r}"
+                )
+            elif (
+                foreign.encode() in response.content and foreign not in sent
+            ):  # (XLSX are zipped: checked by the JSON twins)
                 problems.append(f"{case.method} {case.formatted_path} {case.query}: shows {foreign}… to {name}")
+
         check()
     assert not problems, "\n".join(problems[:20])

@@ -17,7 +17,17 @@ from kefu.users import add_user
 from kefu.workspace import Workspace
 from tests.web.conftest import csrf, login
 from tests.web.two_shops import (
-    A, ANN, B, BOB, MARKED_BUYER, MARKED_TEXT, PASSWORD, SCHEME, SLASHED, SLASHED_BUYER, build,
+    ANN,
+    BOB,
+    MARKED_BUYER,
+    MARKED_TEXT,
+    PASSWORD,
+    SCHEME,
+    SLASHED,
+    SLASHED_BUYER,
+    A,
+    B,
+    build,
 )
 
 DAY = "2026-11-11"
@@ -59,10 +69,15 @@ def test_preview_problems_name_no_agent_of_another_shop(c):
     admin = c["root"].post("/api/pay/schemes/preview", json=body, headers=csrf(c["root"])).json()
     assert not admin["ok"] and any(SLASHED in p for p in admin["problems"])  # the admin sees every problem
     seen = c["manager_b"].post("/api/pay/schemes/preview", json=body, headers=csrf(c["manager_b"])).json()
-    assert not seen["ok"] and not any(A in p or "一组" in p or "外包甲" in p for p in seen["problems"]), seen["problems"]
+    assert not seen["ok"] and not any(A in p or "一组" in p or "外包甲" in p for p in seen["problems"]), seen[
+        "problems"
+    ]
     assert "other shops" in seen["problems"][-1]
-    hidden = c["manager_b"].post("/api/pay/schemes/preview", headers=csrf(c["manager_b"]),
-                                 json={"file": "a.toml", "text": SCHEME.format(name="x", shop=B, amount=1)})
+    hidden = c["manager_b"].post(
+        "/api/pay/schemes/preview",
+        headers=csrf(c["manager_b"]),
+        json={"file": "a.toml", "text": SCHEME.format(name="x", shop=B, amount=1)},
+    )
     assert hidden.status_code == 404  # another shop's file is not theirs to preview either
 
 
@@ -185,11 +200,17 @@ def test_forwarded_for_is_believed_only_from_a_configured_proxy(throttled, trust
             client.get("/login")
             token = {"X-CSRF-Token": client.cookies.get("kefu_csrf")}
             for i in range(4):  # a new forged address and name every time
-                r = client.post("/api/session", json={"name": f"n{i}", "password": "wrong-pass-1"},
-                                headers=token | {"X-Forwarded-For": f"10.0.0.{i}"})
+                r = client.post(
+                    "/api/session",
+                    json={"name": f"n{i}", "password": "wrong-pass-1"},
+                    headers=token | {"X-Forwarded-For": f"10.0.0.{i}"},
+                )
                 assert r.status_code == 401
-            last = client.post("/api/session", json={"name": "n99", "password": "wrong-pass-1"},
-                               headers=token | {"X-Forwarded-For": "10.0.0.99"})
+            last = client.post(
+                "/api/session",
+                json={"name": "n99", "password": "wrong-pass-1"},
+                headers=token | {"X-Forwarded-For": "10.0.0.99"},
+            )
     finally:
         server.should_exit = True
         thread.join(10)
@@ -218,8 +239,10 @@ def test_pages_run_only_scripts_from_static_or_with_their_nonce(c):
     assert "'unsafe-inline'" not in script_src and "frame-ancestors 'none'" in policy
     nonce = re.search(r"'nonce-([^']+)'", script_src).group(1)
     assert f'<script nonce="{nonce}">' in r.text
-    assert nonce != re.search(r"'nonce-([^']+)'", c["manager_a"].get("/reports/daily", params={"print": "true", "shop": A})
-                              .headers["content-security-policy"]).group(1)  # a cached page, a new nonce
+    assert nonce != re.search(
+        r"'nonce-([^']+)'",
+        c["manager_a"].get("/reports/daily", params={"print": "true", "shop": A}).headers["content-security-policy"],
+    ).group(1)  # a cached page, a new nonce
     handlers = {p.name for p in TEMPLATES.glob("*.html") if re.search(r"\son[a-z]+=", p.read_text(encoding="utf-8"))}
     assert handlers <= {"pay_slip_print.html"}  # that standalone page sends its own policy (the print button's hash)
 
@@ -229,8 +252,9 @@ def test_health_tells_anonymous_callers_nothing_else(app, c):
     assert c["manager_a"].get("/api/health").json()["imports"]["files"] >= 3
 
 
-@pytest.mark.parametrize("setting, anonymous, signed_in", [("", 401, 200), ('api_docs = "off"', 404, 404),
-                                                          ('api_docs = "public"', 200, 200)])
+@pytest.mark.parametrize(
+    "setting, anonymous, signed_in", [("", 401, 200), ('api_docs = "off"', 404, 404), ('api_docs = "public"', 200, 200)]
+)
 def test_api_docs_follow_the_setting(tmp_path, setting, anonymous, signed_in):
     from kefu.web.app import create_app
 
@@ -250,8 +274,12 @@ def test_api_docs_follow_the_setting(tmp_path, setting, anonymous, signed_in):
 def test_web_settings_are_checked(tmp_path):
     from kefu.config import ConfigError, load_config
 
-    (tmp_path / "kefu.toml").write_text('[web]\ntrusted_proxies = ["10.0.0.0/8", "nope"]\napi_docs = "maybe"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"trusted_proxies must be a list of IP addresses.*api_docs must be one of off"):
+    (tmp_path / "kefu.toml").write_text(
+        '[web]\ntrusted_proxies = ["10.0.0.0/8", "nope"]\napi_docs = "maybe"\n', encoding="utf-8"
+    )
+    with pytest.raises(
+        ConfigError, match=r"trusted_proxies must be a list of IP addresses.*api_docs must be one of off"
+    ):
         load_config(tmp_path / "kefu.toml")
     (tmp_path / "kefu.toml").write_text('[web]\ntrusted_proxies = ["10.0.0.0/8"]\n', encoding="utf-8")
     assert load_config(tmp_path / "kefu.toml").web.trusted_proxies == ("10.0.0.0/8",)
@@ -263,14 +291,21 @@ def test_web_settings_are_checked(tmp_path):
 def test_hidden_names_hide_team_employer_and_the_report_forms_colleagues(c):
     root, agent = c["root"], c["agent_ann"]
     assert 'value="' + SLASHED + '"' in agent.get("/qc/ledger").text  # names shown: the colleague can be picked
-    assert root.post("/users/settings", data={"shop": A, "hide": "true", "csrf_token": root.cookies.get("kefu_csrf")}).status_code == 303
+    assert (
+        root.post(
+            "/users/settings", data={"shop": A, "hide": "true", "csrf_token": root.cookies.get("kefu_csrf")}
+        ).status_code
+        == 303
+    )
     try:
         board = agent.get("/api/leaderboard", params={"shop": A, "date_from": DAY, "date_to": DAY}).json()
         others = [r for r in board["rows"] if not r["me"]]
         assert board["names_hidden"] and others
         assert all(r["agent"] is None and r["team"] is None and r["employer"] is None for r in others)
         assert next(r for r in board["rows"] if r["me"])["team"] == "二组"  # their own row keeps it
-        filtered = agent.get("/api/leaderboard", params={"shop": A, "date_from": DAY, "date_to": DAY, "team": "一组"}).json()
+        filtered = agent.get(
+            "/api/leaderboard", params={"shop": A, "date_from": DAY, "date_to": DAY, "team": "一组"}
+        ).json()
         assert len(filtered["rows"]) == len(board["rows"])  # a team filter cannot single out a colleague
         assert 'value="' + SLASHED + '"' not in agent.get("/qc/ledger").text
     finally:
@@ -280,11 +315,20 @@ def test_hidden_names_hide_team_employer_and_the_report_forms_colleagues(c):
 # -- 14. bad query input is a 4xx ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [
-    "/api/overview?shop=%00", "/api/leaderboard?shop=%00", "/api/audit?limit=-1", "/api/audit?limit=99999999999999999999",
-    "/api/qc/findings?page=99999999999999999999", "/api/qc/findings?page=0", f"/api/qc/reports?shop={q(A)}&status=",
-    "/api/overview?shop=no-such-shop", "/api/overview?date=2026-02-30",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/overview?shop=%00",
+        "/api/leaderboard?shop=%00",
+        "/api/audit?limit=-1",
+        "/api/audit?limit=99999999999999999999",
+        "/api/qc/findings?page=99999999999999999999",
+        "/api/qc/findings?page=0",
+        f"/api/qc/reports?shop={q(A)}&status=",
+        "/api/overview?shop=no-such-shop",
+        "/api/overview?date=2026-02-30",
+    ],
+)
 def test_bad_input_is_a_client_error(c, path):
     r = c["root"].get(path)
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
@@ -298,12 +342,21 @@ def test_a_domain_error_becomes_a_422_with_its_words(c):
 # -- 15. names with "/" and each shop's own latest day -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [
-    f"/agents/{q(SLASHED)}", f"/api/agents/{q(SLASHED)}/kpis", f"/api/agents/{q(SLASHED)}/days/{DAY}",
-    f"/agents/{q(SLASHED)}/days/{DAY}", f"/api/chats/{q(SLASHED)}/{DAY}", f"/api/chats/{q(SLASHED)}/{DAY}/{q(SLASHED_BUYER)}",
-    f"/chats/{q(SLASHED)}/{DAY}/{q(SLASHED_BUYER)}", f"/api/pay/agents/{q(SLASHED)}?month=2026-11",
-    f"/pay/agents/{q(SLASHED)}/print?month=2026-11", f"/api/qc/feedback/{q(SLASHED)}",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/agents/{q(SLASHED)}",
+        f"/api/agents/{q(SLASHED)}/kpis",
+        f"/api/agents/{q(SLASHED)}/days/{DAY}",
+        f"/agents/{q(SLASHED)}/days/{DAY}",
+        f"/api/chats/{q(SLASHED)}/{DAY}",
+        f"/api/chats/{q(SLASHED)}/{DAY}/{q(SLASHED_BUYER)}",
+        f"/chats/{q(SLASHED)}/{DAY}/{q(SLASHED_BUYER)}",
+        f"/api/pay/agents/{q(SLASHED)}?month=2026-11",
+        f"/pay/agents/{q(SLASHED)}/print?month=2026-11",
+        f"/api/qc/feedback/{q(SLASHED)}",
+    ],
+)
 def test_pages_keyed_by_a_name_with_a_slash_open(c, path):
     assert c["manager_a"].get(path).status_code == 200
 
@@ -335,8 +388,9 @@ def test_the_web_settings_are_documented():
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
-@pytest.mark.parametrize("lang, heading, text", [("zh", "404 · 未找到", "没有找到这一页或它的数据"),
-                                                 ("en", "404 · Not found", "Not Found")])
+@pytest.mark.parametrize(
+    "lang, heading, text", [("zh", "404 · 未找到", "没有找到这一页或它的数据"), ("en", "404 · Not found", "Not Found")]
+)
 def test_an_unknown_url_is_the_error_page_in_the_users_language(c, lang, heading, text):
     client = c["manager_a"]
     client.cookies.set("kefu_lang", lang)
@@ -357,7 +411,9 @@ def test_a_wrong_method_is_the_error_page_for_a_browser(c):
 
 @pytest.mark.parametrize("path", ["/api/no-such-thing", "/api/agents"])
 def test_api_errors_stay_json_for_a_browser(c, path):
-    method = "DELETE" if path == "/api/agents" else "GET"  # an unknown path (404), a known one with a wrong method (405)
+    method = (
+        "DELETE" if path == "/api/agents" else "GET"
+    )  # an unknown path (404), a known one with a wrong method (405)
     r = c["manager_a"].request(method, path, headers=BROWSER | csrf(c["manager_a"]))
     assert r.status_code in (404, 405) and r.headers["content-type"] == "application/json"
     assert r.json()["detail"] in ("Not Found", "Method Not Allowed")
@@ -373,7 +429,9 @@ def test_an_anonymous_visitor_gets_the_page_without_a_header(app):
 
 def test_a_user_named_with_a_slash_can_be_changed(c):
     root, name = c["root"], "外包/小李"
-    assert root.post("/api/users", json={"name": name, "role": "qc", "shops": [A]}, headers=csrf(root)).status_code == 200
+    assert (
+        root.post("/api/users", json={"name": name, "role": "qc", "shops": [A]}, headers=csrf(root)).status_code == 200
+    )
     changed = root.patch(f"/api/users/{q(name)}", json={"role": "manager"}, headers=csrf(root))
     assert changed.status_code == 200 and changed.json()["name"] == name and changed.json()["role"] == "manager"
     assert root.post(f"/api/users/{q(name)}/password", headers=csrf(root)).json()["name"] == name

@@ -46,8 +46,14 @@ def hand_workspace(root: Path) -> Path:
 
 
 def kefu(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kefu.cli.main", *args], capture_output=True, text=True, env=ENV,
-                          input=input, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kefu.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        input=input,
+        timeout=120,
+    )
 
 
 def free_port() -> int:
@@ -69,7 +75,9 @@ def eventually(check, seconds: float = 30.0):
 def http_login(base: str, name: str, password: str) -> tuple[httpx.Client, int]:
     c = httpx.Client(base_url=base, timeout=30)
     c.get("/login")
-    r = c.post("/api/session", json={"name": name, "password": password}, headers={"X-CSRF-Token": c.cookies["kefu_csrf"]})
+    r = c.post(
+        "/api/session", json={"name": name, "password": password}, headers={"X-CSRF-Token": c.cookies["kefu_csrf"]}
+    )
     return c, r.status_code
 
 
@@ -83,8 +91,24 @@ def served(tmp_path):
     """`kefu serve` in its own process (as a user runs it), checking the file every 0.3 s."""
     ws = hand_workspace(tmp_path)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kefu.cli.main", "serve", str(ws), "--port", str(port), "--insecure-cookies",
-                             "--check-every", "0.3"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kefu.cli.main",
+            "serve",
+            str(ws),
+            "--port",
+            str(port),
+            "--insecure-cookies",
+            "--check-every",
+            "0.3",
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up():
@@ -92,6 +116,7 @@ def served(tmp_path):
             return httpx.get(f"{base}/api/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
     try:
         assert eventually(up, 90), proc.stdout.read() if proc.poll() is not None else "server did not start"
         yield ws, base
@@ -114,14 +139,21 @@ def test_cli_commands_work_while_serving_and_imports_show_without_restart(served
     assert manager.get("/api/health").json()["reloads"] >= 1
 
     kpi = kefu("kpi", str(ws), "--by", "shop,day", "--format", "json")
-    assert kpi.returncode == 0 and '"consult_buyers": 3' in kpi.stdout.replace('"consult_buyers":3', '"consult_buyers": 3')
+    assert kpi.returncode == 0 and '"consult_buyers": 3' in kpi.stdout.replace(
+        '"consult_buyers":3', '"consult_buyers": 3'
+    )
     report = kefu("report", "daily", str(ws), "--date", "2026-11-11", "--xlsx", str(tmp_path / "日报.xlsx"))
     assert report.returncode == 0, report.stderr
     assert kefu("explain", str(ws), "--agent", "s:bob", "--day", "2026-11-11").returncode == 0
 
     # a web write while serving lands in the file, and a CLI read sees it
-    target = [{"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "sales_amount", "value": 1000}]
-    assert manager.post("/api/targets", json=target, headers={"X-CSRF-Token": manager.cookies["kefu_csrf"]}).status_code == 200
+    target = [
+        {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "s", "metric": "sales_amount", "value": 1000}
+    ]
+    assert (
+        manager.post("/api/targets", json=target, headers={"X-CSRF-Token": manager.cookies["kefu_csrf"]}).status_code
+        == 200
+    )
     con = connect(ws / DB_FILE, read_only=True)
     try:
         assert [(t.metric, t.value) for t in load(con)] == [("sales_amount", 1000.0)]
@@ -154,7 +186,9 @@ def holder(tmp_path):
 
     def hold(ws: Path) -> subprocess.Popen:
         code = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.read(); c.close()"
-        p = subprocess.Popen([sys.executable, "-c", code, str(ws / DB_FILE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", code, str(ws / DB_FILE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert p.stdout.readline().strip() == "held"
         procs.append(p)
         return p
@@ -182,9 +216,20 @@ def test_a_web_write_waits_for_the_file_and_nothing_is_lost(tmp_path, holder):
         # reads come from the snapshot: unaffected while another process holds the file
         assert client.get("/api/reports/daily", params={"date": "2026-11-11"}).status_code == 200
         assert consult_buyers(client) == 2
-        body = [{"month": "2026-11", "shop": "s", "scope": "team", "subject": "售前", "metric": "sales_amount", "value": 500}]
+        body = [
+            {
+                "month": "2026-11",
+                "shop": "s",
+                "scope": "team",
+                "subject": "售前",
+                "metric": "sales_amount",
+                "value": 500,
+            }
+        ]
         answer = {}
-        writer = threading.Thread(target=lambda: answer.update(r=client.post("/api/targets", json=body, headers=csrf(client))))
+        writer = threading.Thread(
+            target=lambda: answer.update(r=client.post("/api/targets", json=body, headers=csrf(client)))
+        )
         writer.start()
         time.sleep(0.5)  # let the write start waiting (not an assertion)
         assert writer.is_alive()  # still waiting for the file
@@ -229,7 +274,9 @@ def test_a_web_write_gives_up_with_a_clear_error_and_the_audit_rows_wait(tmp_pat
         finally:
             con.close()
         assert "view_report" in actions and "login" in actions
-        assert client.post("/api/targets", json=body, headers=csrf(client)).status_code == 200  # retried by the user: saved
+        assert (
+            client.post("/api/targets", json=body, headers=csrf(client)).status_code == 200
+        )  # retried by the user: saved
     finally:
         store.close()
 
@@ -241,7 +288,10 @@ def test_an_edited_kefu_toml_gives_the_snapshot_a_cube_for_the_new_parameters(tm
         with store.lock:  # the server warms its caches on the same connection in a thread of its own
             assert cube_is_current(store.ws)
         config = ws / "kefu.toml"
-        config.write_text(config.read_text(encoding="utf-8").replace("slow_threshold_s = 60", "slow_threshold_s = 5"), encoding="utf-8")
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("slow_threshold_s = 60", "slow_threshold_s = 5"),
+            encoding="utf-8",
+        )
         assert store.refresh() == "full"
         with store.lock, Workspace.open(ws, read_only=True) as on_disk:
             assert store.ws.config.params.slow_threshold_s == 5 and cube_is_current(store.ws)  # rebuilt in memory

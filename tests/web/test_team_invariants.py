@@ -11,8 +11,17 @@ from hypothesis import strategies as st
 
 from tests.web.conftest import SHOP
 
-ADDITIVE = ("consult_buyers", "received_buyers", "inquiry_buyers", "converted_buyers", "lost_buyers", "questions",
-            "slow_responses", "attributed_orders", "sales_amount")
+ADDITIVE = (
+    "consult_buyers",
+    "received_buyers",
+    "inquiry_buyers",
+    "converted_buyers",
+    "lost_buyers",
+    "questions",
+    "slow_responses",
+    "attributed_orders",
+    "sales_amount",
+)
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -36,12 +45,20 @@ def test_teams_add_up_to_the_agents_and_ratios_come_from_sums(app, world, start,
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(start=st.integers(0, 9), length=st.integers(0, 9), sort=st.sampled_from(["sales_amount", "avg_response_s", "answer_ratio"]))
+@given(
+    start=st.integers(0, 9),
+    length=st.integers(0, 9),
+    sort=st.sampled_from(["sales_amount", "avg_response_s", "answer_ratio"]),
+)
 def test_leaderboard_ranks_every_role_on_its_own(clients, world, start, length, sort):
     """Each role's table ranks its own agents 1, 2, … best first; every agent is in the table of their role."""
     date_from = world.day - dt.timedelta(days=9) + dt.timedelta(days=start)
     date_to = min(world.day, date_from + dt.timedelta(days=length))
-    board = clients["manager"].get("/api/leaderboard", params={"date_from": date_from, "date_to": date_to, "sort": sort}).json()
+    board = (
+        clients["manager"]
+        .get("/api/leaderboard", params={"date_from": date_from, "date_to": date_to, "sort": sort})
+        .json()
+    )
     roster = {a["agent"]: a for a in clients["admin"].get("/api/agents").json()}
     assert sorted(r["agent"] for g in board["groups"] for r in g["rows"]) == sorted(r["agent"] for r in board["rows"])
     for group in board["groups"]:

@@ -24,9 +24,23 @@ s:bob,波,s,售后,presales,外包甲,true
 """
 TARGETS = [
     {"month": "2026-11", "shop": "s", "scope": "team", "subject": "售前", "metric": "sales_amount", "value": 1000},
-    {"month": "2026-11", "shop": "s", "scope": "team", "subject": "售前", "metric": "inquiry_conversion", "value": "30%"},
+    {
+        "month": "2026-11",
+        "shop": "s",
+        "scope": "team",
+        "subject": "售前",
+        "metric": "inquiry_conversion",
+        "value": "30%",
+    },
     {"month": "2026-11", "shop": "s", "scope": "team", "subject": "售后", "metric": "avg_response_s", "value": 25},
-    {"month": "2026-10", "shop": "s", "scope": "team", "subject": "售后", "metric": "sales_amount", "value": 1},  # another month
+    {
+        "month": "2026-10",
+        "shop": "s",
+        "scope": "team",
+        "subject": "售后",
+        "metric": "sales_amount",
+        "value": 1,
+    },  # another month
 ]
 
 
@@ -75,7 +89,11 @@ def check_team_progress(teams: list[dict]) -> None:
     assert sales["expected_to_date"] == pytest.approx(1000 * 11 / 30) and sales["gap"] == pytest.approx(-801.0)
     assert sales["on_track"] is False
     conversion = pre["by_metric"]["inquiry_conversion"]
-    assert conversion["target"] == 0.3 and conversion["on_track"] is True and conversion["gap"] == pytest.approx(1 / 3 - 0.3)
+    assert (
+        conversion["target"] == 0.3
+        and conversion["on_track"] is True
+        and conversion["gap"] == pytest.approx(1 / 3 - 0.3)
+    )
     # 售后 = bob: one answer in 30 s against a target of 25 s (lower is better): behind by 5 s; October's target not shown
     response = post["by_metric"]["avg_response_s"]
     assert response["mtd"] == 30.0 and response["gap"] == pytest.approx(5.0) and response["on_track"] is False
@@ -113,17 +131,41 @@ def test_leaderboard_shows_teams_to_managers_only(app, manager):
     check_team_progress(board["teams"]["targets"])
     week = manager.get("/api/leaderboard", params={"date_from": "2026-11-04", "date_to": "2026-11-11"}).json()
     assert {r["team"]: r["consult_buyers"] for r in week["teams"]["rows"]} == {"售前": 3, "售后": 1}
-    assert 'id="team-board"' in manager.get("/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11"}).text
+    assert (
+        'id="team-board"'
+        in manager.get("/leaderboard", params={"date_from": "2026-11-11", "date_to": "2026-11-11"}).text
+    )
     for name in ("ann", "v"):  # team totals include other agents: not for agents and vendors
         assert login(app, name).get("/api/leaderboard").json()["teams"] is None
 
 
 def test_team_targets_name_an_existing_team(manager):
-    r = manager.post("/api/targets", headers=csrf(manager), json=[
-        {"month": "2026-11", "shop": "s", "scope": "team", "subject": "售中", "metric": "sales_amount", "value": 5},
-        {"month": "2026-11", "shop": "s", "scope": "agent", "subject": "nobody", "metric": "sales_amount", "value": 5},
-        {"month": "2026-11", "shop": "s", "scope": "shop", "subject": "别的店", "metric": "sales_amount", "value": 5}])
+    r = manager.post(
+        "/api/targets",
+        headers=csrf(manager),
+        json=[
+            {"month": "2026-11", "shop": "s", "scope": "team", "subject": "售中", "metric": "sales_amount", "value": 5},
+            {
+                "month": "2026-11",
+                "shop": "s",
+                "scope": "agent",
+                "subject": "nobody",
+                "metric": "sales_amount",
+                "value": 5,
+            },
+            {
+                "month": "2026-11",
+                "shop": "s",
+                "scope": "shop",
+                "subject": "别的店",
+                "metric": "sales_amount",
+                "value": 5,
+            },
+        ],
+    )
     assert r.status_code == 422
     problems = r.json()["detail"]
     assert any("no team '售中' in s (teams: 售前, 售后)" in p for p in problems)
-    assert any("no agent account 's:nobody'" in p for p in problems) and any("subject is the shop itself" in p for p in problems)
+    assert any("no agent account 's:nobody'" in p for p in problems) and any(
+        "subject is the shop itself" in p for p in problems
+    )

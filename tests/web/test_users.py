@@ -24,7 +24,10 @@ def test_a_user_must_name_what_exists(admin, world):
     cases = [
         ({"name": "u1", "role": "manager", "shops": ["没有这家店"]}, "no shop '没有这家店'"),
         ({"name": "u2", "role": "agent", "shops": [SHOP], "agent": f"{SHOP}:nobody"}, "no agent account"),
-        ({"name": "u3", "role": "vendor", "shops": [SHOP], "employer": "不存在外包"}, "no outsourcing company '不存在外包'"),
+        (
+            {"name": "u3", "role": "vendor", "shops": [SHOP], "employer": "不存在外包"},
+            "no outsourcing company '不存在外包'",
+        ),
         ({"name": "u4", "role": "vendor", "shops": [SHOP]}, "needs the outsourcing company"),
         ({"name": "u5", "role": "manager", "shops": [SHOP], "agent": world.own}, "--agent only applies to role agent"),
         ({"name": "u6", "role": "boss", "shops": [SHOP]}, "unknown role 'boss'"),
@@ -39,13 +42,20 @@ def test_a_user_must_name_what_exists(admin, world):
 
 
 def test_scope_is_checked_against_the_roster():
-    roster = {"a:小王": {"shop": "a", "employer": "in_house"}, "b:小李": {"shop": "b", "employer": "外包乙"},
-              "a:小赵": {"shop": "a", "employer": "外包甲"}}
+    roster = {
+        "a:小王": {"shop": "a", "employer": "in_house"},
+        "b:小李": {"shop": "b", "employer": "外包乙"},
+        "a:小赵": {"shop": "a", "employer": "外包甲"},
+    }
     check = lambda **kw: scope_problems(roster=roster, **{"agent": None, "employer": None, **kw})  # noqa: E731
     assert check(role="agent", shops=["a"], agent="a:小王") == []
-    assert check(role="agent", shops=["a"], agent="b:小李") == ["agent account 'b:小李' belongs to shop 'b', which is not among the user's shops"]
+    assert check(role="agent", shops=["a"], agent="b:小李") == [
+        "agent account 'b:小李' belongs to shop 'b', which is not among the user's shops"
+    ]
     assert check(role="vendor", shops=["a"], employer="外包甲") == []
-    assert "companies: 外包甲" in check(role="vendor", shops=["a"], employer="外包乙")[0]  # 外包乙 works for shop b only
+    assert (
+        "companies: 外包甲" in check(role="vendor", shops=["a"], employer="外包乙")[0]
+    )  # 外包乙 works for shop b only
     assert check(role="manager", shops=["a", "c"]) == ["no shop 'c' in this workspace (shops: a, b)"]
     assert check(role="manager", shops=["a"]) == [] and check(role="admin", shops=[]) == []
 
@@ -75,7 +85,9 @@ def test_create_reset_disable_enable(admin, app, world):
     assert c.post("/api/session", json={"name": "新客服", "password": second}, headers=csrf(c)).status_code == 401
     listed = {u["name"]: u for u in admin.get("/api/users").json()}
     assert listed["新客服"]["disabled"] is True
-    assert admin.patch(f"/api/users/{quote('新客服')}", json={"disabled": False}, headers=csrf(admin)).status_code == 200
+    assert (
+        admin.patch(f"/api/users/{quote('新客服')}", json={"disabled": False}, headers=csrf(admin)).status_code == 200
+    )
     assert login(app, "新客服", second).get("/api/me").status_code == 200
 
     actions = [(e["action"], e["object"].split(":")[0].split(" ")[0]) for e in admin.get("/api/audit").json()]
@@ -107,8 +119,14 @@ def test_changing_ones_own_password(app):
     admin = login(app, "boss")
     assert create(admin, name="改密码", role="qc", shops=[SHOP], password=PASSWORD).status_code == 200
     me, other_device = login(app, "改密码"), login(app, "改密码")
-    change = lambda current, new, again: me.post("/api/me/password", headers=csrf(me), json={  # noqa: E731
-        "current_password": current, "new_password": new, "new_password_again": again})
+
+    def change(current: str, new: str, again: str):
+        return me.post(
+            "/api/me/password",
+            headers=csrf(me),
+            json={"current_password": current, "new_password": new, "new_password_again": again},
+        )
+
     assert "current password is wrong" in change("wrong-password-1", "N3w-password!", "N3w-password!").json()["detail"]
     assert "differ" in change(PASSWORD, "N3w-password!", "N3w-password?").json()["detail"]
     weak = change(PASSWORD, "abcdefghij", "abcdefghij")
@@ -129,7 +147,12 @@ def test_the_password_page(app):
     me = login(app, "页面改密")
     page = me.get("/account/password")
     assert page.status_code == 200 and 'id="change-password"' in page.text
-    form = {"current_password": PASSWORD, "new_password": "short", "new_password_again": "short", "csrf_token": me.cookies.get("kefu_csrf")}
+    form = {
+        "current_password": PASSWORD,
+        "new_password": "short",
+        "new_password_again": "short",
+        "csrf_token": me.cookies.get("kefu_csrf"),
+    }
     bad = me.post("/account/password", data=form)
     assert bad.status_code == 422 and "at least 10 characters" in bad.text
     form |= {"new_password": "Pag3-password", "new_password_again": "Pag3-password"}
@@ -141,8 +164,17 @@ def test_the_password_page(app):
 def test_the_users_page_creates_shows_the_password_once_and_toggles(app, world):
     admin = login(app, "boss")
     token = admin.cookies.get("kefu_csrf")
-    page = admin.post("/users", data={"name": "页面用户", "role": "vendor", "shops": [SHOP], "employer": world.vendor,
-                                      "agent": world.own, "csrf_token": token})  # the form sends every field: agent is ignored for a vendor
+    page = admin.post(
+        "/users",
+        data={
+            "name": "页面用户",
+            "role": "vendor",
+            "shops": [SHOP],
+            "employer": world.vendor,
+            "agent": world.own,
+            "csrf_token": token,
+        },
+    )  # the form sends every field: agent is ignored for a vendor
     assert page.status_code == 200 and 'id="new-password"' in page.text
     password = page.text.split('class="secret">')[1].split("<")[0]
     assert login(app, "页面用户", password).get("/api/me").json()["employer"] == world.vendor
@@ -152,7 +184,10 @@ def test_the_users_page_creates_shows_the_password_once_and_toggles(app, world):
     assert admin.post(f"/users/{quote('页面用户')}/disable", data={"csrf_token": token}).status_code == 303
     assert 'data-user="页面用户" class="off"' in admin.get("/users").text
     assert admin.post(f"/users/{quote('页面用户')}/enable", data={"csrf_token": token}).status_code == 303
-    edit = admin.post(f"/users/{quote('页面用户')}/edit", data={"role": "manager", "shops": [SHOP], "employer": world.vendor, "csrf_token": token})
+    edit = admin.post(
+        f"/users/{quote('页面用户')}/edit",
+        data={"role": "manager", "shops": [SHOP], "employer": world.vendor, "csrf_token": token},
+    )
     assert edit.status_code == 303
     assert {u["name"]: u for u in admin.get("/api/users").json()}["页面用户"]["role"] == "manager"
     reset = admin.post(f"/users/{quote('页面用户')}/password", data={"csrf_token": token})

@@ -70,8 +70,11 @@ class PageText(HTMLParser):
             self.texts.append(data.strip())
 
     def unlabelled(self) -> list[str]:
-        return [f"<{i['_tag']} name={i.get('name')}>" for i in self.inputs
-                if not (i["_in_label"] or i.get("aria-label") or i.get("aria-labelledby") or i.get("id") in self.label_for)]
+        return [
+            f"<{i['_tag']} name={i.get('name')}>"
+            for i in self.inputs
+            if not (i["_in_label"] or i.get("aria-label") or i.get("aria-labelledby") or i.get("id") in self.label_for)
+        ]
 
 
 def parsed(html: str) -> PageText:
@@ -111,7 +114,12 @@ def clients(app):
 def data_words(app) -> set[str]:
     """The ASCII words inside the shop's own data: nicks, names, chat texts, users (not UI words)."""
     store = app.state.store
-    values = [v for (v,) in store.read("SELECT DISTINCT buyer FROM messages UNION SELECT DISTINCT text FROM messages").itertuples(index=False)]
+    values = [
+        v
+        for (v,) in store.read(
+            "SELECT DISTINCT buyer FROM messages UNION SELECT DISTINCT text FROM messages"
+        ).itertuples(index=False)
+    ]
     values += [x for a in store.agents().values() for x in (a["agent"], a["name"], a["team"], a["employer"])]
     values += list(store.read("SELECT name FROM web_users")["name"])
     return {w for v in values if isinstance(v, str) for w in WORD.findall(v)}
@@ -122,13 +130,38 @@ def pages(app, world, clients) -> list[str]:
     """Every page kind, with real agents, days and buyers of the simulated shop."""
     seed_findings(app.state.store, {"own": world.own, "colleague": world.colleague}, world.day)
     own, day = quote(world.own, safe=""), world.day
-    lost = clients["manager"].get("/api/losses", params={"shop": SHOP, "date": str(day), "agent": world.own}).json()["lost"]
+    lost = (
+        clients["manager"]
+        .get("/api/losses", params={"shop": SHOP, "date": str(day), "agent": world.own})
+        .json()["lost"]
+    )
     buyer = quote(lost[0]["buyer"], safe="")
-    return ["/", "/leaderboard", f"/agents/{own}", f"/agents/{own}/days/{day}", f"/agents/{own}/days/{day}?metric=lost_buyers",
-            "/chats", f"/chats?agent={own}&date={day}", f"/chats/{own}/{day}/{buyer}", "/heatmap", "/losses",
-            f"/losses?agent={own}&page_size=20", "/reports/daily", "/reports/daily?print=true", "/targets", "/users",
-            "/account/password", "/qc", "/qc/rules", "/qc/ledger", f"/qc/feedback/{own}", "/pay", "/pay/settlement",
-            "/pay/schemes", f"/agents/{quote(world.other_vendor_agent, safe='')}"]
+    return [
+        "/",
+        "/leaderboard",
+        f"/agents/{own}",
+        f"/agents/{own}/days/{day}",
+        f"/agents/{own}/days/{day}?metric=lost_buyers",
+        "/chats",
+        f"/chats?agent={own}&date={day}",
+        f"/chats/{own}/{day}/{buyer}",
+        "/heatmap",
+        "/losses",
+        f"/losses?agent={own}&page_size=20",
+        "/reports/daily",
+        "/reports/daily?print=true",
+        "/targets",
+        "/users",
+        "/account/password",
+        "/qc",
+        "/qc/rules",
+        "/qc/ledger",
+        f"/qc/feedback/{own}",
+        "/pay",
+        "/pay/settlement",
+        "/pay/schemes",
+        f"/agents/{quote(world.other_vendor_agent, safe='')}",
+    ]
 
 
 def rendered(clients, role: str, url: str, lang: str) -> str:
@@ -145,7 +178,11 @@ def rendered(clients, role: str, url: str, lang: str) -> str:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_chinese_pages_have_no_untranslated_words(clients, pages, data_words, role):
-    leaks = {url: sorted(words) for url in pages if (words := english_words(parsed(rendered(clients, role, url, "zh")).texts, data_words))}
+    leaks = {
+        url: sorted(words)
+        for url in pages
+        if (words := english_words(parsed(rendered(clients, role, url, "zh")).texts, data_words))
+    }
     assert_only_known(leaks, KNOWN_ENGLISH.get(role, set()))
 
 
@@ -162,7 +199,11 @@ KNOWN_CHINESE: dict[str, set[str]] = {}
 
 @pytest.mark.parametrize("role", ROLES)
 def test_chinese_tooltips_have_no_english_words(clients, pages, data_words, role):
-    leaks = {url: sorted(words) for url in pages if (words := english_words(parsed(rendered(clients, role, url, "zh")).titles, data_words))}
+    leaks = {
+        url: sorted(words)
+        for url in pages
+        if (words := english_words(parsed(rendered(clients, role, url, "zh")).titles, data_words))
+    }
     assert leaks == {}
 
 
@@ -183,13 +224,19 @@ def test_metric_tooltips_are_the_definitions_in_the_pages_language(clients, worl
 def test_every_metric_has_a_chinese_definition():
     from kefu.metrics.registry import METRICS
 
-    assert {m.key: english_words([m.doc_zh], set()) for m in METRICS if english_words([m.doc_zh], set()) or not CJK.search(m.doc_zh)} == {}
+    assert {
+        m.key: english_words([m.doc_zh], set())
+        for m in METRICS
+        if english_words([m.doc_zh], set()) or not CJK.search(m.doc_zh)
+    } == {}
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_english_pages_have_no_chinese_outside_the_data(app, clients, pages, role):
     store = app.state.store
-    names = {x for a in store.agents().values() for x in (a["agent"], a["name"], a["team"], a["shop"], a["employer"]) if x}
+    names = {
+        x for a in store.agents().values() for x in (a["agent"], a["name"], a["team"], a["shop"], a["employer"]) if x
+    }
     names |= set(store.read("SELECT name FROM web_users UNION SELECT unnest(shops) FROM web_users")["name"])
     names |= set(store.read("SELECT DISTINCT kind FROM complaints")["kind"])
     names |= set(store.read("SELECT DISTINCT rule_name FROM qc_findings")["rule_name"])
@@ -225,7 +272,9 @@ def test_heatmap_charts_have_a_text_alternative(clients, app, world):
     cells = heatmap_data(app.state.store, SHOP, world.day, world.day)["cells"]
     busiest = peak_cell(cells, "consult_buyers")
     assert busiest["consult_buyers"] == max(c["consult_buyers"] for c in cells)
-    assert f"1 天 × 24 小时" in charts[0] and f"{world.day} {busiest['hour']}:00 {busiest['consult_buyers']}" in charts[0]
+    assert (
+        "1 天 × 24 小时" in charts[0] and f"{world.day} {busiest['hour']}:00 {busiest['consult_buyers']}" in charts[0]
+    )
     assert charts[0] in html.split('id="summary-consult_buyers">')[1]  # the same summary as a visible figcaption
 
 
@@ -265,6 +314,11 @@ def test_an_agent_without_a_pay_scheme_is_told_so_in_their_language(clients, wor
     zh = rendered(clients, "agent", "/pay", "zh").split('id="pay-problems">')[1].split("</div>")[0]
     assert unescape(re.sub(r"<[^>]+>", "", zh)) == MESSAGES["pay_no_slip"][0].format(agent=own, month=month)
     en = rendered(clients, "agent", "/pay", "en").split('id="pay-problems">')[1].split("</div>")[0]
-    assert unescape(re.sub(r"<[^>]+>", "", en)) == f"No payslip of {own} for {month}: not paid by any scheme, or no data that month"
+    assert (
+        unescape(re.sub(r"<[^>]+>", "", en))
+        == f"No payslip of {own} for {month}: not paid by any scheme, or no data that month"
+    )
     api = clients["agent"].get(f"/api/pay/agents/{quote(own, safe='')}", params={"month": month})
-    assert api.status_code == 404 and api.json()["detail"] == f"{own} is not paid by any scheme in {month}"  # the API keeps its words
+    assert (
+        api.status_code == 404 and api.json()["detail"] == f"{own} is not paid by any scheme in {month}"
+    )  # the API keeps its words

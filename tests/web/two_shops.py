@@ -21,8 +21,12 @@ SLASHED_BUYER = "买家/1"
 MARKED_TEXT = f"请看 {_CSRF_MARK} 和 {_NAME_MARK} 这两个"  # typed by a buyer: must be shown as typed
 MARKED_BUYER = f"nick{_NAME_MARK}"
 PASSWORD = "s3cret-pass"
-USERS = {"root": ("admin", [], None), "manager_a": ("manager", [A], None), "manager_b": ("manager", [B], None),
-         "agent_ann": ("agent", [A], ANN)}
+USERS = {
+    "root": ("admin", [], None),
+    "manager_a": ("manager", [A], None),
+    "manager_b": ("manager", [B], None),
+    "agent_ann": ("agent", [A], ANN),
+}
 
 MESSAGES = [
     ("2026-11-11 10:00:00", A, SLASHED_BUYER, SLASHED, "buyer", "在吗"),
@@ -36,11 +40,18 @@ MESSAGES = [
     ("2026-11-05 09:00:00", B, "b3", BOB, "buyer", "有优惠吗"),
     ("2026-11-05 09:02:00", B, "b3", BOB, "agent", "满200减20"),
 ]
-ORDERS = [("o1", A, "b2", "2026-11-11 14:05:00", "2026-11-11 14:06:00", "99.00", "paid"),
-          ("o2", B, "b3", "2026-11-05 09:10:00", "2026-11-05 09:11:00", "180.00", "paid")]
-AGENTS = [(SLASHED, "小王", A, "一组", "presales", "in_house", "true"), (ANN, "安", A, "二组", "presales", "外包甲", "true"),
-          (BOB, "波", B, "三组", "presales", "in_house", "true")]
-SCHEME = 'name = "{name}"\neffective_from = "2026-01"\n\n[applies_to]\nshops = ["{shop}"]\n\n[base]\namount = {amount}\n'
+ORDERS = [
+    ("o1", A, "b2", "2026-11-11 14:05:00", "2026-11-11 14:06:00", "99.00", "paid"),
+    ("o2", B, "b3", "2026-11-05 09:10:00", "2026-11-05 09:11:00", "180.00", "paid"),
+]
+AGENTS = [
+    (SLASHED, "小王", A, "一组", "presales", "in_house", "true"),
+    (ANN, "安", A, "二组", "presales", "外包甲", "true"),
+    (BOB, "波", B, "三组", "presales", "in_house", "true"),
+]
+SCHEME = (
+    'name = "{name}"\neffective_from = "2026-01"\n\n[applies_to]\nshops = ["{shop}"]\n\n[base]\namount = {amount}\n'
+)
 
 
 def _csv(header: str, rows: list[tuple]) -> str:
@@ -55,7 +66,9 @@ def build(root: Path) -> Path:
     data = root / "data"
     data.mkdir(parents=True)
     (data / "messages.csv").write_text(_csv("ts,shop,buyer,agent,sender,text", MESSAGES), encoding="utf-8")
-    (data / "orders.csv").write_text(_csv("order_id,shop,buyer,created_at,paid_at,amount,status", ORDERS), encoding="utf-8")
+    (data / "orders.csv").write_text(
+        _csv("order_id,shop,buyer,created_at,paid_at,amount,status", ORDERS), encoding="utf-8"
+    )
     (data / "agents.csv").write_text(_csv("agent,name,shop,team,role,employer,active", AGENTS), encoding="utf-8")
     ws = Workspace.open(root / "ws", create=True)
     import_paths(ws, [data])
@@ -72,6 +85,7 @@ def build(root: Path) -> Path:
 def without_lifespan(app):
     """The app for clients that run the ASGI lifespan on every request (schemathesis): start-up and shutdown are
     acknowledged without closing the shared store."""
+
     async def wrapped(scope, receive, send):
         if scope["type"] == "lifespan":
             while True:
@@ -80,4 +94,5 @@ def without_lifespan(app):
                 if message["type"] == "lifespan.shutdown":
                     return
         return await app(scope, receive, send)
+
     return wrapped

@@ -7,17 +7,17 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kefu import api
-from kefu.cli import render
-from kefu.cli.common import Format, console, errors, fail
 from kefu.cli import pay as pay_cli
 from kefu.cli import qc as qc_cli
+from kefu.cli import render
 from kefu.cli import web as web_cli
+from kefu.cli.common import Format, console, errors, fail
 from kefu.config import ConfigError
 from kefu.exports import write_csv
 from kefu.ingest.pipeline import import_paths
@@ -25,7 +25,9 @@ from kefu.metrics.derived import refresh_cube, refresh_derived
 from kefu.metrics.kpis import GroupingError
 from kefu.workspace import Workspace, WorkspaceError, is_workspace, transaction
 
-app = typer.Typer(help="kefu 客服绩效: customer-service performance analytics.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="kefu 客服绩效: customer-service performance analytics.", no_args_is_help=True, add_completion=False
+)
 
 
 class CreditRule(str, Enum):
@@ -52,7 +54,7 @@ def init(ws: Path) -> None:
 def import_(
     ws: Path,
     paths: Annotated[list[Path], typer.Argument(help="files or folders (a folder = every file in it)")],
-    shop: Annotated[Optional[str], typer.Option(help="shop name for files that do not carry one")] = None,
+    shop: Annotated[str | None, typer.Option(help="shop name for files that do not carry one")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be imported; change nothing")] = False,
     lang: Lang = "zh",
 ) -> None:
@@ -62,11 +64,28 @@ def import_(
         workspace = Workspace.memory() if dry_run and not is_workspace(ws) else Workspace.open(ws, create=True)
     except (WorkspaceError, ConfigError) as exc:
         fail(str(exc))
-    with workspace, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors, transient=True) as bar:
+    with (
+        workspace,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        ) as bar,
+    ):
         task = bar.add_task("importing", total=None)
         try:
-            reports = import_paths(workspace, paths, shop=shop, dry_run=dry_run,
-                                   progress=lambda f, done, total: bar.update(task, completed=done, total=total, description=Path(f).name[:40]))
+            reports = import_paths(
+                workspace,
+                paths,
+                shop=shop,
+                dry_run=dry_run,
+                progress=lambda f, done, total: bar.update(
+                    task, completed=done, total=total, description=Path(f).name[:40]
+                ),
+            )
         except FileNotFoundError as exc:
             fail(str(exc))
     console.print(render.import_table(reports, lang, dry_run))
@@ -78,29 +97,30 @@ def import_(
 @app.command()
 def refresh(
     ws: Path,
-    everything: Annotated[bool, typer.Option("--all", help="also rebuild the derived tables (questions, order contacts, …)")] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="also rebuild the derived tables (questions, order contacts, …)")
+    ] = False,
 ) -> None:
     """Rebuild the KPI cube for kefu.toml's parameters (after editing them), or with --all every derived table."""
     try:
         workspace = Workspace.open(ws)
     except (WorkspaceError, ConfigError) as exc:
         fail(str(exc))
-    with workspace, console.status("refreshing"):
-        with transaction(workspace.con):
-            (refresh_derived if everything else refresh_cube)(workspace)
+    with workspace, console.status("refreshing"), transaction(workspace.con):
+        (refresh_derived if everything else refresh_cube)(workspace)
     console.print(f"{'derived tables and ' if everything else ''}KPI cube rebuilt for {workspace.config.params}")
 
 
 @app.command()
 def rejects(
     ws: Path,
-    file: Annotated[Optional[str], typer.Option(help="only rows of files whose path contains this")] = None,
+    file: Annotated[str | None, typer.Option(help="only rows of files whose path contains this")] = None,
     limit: Annotated[int, typer.Option(help="at most this many rows (0 = all)")] = 100,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
     """List the rows imports rejected, with file, line and reason."""
     with _read(ws) as workspace:
-        sql = "SELECT file, line, tbl AS \"table\", reason, raw FROM rejects"
+        sql = 'SELECT file, line, tbl AS "table", reason, raw FROM rejects'
         args: list = []
         if file:
             sql, args = sql + " WHERE file LIKE ?", [f"%{file}%"]
@@ -112,22 +132,28 @@ def rejects(
 @app.command()
 def kpi(
     path: Annotated[Path, typer.Argument(help="a workspace, or a folder of canonical files")],
-    by: Annotated[str, typer.Option(help="grouping: shop, agent, team, employer × day, week, month, hour")] = "agent,day",
+    by: Annotated[
+        str, typer.Option(help="grouping: shop, agent, team, employer × day, week, month, hour")
+    ] = "agent,day",
     format: Annotated[Format, typer.Option("--format")] = Format.table,
-    slow_threshold: Annotated[Optional[int], typer.Option("--slow-threshold", help="seconds; overrides kefu.toml")] = None,
-    after_sales_days: Annotated[Optional[int], typer.Option("--after-sales-days")] = None,
-    attribution_hours: Annotated[Optional[int], typer.Option("--attribution-hours")] = None,
-    credit_rule: Annotated[Optional[CreditRule], typer.Option("--credit-rule")] = None,
-    date_from: Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"])] = None,
-    date_to: Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"])] = None,
-    metrics: Annotated[Optional[str], typer.Option(help="metric keys to show in --format table (default: the headline ones)")] = None,
+    slow_threshold: Annotated[int | None, typer.Option("--slow-threshold", help="seconds; overrides kefu.toml")] = None,
+    after_sales_days: Annotated[int | None, typer.Option("--after-sales-days")] = None,
+    attribution_hours: Annotated[int | None, typer.Option("--attribution-hours")] = None,
+    credit_rule: Annotated[CreditRule | None, typer.Option("--credit-rule")] = None,
+    date_from: Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+    date_to: Annotated[dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+    metrics: Annotated[
+        str | None, typer.Option(help="metric keys to show in --format table (default: the headline ones)")
+    ] = None,
     lang: Lang = "zh",
 ) -> None:
     """KPIs per group, as JSON, CSV or a table."""
     try:
         with api.open_data(path) as ws:
             params = ws.config.params.override(
-                slow_threshold_s=slow_threshold, after_sales_days=after_sales_days, attribution_hours=attribution_hours,
+                slow_threshold_s=slow_threshold,
+                after_sales_days=after_sales_days,
+                attribution_hours=attribution_hours,
                 credit_rule=credit_rule.value if credit_rule else None,
             )
             records = api.kpis(ws, by.split(","), params, _date(date_from), _date(date_to))
@@ -148,7 +174,7 @@ def explain_(
     ws: Path,
     agent: Annotated[str, typer.Option(help="account, e.g. 'shop:ann'")],
     day: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])],
-    metric: Annotated[Optional[str], typer.Option(help="a metric key; all rows when omitted")] = None,
+    metric: Annotated[str | None, typer.Option(help="a metric key; all rows when omitted")] = None,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
     lang: Lang = "zh",
 ) -> None:
@@ -171,16 +197,28 @@ def simulate(
     days: Annotated[int, typer.Option()] = 30,
     seed: Annotated[int, typer.Option()] = 1,
     start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="first day")] = dt.datetime(2026, 10, 20),
-    messages: Annotated[Optional[int], typer.Option(help="approximate total messages (e.g. 10000000 for benchmarks)")] = None,
+    messages: Annotated[
+        int | None, typer.Option(help="approximate total messages (e.g. 10000000 for benchmarks)")
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
 ) -> None:
     """Write canonical files of a realistic simulated shop (deterministic by seed)."""
     from kefu.simulate import simulate as run
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors, transient=True
+    ) as bar:
         task = bar.add_task("simulating", total=1.0)
-        counts = run(out, agents=agents, days=days, start=start.date(), seed=seed, messages=messages, fmt=format,
-                     progress=lambda stage, fraction: bar.update(task, completed=fraction, description=stage))
+        counts = run(
+            out,
+            agents=agents,
+            days=days,
+            start=start.date(),
+            seed=seed,
+            messages=messages,
+            fmt=format,
+            progress=lambda stage, fraction: bar.update(task, completed=fraction, description=stage),
+        )
     console.print(render.counts_table(counts, out))
 
 

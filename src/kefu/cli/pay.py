@@ -10,7 +10,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,7 +22,6 @@ from kefu.exports import write_csv
 from kefu.pay.output import plain
 
 
-
 class DefaultToRun(TyperGroup):
     """A group whose first argument, when it is not a sub-command or an option, is the workspace of `run`."""
 
@@ -32,8 +31,12 @@ class DefaultToRun(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-pay_app = typer.Typer(cls=DefaultToRun, no_args_is_help=True, add_completion=False,
-                      help="Performance pay (绩效/提成): `kefu pay WS --month 2026-11` computes the month's payroll.")
+pay_app = typer.Typer(
+    cls=DefaultToRun,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Performance pay (绩效/提成): `kefu pay WS --month 2026-11` computes the month's payroll.",
+)
 
 
 class Kind(str, Enum):
@@ -43,7 +46,9 @@ class Kind(str, Enum):
 
 
 Month = Annotated[str, typer.Option("--month", help="YYYY-MM")]
-Schemes = Annotated[Optional[list[Path]], typer.Option("--scheme", help="scheme file or folder (repeatable); default: WS/schemes/")]
+Schemes = Annotated[
+    list[Path] | None, typer.Option("--scheme", help="scheme file or folder (repeatable); default: WS/schemes/")
+]
 Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
 WS = Annotated[Path, typer.Argument(help="a workspace (or a folder of canonical files, with --scheme)")]
 
@@ -101,12 +106,12 @@ def run(
     month: Month,
     scheme: Schemes = None,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
-    xlsx: Annotated[Optional[Path], typer.Option(help="also write the payroll workbook (工资表, 明细, 图表)")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="also write the payroll workbook (工资表, 明细, 图表)")] = None,
     lang: Lang = "zh",
 ) -> None:
     """The month's payroll: per agent the base, each component and the total."""
-    from kefu.pay.payroll import compute as payroll_for
     from kefu.pay.output import flat_rows, payroll_records
+    from kefu.pay.payroll import compute as payroll_for
 
     with _Session(ws, month, scheme) as s:
         result = s.guard(lambda: payroll_for(s.data(), s.schemes()))
@@ -172,7 +177,9 @@ def import_(
     ws: Annotated[Path, typer.Argument(help="the workspace")],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX with a header row")],
     month: Month,
-    kind: Annotated[Kind, typer.Option("--kind", help="attendance (出勤), test_scores (产品知识考试) or prizes (奖励)")],
+    kind: Annotated[
+        Kind, typer.Option("--kind", help="attendance (出勤), test_scores (产品知识考试) or prizes (奖励)")
+    ],
 ) -> None:
     """Import a month's attendance, test scores or prizes; replaces that month's rows of the kind (all rows checked first)."""
     from kefu.pay import inputs
@@ -191,7 +198,9 @@ def import_(
         _fail(exc.problems)
     finally:
         w.close()
-    console.print(f"{n} rows of {kind.value} for {month} imported from {file} (earlier {kind.value} rows of {month} replaced)")
+    console.print(
+        f"{n} rows of {kind.value} for {month} imported from {file} (earlier {kind.value} rows of {month} replaced)"
+    )
 
 
 @pay_app.command("slip")
@@ -216,10 +225,10 @@ def slip(
 def settlement(
     ws: WS,
     month: Month,
-    employer: Annotated[Optional[str], typer.Option(help="one vendor (default: every vendor)")] = None,
+    employer: Annotated[str | None, typer.Option(help="one vendor (default: every vendor)")] = None,
     scheme: Schemes = None,
     format: Annotated[Format, typer.Option("--format", help="table or json")] = Format.table,
-    xlsx: Annotated[Optional[Path], typer.Option(help="write the settlement workbook (one sheet per vendor)")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="write the settlement workbook (one sheet per vendor)")] = None,
 ) -> None:
     """Settlement per outsourcing vendor (外包结算单): each of the vendor's agents and the sum."""
     from kefu.pay.payroll import compute as payroll_for
@@ -244,8 +253,10 @@ def settlement(
 @pay_app.command("check")
 def check(
     schemes: Annotated[list[Path], typer.Argument(help="scheme files or folders")],
-    ws: Annotated[Optional[Path], typer.Option("--ws", help="also check which scheme pays each agent of this workspace")] = None,
-    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM, with --ws")] = None,
+    ws: Annotated[
+        Path | None, typer.Option("--ws", help="also check which scheme pays each agent of this workspace")
+    ] = None,
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM, with --ws")] = None,
 ) -> None:
     """Validate scheme files (every problem with its file, line and key); with --ws and --month, also the assignment."""
     from kefu.pay.scheme import SchemeError, assign, load_schemes, select
@@ -265,8 +276,10 @@ def check(
                 paid = assign(data.agents, select(found, month))
             except SchemeError as exc:
                 _fail(exc.problems)
-        console.print(f"{len(paid)} of {len(data.agents)} agents paid in {month}; not paid: "
-                      + (", ".join(a for a in sorted(data.agents) if a not in paid) or "none"))
+        console.print(
+            f"{len(paid)} of {len(data.agents)} agents paid in {month}; not paid: "
+            + (", ".join(a for a in sorted(data.agents) if a not in paid) or "none")
+        )
 
 
 def _payroll_table(result, lang: str) -> Table:
@@ -281,12 +294,21 @@ def _payroll_table(result, lang: str) -> Table:
         table.add_column(h)
     table.add_column(heads[4], justify="right", footer=_money(sum(s.base for s in result.slips)))
     for n in names:
-        table.add_column(n, justify="right", footer=_money(sum((s.line(n).amount for s in result.slips if s.line(n)), 0)))
+        table.add_column(
+            n, justify="right", footer=_money(sum((s.line(n).amount for s in result.slips if s.line(n)), 0))
+        )
     table.add_column("合计" if zh else "Total", justify="right", style="bold", footer=_money(result.total))
     for s in result.slips:
         cells = [s.line(n) for n in names]
-        table.add_row(s.agent.agent, s.agent.team or "", s.agent.employer, f"{s.scheme} ({s.scheme_version})", _money(s.base),
-                      *("" if c is None else _money(c.amount) for c in cells), _money(s.total))
+        table.add_row(
+            s.agent.agent,
+            s.agent.team or "",
+            s.agent.employer,
+            f"{s.scheme} ({s.scheme_version})",
+            _money(s.base),
+            *("" if c is None else _money(c.amount) for c in cells),
+            _money(s.total),
+        )
     return table
 
 
@@ -295,8 +317,11 @@ def _notes(result, lang: str) -> None:
         first, last = result.coverage
         errors.print(f"data in {result.month}: {first} … {last}", highlight=False)
     if result.days_from_chats:
-        errors.print("no attendance imported for the month: working days = days with the agent's own messages "
-                     "(`kefu pay import WS FILE --kind attendance`)", highlight=False)
+        errors.print(
+            "no attendance imported for the month: working days = days with the agent's own messages "
+            "(`kefu pay import WS FILE --kind attendance`)",
+            highlight=False,
+        )
     if result.unassigned:
         errors.print("not paid by any scheme: " + ", ".join(a.agent for a in result.unassigned), highlight=False)
 
@@ -315,9 +340,11 @@ def print_explanation(out: Console, e: dict, limit: int) -> None:
 
     from kefu.pay.explain import SECTIONS
 
-    head = (f"[bold]{e['name']}[/bold] {e['agent']}  {e['team'] or ''}  {e['employer']}\n"
-            f"{e['month']} · 方案 {e['scheme']} ({e['scheme_version']}) · {e['scheme_source']}\n"
-            f"合计 [bold]¥{e['total']:,.2f}[/bold]")
+    head = (
+        f"[bold]{e['name']}[/bold] {e['agent']}  {e['team'] or ''}  {e['employer']}\n"
+        f"{e['month']} · 方案 {e['scheme']} ({e['scheme_version']}) · {e['scheme_source']}\n"
+        f"合计 [bold]¥{e['total']:,.2f}[/bold]"
+    )
     out.print(Panel(head, title="工资条 explain", expand=False))
     lines = Table("项目", "金额", "规则", "计算", show_lines=True, title="各项")
     for line in e["lines"]:
@@ -332,7 +359,11 @@ def print_explanation(out: Console, e: dict, limit: int) -> None:
     for name, rows in e["rows"].items():
         if not rows:
             continue
-        t = Table(*rows[0].keys(), title=f"{SECTIONS[name]}: {len(rows)} 行" + (f" (前 {limit} 行; --format json 看全部)" if len(rows) > limit else ""))
+        t = Table(
+            *rows[0].keys(),
+            title=f"{SECTIONS[name]}: {len(rows)} 行"
+            + (f" (前 {limit} 行; --format json 看全部)" if len(rows) > limit else ""),
+        )
         for r in rows[:limit]:
             t.add_row(*("" if v is None else str(v) for v in r.values()))
         out.print(t)
@@ -347,16 +378,25 @@ def print_explanation(out: Console, e: dict, limit: int) -> None:
 
 def compare_table(rows: list[dict], summary: dict, month: str) -> Table:
     names = list(dict.fromkeys(c["component"] for r in rows for c in r["components"]))
-    t = Table(title=f"{month} 方案对比 A → B: 合计 {summary['total_a']:,.2f} → {summary['total_b']:,.2f} "
-                    f"({summary['change']:+,.2f}); 增 {summary['gain']} 人, 减 {summary['lose']} 人, 不变 {summary['same']} 人")
+    t = Table(
+        title=f"{month} 方案对比 A → B: 合计 {summary['total_a']:,.2f} → {summary['total_b']:,.2f} "
+        f"({summary['change']:+,.2f}); 增 {summary['gain']} 人, 减 {summary['lose']} 人, 不变 {summary['same']} 人"
+    )
     for h in ("客服", "方案 A", "方案 B", "合计 A", "合计 B", "变化"):
         t.add_column(h, justify="right" if h.startswith(("合计", "变化")) else "left")
     for n in names:
         t.add_column(f"{n} Δ", justify="right")
     for r in rows:
         by = {c["component"]: c["change"] for c in r["components"]}
-        t.add_row(r["agent"], r["scheme_a"] or "—", r["scheme_b"] or "—", _maybe(r["total_a"]), _maybe(r["total_b"]),
-                  f"{r['change']:+,.2f}", *(f"{by[n]:+,.2f}" if n in by else "" for n in names))
+        t.add_row(
+            r["agent"],
+            r["scheme_a"] or "—",
+            r["scheme_b"] or "—",
+            _maybe(r["total_a"]),
+            _maybe(r["total_b"]),
+            f"{r['change']:+,.2f}",
+            *(f"{by[n]:+,.2f}" if n in by else "" for n in names),
+        )
     return t
 
 
@@ -370,7 +410,12 @@ def settlement_tables(found: list[dict]) -> list[Table]:
             t.add_column(n, justify="right", footer=_money(sum(a["components"].get(n, 0) for a in v["agents"])))
         t.add_column("合计", justify="right", footer=_money(v["total"]))
         for a in v["agents"]:
-            t.add_row(a["agent"], _money(a["base"]), *(_maybe(a["components"].get(n)) for n in v["components"]), _money(a["total"]))
+            t.add_row(
+                a["agent"],
+                _money(a["base"]),
+                *(_maybe(a["components"].get(n)) for n in v["components"]),
+                _money(a["total"]),
+            )
         tables.append(t)
     return tables
 

@@ -11,39 +11,79 @@ import sys
 from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Annotated, Any
 from urllib.parse import unquote
-from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
 from kefu.cli.common import Format, console, errors, fail, workspace
-from kefu.qc.store import SEVERITY_NAMES
 from kefu.exports import write_csv
-
+from kefu.qc.store import SEVERITY_NAMES
+from kefu.workspace import scalar
 
 qc_app = typer.Typer(help="Quality inspection (质检): check every chat against the rule library.", no_args_is_help=True)
 
-Day = Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
-From = Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="first day (YYYY-MM-DD)")]
-To = Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="last day (YYYY-MM-DD)")]
+Day = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
+From = Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="first day (YYYY-MM-DD)")]
+To = Annotated[dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="last day (YYYY-MM-DD)")]
 Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
 
 #: Column headings of the tables (zh, en).
 WORDS = {
-    "rule": ("规则", "Rule"), "rule_name": ("名称", "Name"), "severity": ("严重度", "Severity"), "points": ("扣分", "Points"),
-    "scope": ("范围", "Scope"), "kind": ("类型", "Kind"), "findings": ("问题数", "Findings"), "ts": ("时间", "Time"),
-    "shop": ("店铺", "Shop"), "agent": ("客服", "Agent"), "buyer": ("买家", "Buyer"), "day": ("日期", "Day"),
-    "match": ("命中", "Match"), "text": ("原文", "Text"), "status": ("状态", "Status"), "confirmed": ("已确认", "Confirmed"),
-    "dismissed": ("已驳回", "Dismissed"), "open": ("待复核", "Open"), "points_deducted": ("质检分扣减", "Score lost"),
-    "dialogues": ("会话数", "Dialogues"), "days": ("天数", "Days"), "occurrences": ("次数", "Count"),
-    "qc_score": ("质检分", "QC score"), "stratum": ("分层", "Stratum"), "pick": ("序号", "#"), "rules": ("命中规则", "Rules"),
-    "chat": ("聊天记录", "Chat"), "patterns": ("模式数", "Patterns"), "enabled": ("启用", "On"),
+    "rule": ("规则", "Rule"),
+    "rule_name": ("名称", "Name"),
+    "severity": ("严重度", "Severity"),
+    "points": ("扣分", "Points"),
+    "scope": ("范围", "Scope"),
+    "kind": ("类型", "Kind"),
+    "findings": ("问题数", "Findings"),
+    "ts": ("时间", "Time"),
+    "shop": ("店铺", "Shop"),
+    "agent": ("客服", "Agent"),
+    "buyer": ("买家", "Buyer"),
+    "day": ("日期", "Day"),
+    "match": ("命中", "Match"),
+    "text": ("原文", "Text"),
+    "status": ("状态", "Status"),
+    "confirmed": ("已确认", "Confirmed"),
+    "dismissed": ("已驳回", "Dismissed"),
+    "open": ("待复核", "Open"),
+    "points_deducted": ("质检分扣减", "Score lost"),
+    "dialogues": ("会话数", "Dialogues"),
+    "days": ("天数", "Days"),
+    "occurrences": ("次数", "Count"),
+    "qc_score": ("质检分", "QC score"),
+    "stratum": ("分层", "Stratum"),
+    "pick": ("序号", "#"),
+    "rules": ("命中规则", "Rules"),
+    "chat": ("聊天记录", "Chat"),
+    "patterns": ("模式数", "Patterns"),
+    "enabled": ("启用", "On"),
 }
 #: Severities (and the sample's strata) by the names the web uses (kefu.qc.store.SEVERITY_NAMES).
 SEVERITY_WORDS = {**SEVERITY_NAMES, "clean": ("无问题", "Clean")}
-FINDING_KEYS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points", "scope",
-                "text", "match", "match_start", "occurrences", "evidence", "status", "reviewer", "comment")
+FINDING_KEYS = (
+    "finding_id",
+    "shop",
+    "agent",
+    "buyer",
+    "ts",
+    "day",
+    "rule",
+    "rule_name",
+    "severity",
+    "points",
+    "scope",
+    "text",
+    "match",
+    "match_start",
+    "occurrences",
+    "evidence",
+    "status",
+    "reviewer",
+    "comment",
+)
 
 
 class Status(str, Enum):
@@ -86,8 +126,12 @@ def emit(records: list[dict], format: Format, columns: tuple[str, ...], lang: st
     else:
         table = Table(title=title or None, header_style="bold")
         for key in columns:
-            table.add_column(word(key, lang), justify="right" if key in ("points", "findings", "qc_score", "pick") else "left",
-                             overflow="fold", max_width=48 if key == "text" else None)
+            table.add_column(
+                word(key, lang),
+                justify="right" if key in ("points", "findings", "qc_score", "pick") else "left",
+                overflow="fold",
+                max_width=48 if key == "text" else None,
+            )
         for r in records:
             table.add_row(*(_cell(key, r.get(key), lang) for key in columns))
         console.print(table)
@@ -110,7 +154,7 @@ def run(
     ws: Path,
     date_from: From = None,
     date_to: To = None,
-    rules: Annotated[Optional[Path], typer.Option(help="a rule file to use instead of the workspace's library")] = None,
+    rules: Annotated[Path | None, typer.Option(help="a rule file to use instead of the workspace's library")] = None,
     lang: Lang = "zh",
 ) -> None:
     """Check every chat of the period (default: all data) and replace the period's findings; reviews stay."""
@@ -125,15 +169,24 @@ def run(
             fail(str(exc))
         summary = engine.run(w, first, last, ruleset)
     period = f"{first or '…'} – {last or '…'}"
-    table = Table(title=(f"质检 {period}: {summary.messages:,} 条消息, {summary.findings:,} 个问题 ({summary.seconds:.1f} 秒)" if lang != "en"
-                         else f"QC {period}: {summary.messages:,} messages, {summary.findings:,} findings ({summary.seconds:.1f} s)"))
+    table = Table(
+        title=(
+            f"质检 {period}: {summary.messages:,} 条消息, {summary.findings:,} 个问题 ({summary.seconds:.1f} 秒)"
+            if lang != "en"
+            else f"QC {period}: {summary.messages:,} messages, {summary.findings:,} findings ({summary.seconds:.1f} s)"
+        )
+    )
     table.add_column(word("rule", lang))
     table.add_column(word("rule_name", lang))
     table.add_column(word("severity", lang))
     table.add_column(word("findings", lang), justify="right")
     for rule in ruleset.enabled:
-        table.add_row(rule.id, rule.name if lang != "en" else (rule.name_en or rule.name), _cell("severity", rule.severity, lang),
-                      f"{summary.by_rule.get(rule.id, 0):,}")
+        table.add_row(
+            rule.id,
+            rule.name if lang != "en" else (rule.name_en or rule.name),
+            _cell("severity", rule.severity, lang),
+            f"{summary.by_rule.get(rule.id, 0):,}",
+        )
     console.print(table)
     if summary.replaced:
         console.print(f"replaced {summary.replaced:,} earlier findings of the period (reviews kept)", style="dim")
@@ -142,12 +195,12 @@ def run(
 @qc_app.command("findings")
 def findings(
     ws: Path,
-    agent: Annotated[Optional[str], typer.Option(help="account, e.g. 'shop:ann'")] = None,
+    agent: Annotated[str | None, typer.Option(help="account, e.g. 'shop:ann'")] = None,
     day: Day = None,
     date_from: From = None,
     date_to: To = None,
-    rule: Annotated[Optional[str], typer.Option(help="a rule id")] = None,
-    status: Annotated[Optional[Status], typer.Option(help="open, confirmed or dismissed")] = None,
+    rule: Annotated[str | None, typer.Option(help="a rule id")] = None,
+    status: Annotated[Status | None, typer.Option(help="open, confirmed or dismissed")] = None,
     limit: Annotated[int, typer.Option(help="at most this many (0 = all)")] = 0,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
     lang: Lang = "zh",
@@ -157,11 +210,23 @@ def findings(
 
     first, last = _period(date_from, date_to)
     with workspace(ws) as w:
-        rows = engine.findings(w, agent=agent, day=_date(day), date_from=first, date_to=last, rule=rule,
-                               status=status.value if status else None)
+        rows = engine.findings(
+            w,
+            agent=agent,
+            day=_date(day),
+            date_from=first,
+            date_to=last,
+            rule=rule,
+            status=status.value if status else None,
+        )
     rows = [{k: r.get(k) for k in FINDING_KEYS} for r in rows[: limit or None]]
-    emit(rows, format, ("ts", "agent", "buyer", "rule_name", "severity", "points", "occurrences", "match", "text", "status"), lang,
-         title=f"{len(rows):,} QC findings")
+    emit(
+        rows,
+        format,
+        ("ts", "agent", "buyer", "rule_name", "severity", "points", "occurrences", "match", "text", "status"),
+        lang,
+        title=f"{len(rows):,} QC findings",
+    )
 
 
 @qc_app.command("scores")
@@ -169,7 +234,7 @@ def scores(
     ws: Path,
     date_from: From = None,
     date_to: To = None,
-    agent: Annotated[Optional[str], typer.Option(help="only this account")] = None,
+    agent: Annotated[str | None, typer.Option(help="only this account")] = None,
     period: Annotated[bool, typer.Option("--period", help="one score per agent over the whole period")] = False,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
     lang: Lang = "zh",
@@ -182,19 +247,24 @@ def scores(
         rows = engine.agent_scores(w, first, last) if period else engine.agent_day_scores(w, first, last)
     rows = [r for r in rows if agent is None or r["agent"] == agent]
     keys = ("dialogues", "findings", "open", "confirmed", "dismissed", "points", "points_deducted", "qc_score")
-    emit(rows, format, ("agent", "days", *keys) if period else ("day", "agent", *keys), lang,
-         title="质检分" if lang != "en" else "QC scores")
+    emit(
+        rows,
+        format,
+        ("agent", "days", *keys) if period else ("day", "agent", *keys),
+        lang,
+        title="质检分" if lang != "en" else "QC scores",
+    )
 
 
 @qc_app.command("sample")
 def sample(
     ws: Path,
-    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W46 (or --from/--to)")] = None,
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W46 (or --from/--to)")] = None,
     date_from: From = None,
     date_to: To = None,
     per_agent: Annotated[int, typer.Option("--per-agent", min=1, help="dialogues per agent")] = 10,
     seed: Annotated[int, typer.Option(help="the same seed and data give the same sample")] = 7,
-    agent: Annotated[Optional[str], typer.Option(help="only this account")] = None,
+    agent: Annotated[str | None, typer.Option(help="only this account")] = None,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
     lang: Lang = "zh",
 ) -> None:
@@ -210,30 +280,47 @@ def sample(
         except ValueError as exc:
             fail(str(exc))
     else:
-        first, last = _period(date_from, date_to)
-        if not (first and last):
+        start, end = _period(date_from, date_to)
+        if not (start and end):
             fail("give --week 2026-W46 or both --from and --to")
+        first, last = start, end
     with workspace(ws) as w:
-        if not (store.has_tables(w.con) and w.con.execute("SELECT count(*) FROM qc_findings WHERE day BETWEEN ? AND ?", [first, last]).fetchone()[0]):
-            errors.print(f"[yellow]warning:[/yellow] no QC findings stored for {first} – {last}: every dialogue counts as clean; "
-                         f"run `kefu qc run {ws} --from {first} --to {last}` first", highlight=False)
+        if not (
+            store.has_tables(w.con)
+            and scalar(w.con, "SELECT count(*) FROM qc_findings WHERE day BETWEEN ? AND ?", [first, last])
+        ):
+            errors.print(
+                f"[yellow]warning:[/yellow] no QC findings stored for {first} – {last}: every dialogue counts as clean; "
+                f"run `kefu qc run {ws} --from {first} --to {last}` first",
+                highlight=False,
+            )
         rows = sampling.sample(w, first, last, per_agent, seed, agent)
-    emit(rows, format, ("agent", "pick", "day", "buyer", "stratum", "findings", "rules", "chat"), lang,
-         title=f"抽检 {first} – {last} (seed {seed})" if lang != "en" else f"Sample {first} – {last} (seed {seed})")
+    emit(
+        rows,
+        format,
+        ("agent", "pick", "day", "buyer", "stratum", "findings", "rules", "chat"),
+        lang,
+        title=f"抽检 {first} – {last} (seed {seed})" if lang != "en" else f"Sample {first} – {last} (seed {seed})",
+    )
 
 
 @qc_app.command("rules")
 def rules_(
     ws: Path,
-    init: Annotated[bool, typer.Option("--init", help="write the default library to WS/qc-rules.toml for editing")] = False,
-    check: Annotated[Optional[Path], typer.Option(help="validate a rule file and its examples; change nothing")] = None,
-    install: Annotated[Optional[Path], typer.Option(help="validate a rule file and make it the workspace's library")] = None,
+    init: Annotated[
+        bool, typer.Option("--init", help="write the default library to WS/qc-rules.toml for editing")
+    ] = False,
+    check: Annotated[Path | None, typer.Option(help="validate a rule file and its examples; change nothing")] = None,
+    install: Annotated[
+        Path | None, typer.Option(help="validate a rule file and make it the workspace's library")
+    ] = None,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
     lang: Lang = "zh",
 ) -> None:
     """The workspace's rule library (qc-rules.toml, else the default); --init, --check FILE, --install FILE."""
     from kefu.qc.examples import example_problems
     from kefu.qc.rules import RULES_FILE, RuleError, default_rules_text, load_rules, parse_rules, save_rules
+
     target = ws / RULES_FILE
     if init:
         if target.exists():
@@ -242,9 +329,9 @@ def rules_(
         target.write_text(default_rules_text(), encoding="utf-8")
         console.print(f"written: {target} (the default library; edit it, then `kefu qc rules {ws} --check {target}`)")
         return
+    path = check or install
     try:
-        if check or install:
-            path = check or install
+        if path is not None:
             text = path.read_text(encoding="utf-8")
             ruleset = parse_rules(text, str(path))
             problems = example_problems(ruleset)
@@ -252,7 +339,9 @@ def rules_(
                 raise RuleError(problems)
             if install:
                 save_rules(SimpleNamespace(path=ws), text)
-            console.print(f"{path}: {len(ruleset.rules)} rules, all valid" + (f"; installed as {target}" if install else ""))
+            console.print(
+                f"{path}: {len(ruleset.rules)} rules, all valid" + (f"; installed as {target}" if install else "")
+            )
         else:
             ruleset = load_rules(SimpleNamespace(path=ws))
     except OSError as exc:
@@ -260,12 +349,27 @@ def rules_(
     except RuleError as exc:
         for problem in exc.problems:
             errors.print(f"[red]error:[/red] {problem}", highlight=False)
-        raise typer.Exit(2)
-    rows = [{"rule": r.id, "rule_name": r.name if lang != "en" else (r.name_en or r.name), "severity": r.severity,
-             "scope": r.scope, "kind": r.kind, "points": r.points, "patterns": len(r.patterns), "enabled": r.enabled}
-            for r in ruleset.rules]
-    emit(rows, format, ("rule", "rule_name", "severity", "scope", "kind", "points", "patterns", "enabled"), lang,
-         title=ruleset.source)
+        raise typer.Exit(2) from exc
+    rows = [
+        {
+            "rule": r.id,
+            "rule_name": r.name if lang != "en" else (r.name_en or r.name),
+            "severity": r.severity,
+            "scope": r.scope,
+            "kind": r.kind,
+            "points": r.points,
+            "patterns": len(r.patterns),
+            "enabled": r.enabled,
+        }
+        for r in ruleset.rules
+    ]
+    emit(
+        rows,
+        format,
+        ("rule", "rule_name", "severity", "scope", "kind", "points", "patterns", "enabled"),
+        lang,
+        title=ruleset.source,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -273,7 +377,7 @@ def register(app: typer.Typer) -> None:
     try:
         from kefu.cli import qc_review
     except ImportError:  # the review commands are optional
-        qc_review = None
-    if qc_review is not None:
+        pass
+    else:
         qc_review.register(qc_app)
     app.add_typer(qc_app, name="qc")

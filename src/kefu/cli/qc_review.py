@@ -8,7 +8,7 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -16,11 +16,12 @@ from rich.table import Table
 from kefu.cli.common import Format, console, fail, workspace
 from kefu.exports import write_csv
 
-
 review_app = typer.Typer(help="Manual review (人工复核) of QC findings.", no_args_is_help=True)
-ledger_app = typer.Typer(help="互查 mutual-inspection ledger: peer reports and each agent's monthly fund.", no_args_is_help=True)
+ledger_app = typer.Typer(
+    help="互查 mutual-inspection ledger: peer reports and each agent's monthly fund.", no_args_is_help=True
+)
 
-Day = Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"])]
+Day = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 Month = Annotated[str, typer.Option(help="YYYY-MM")]
 
 
@@ -64,18 +65,29 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 
 # -- review ---------------------------------------------------------------------------------------
 
-QUEUE_COLUMNS = ("finding_id", "status", "severity", "agent", "buyer", "ts", "rule_name", "match", "reviewer", "comment")
+QUEUE_COLUMNS = (
+    "finding_id",
+    "status",
+    "severity",
+    "agent",
+    "buyer",
+    "ts",
+    "rule_name",
+    "match",
+    "reviewer",
+    "comment",
+)
 
 
 @review_app.command("list")
 def review_list(
     ws: Path,
-    status: Annotated[Optional[str], typer.Option(help="open, confirmed or dismissed")] = None,
-    agent: Annotated[Optional[str], typer.Option(help="account, e.g. 'shop:ann'")] = None,
-    date_from: Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"])] = None,
-    date_to: Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"])] = None,
-    rule: Annotated[Optional[str], typer.Option(help="rule id")] = None,
-    severity: Annotated[Optional[str], typer.Option(help="low, medium, high or critical")] = None,
+    status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed")] = None,
+    agent: Annotated[str | None, typer.Option(help="account, e.g. 'shop:ann'")] = None,
+    date_from: Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+    date_to: Annotated[dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+    rule: Annotated[str | None, typer.Option(help="rule id")] = None,
+    severity: Annotated[str | None, typer.Option(help="low, medium, high or critical")] = None,
     limit: Annotated[int, typer.Option(help="at most this many (0 = all)")] = 100,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
@@ -83,8 +95,16 @@ def review_list(
     from kefu.qc.review import queue
 
     with workspace(ws, write=True) as w, _refusals():
-        rows = queue(w.con, status=status, agent=agent, date_from=_date(date_from), date_to=_date(date_to), rule=rule,
-                     severity=severity, limit=limit or None)
+        rows = queue(
+            w.con,
+            status=status,
+            agent=agent,
+            date_from=_date(date_from),
+            date_to=_date(date_to),
+            rule=rule,
+            severity=severity,
+            limit=limit or None,
+        )
     _emit(rows, format, "QC findings", None if format is Format.json else QUEUE_COLUMNS)
 
 
@@ -97,15 +117,23 @@ def _review(ws: Path, finding_id: str, status: str, reviewer: str, comment: str)
 
 
 @review_app.command("confirm")
-def review_confirm(ws: Path, finding_id: str, reviewer: Annotated[str, typer.Option(help="who reviewed it")],
-                   comment: Annotated[str, typer.Option(help="shown to the agent with the finding")] = "") -> None:
+def review_confirm(
+    ws: Path,
+    finding_id: str,
+    reviewer: Annotated[str, typer.Option(help="who reviewed it")],
+    comment: Annotated[str, typer.Option(help="shown to the agent with the finding")] = "",
+) -> None:
     """Confirm a finding: it becomes the agent's feedback and counts for pay and the 互查 ledger."""
     _review(ws, finding_id, "confirmed", reviewer, comment)
 
 
 @review_app.command("dismiss")
-def review_dismiss(ws: Path, finding_id: str, reviewer: Annotated[str, typer.Option(help="who reviewed it")],
-                   comment: Annotated[str, typer.Option(help="why it is not an error")] = "") -> None:
+def review_dismiss(
+    ws: Path,
+    finding_id: str,
+    reviewer: Annotated[str, typer.Option(help="who reviewed it")],
+    comment: Annotated[str, typer.Option(help="why it is not an error")] = "",
+) -> None:
     """Dismiss a finding (a false alarm)."""
     _review(ws, finding_id, "dismissed", reviewer, comment)
 
@@ -124,8 +152,12 @@ def review_reopen(ws: Path, finding_id: str) -> None:
 
 
 @ledger_app.command("month")
-def ledger_month(ws: Path, month: Month, shop: Annotated[Optional[str], typer.Option()] = None,
-                 format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+def ledger_month(
+    ws: Path,
+    month: Month,
+    shop: Annotated[str | None, typer.Option()] = None,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
     """Each agent's fund for the month: errors, costs, deductions, balance (kefu.toml [qc.mutual])."""
     from kefu.qc.ledger import month_ledger
 
@@ -135,8 +167,12 @@ def ledger_month(ws: Path, month: Month, shop: Annotated[Optional[str], typer.Op
 
 
 @ledger_app.command("errors")
-def ledger_errors(ws: Path, month: Month, shop: Annotated[Optional[str], typer.Option()] = None,
-                  format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+def ledger_errors(
+    ws: Path,
+    month: Month,
+    shop: Annotated[str | None, typer.Option()] = None,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
     """The errors behind the month's deductions, each with its report or finding."""
     from kefu.qc.ledger import month_errors
 
@@ -146,8 +182,12 @@ def ledger_errors(ws: Path, month: Month, shop: Annotated[Optional[str], typer.O
 
 
 @ledger_app.command("public")
-def ledger_public(ws: Path, month: Month, shop: Annotated[str, typer.Option()],
-                  format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+def ledger_public(
+    ws: Path,
+    month: Month,
+    shop: Annotated[str, typer.Option()],
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
     """The month's errors of a shop with who made them hidden (匿名), as agents see them."""
     from kefu.qc.ledger import public_list
 
@@ -161,25 +201,40 @@ def ledger_report(
     ws: Path,
     reporter: Annotated[str, typer.Option(help="the peer who found it (their account)")],
     description: Annotated[str, typer.Option(help="what was wrong")],
-    finding: Annotated[Optional[str], typer.Option(help="a QC finding id (shop, agent and day come from it)")] = None,
-    shop: Annotated[Optional[str], typer.Option()] = None,
-    agent: Annotated[Optional[str], typer.Option(help="the account that made the error")] = None,
+    finding: Annotated[str | None, typer.Option(help="a QC finding id (shop, agent and day come from it)")] = None,
+    shop: Annotated[str | None, typer.Option()] = None,
+    agent: Annotated[str | None, typer.Option(help="the account that made the error")] = None,
     day: Day = None,
-    buyer: Annotated[Optional[str], typer.Option(help="with --ts: the message the error is in")] = None,
-    ts: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d %H:%M:%S"], help="'YYYY-MM-DD HH:MM:SS' of the message")] = None,
+    buyer: Annotated[str | None, typer.Option(help="with --ts: the message the error is in")] = None,
+    ts: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d %H:%M:%S"], help="'YYYY-MM-DD HH:MM:SS' of the message")
+    ] = None,
 ) -> None:
     """Record a peer's report of a colleague's error (open until a supervisor decides)."""
     from kefu.qc.ledger import file_report
 
     with workspace(ws, write=True) as w, _refusals():
-        report_id = file_report(w.con, reporter=reporter, description=description, finding_id=finding, shop=shop,
-                                agent=agent, day=_date(day), buyer=buyer, ts=ts)
+        report_id = file_report(
+            w.con,
+            reporter=reporter,
+            description=description,
+            finding_id=finding,
+            shop=shop,
+            agent=agent,
+            day=_date(day),
+            buyer=buyer,
+            ts=ts,
+        )
     console.print(f"report {report_id}: open")
 
 
 @ledger_app.command("decide")
-def ledger_decide(ws: Path, report_id: str, decision: Decision,
-                  by: Annotated[str, typer.Option("--by", help="the supervisor deciding")]) -> None:
+def ledger_decide(
+    ws: Path,
+    report_id: str,
+    decision: Decision,
+    by: Annotated[str, typer.Option("--by", help="the supervisor deciding")],
+) -> None:
     """Confirm or reject a peer report (open undoes the decision)."""
     from kefu.qc.ledger import decide
 
@@ -189,10 +244,13 @@ def ledger_decide(ws: Path, report_id: str, decision: Decision,
 
 
 @ledger_app.command("reports")
-def ledger_reports(ws: Path, month: Annotated[Optional[str], typer.Option(help="YYYY-MM")] = None,
-                   shop: Annotated[Optional[str], typer.Option()] = None,
-                   status: Annotated[Optional[str], typer.Option(help="open, confirmed or rejected")] = None,
-                   format: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+def ledger_reports(
+    ws: Path,
+    month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+    shop: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option(help="open, confirmed or rejected")] = None,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
     """Peer reports, open ones first."""
     from kefu.qc.ledger import reports
 

@@ -16,20 +16,47 @@ from kefu.metrics.explain import Explanation
 from kefu.metrics.registry import BY_KEY
 
 HEADLINE = (
-    "consult_buyers", "received_buyers", "reply_rate", "avg_response_s", "avg_first_response_s", "slow_responses",
-    "rate_3min", "inquiry_buyers", "inquiry_conversion", "lost_buyers", "attributed_orders", "sales_amount",
+    "consult_buyers",
+    "received_buyers",
+    "reply_rate",
+    "avg_response_s",
+    "avg_first_response_s",
+    "slow_responses",
+    "rate_3min",
+    "inquiry_buyers",
+    "inquiry_conversion",
+    "lost_buyers",
+    "attributed_orders",
+    "sales_amount",
     "satisfaction_rate",
 )
 
 WORDS = {
-    "shop": ("店铺", "Shop"), "agent": ("客服", "Agent"), "team": ("小组", "Team"), "employer": ("归属", "Employer"),
-    "day": ("日期", "Day"), "week": ("周", "Week"), "month": ("月", "Month"), "hour": ("时段", "Hour"),
-    "file": ("文件", "File"), "table": ("表", "Table"), "format": ("格式", "Format"), "encoding": ("编码", "Encoding"),
-    "read": ("读取", "Read"), "accepted": ("接受", "Accepted"), "rejected": ("拒绝", "Rejected"),
-    "added": ("新增", "Added"), "updated": ("更新", "Updated"), "duplicates": ("重复", "Duplicates"), "skipped": ("已导入过,跳过", "already imported, skipped"),
+    "shop": ("店铺", "Shop"),
+    "agent": ("客服", "Agent"),
+    "team": ("小组", "Team"),
+    "employer": ("归属", "Employer"),
+    "day": ("日期", "Day"),
+    "week": ("周", "Week"),
+    "month": ("月", "Month"),
+    "hour": ("时段", "Hour"),
+    "file": ("文件", "File"),
+    "table": ("表", "Table"),
+    "format": ("格式", "Format"),
+    "encoding": ("编码", "Encoding"),
+    "read": ("读取", "Read"),
+    "accepted": ("接受", "Accepted"),
+    "rejected": ("拒绝", "Rejected"),
+    "added": ("新增", "Added"),
+    "updated": ("更新", "Updated"),
+    "duplicates": ("重复", "Duplicates"),
+    "skipped": ("已导入过,跳过", "already imported, skipped"),
     "not_imported": ("无法读取,未导入(其余文件已导入)", "cannot be read, not imported (the other files were)"),
-    "dry_run": ("预览(未写入)", "dry run (nothing written)"), "import": ("导入结果", "Import"),
-    "problems": ("首批问题", "First problems"), "line": ("行", "Line"), "reason": ("原因", "Reason"),
+    "dry_run": ("预览(未写入)", "dry run (nothing written)"),
+    "import": ("导入结果", "Import"),
+    "problems": ("首批问题", "First problems"),
+    "line": ("行", "Line"),
+    "reason": ("原因", "Reason"),
 }
 
 
@@ -72,8 +99,10 @@ def kpi_table(records: list[dict], lang: str, metrics: list[str] | None, title: 
     mark = provisional_words(lang)[0]
     for record in records:
         pending = record.get("provisional", {})
-        table.add_row(*(str(record[k]) for k in keys),
-                      *(fmt(k, record.get(k)) + (f" [dim]{mark}[/dim]" if k in pending else "") for k in shown))
+        table.add_row(
+            *(str(record[k]) for k in keys),
+            *(fmt(k, record.get(k)) + (f" [dim]{mark}[/dim]" if k in pending else "") for k in shown),
+        )
     return table
 
 
@@ -92,7 +121,15 @@ def provisional_note(finals: Iterable[dt.date | str], lang: str, data_until: dt.
     if not days:
         return ""
     mark, final_on, why = provisional_words(lang)
-    reach = "" if data_until is None else (f" (数据截至 {data_until:%Y-%m-%d %H:%M:%S})" if lang != "en" else f" (data until {data_until:%Y-%m-%d %H:%M:%S})")
+    reach = (
+        ""
+        if data_until is None
+        else (
+            f" (数据截至 {data_until:%Y-%m-%d %H:%M:%S})"
+            if lang != "en"
+            else f" (data until {data_until:%Y-%m-%d %H:%M:%S})"
+        )
+    )
     return f"{mark}: {why} — " + ", ".join(final_on.replace("{date}", d) for d in days) + reach
 
 
@@ -123,8 +160,18 @@ def import_table(reports: list[FileReport], lang: str, dry_run: bool) -> Table:
         elif r.skipped:
             table.add_row(name, r.table, f"[dim]{word('skipped', lang)}[/dim]", "", "", "", "", "0", "0", "")
         else:
-            table.add_row(name, r.table, r.format, r.encoding, str(r.read), str(r.accepted),
-                          f"[yellow]{r.rejected}[/yellow]" if r.rejected else "0", str(r.added), str(r.updated), str(r.duplicates))
+            table.add_row(
+                name,
+                r.table,
+                r.format,
+                r.encoding,
+                str(r.read),
+                str(r.accepted),
+                f"[yellow]{r.rejected}[/yellow]" if r.rejected else "0",
+                str(r.added),
+                str(r.updated),
+                str(r.duplicates),
+            )
     return table
 
 
@@ -137,7 +184,9 @@ def print_problems(console: Console, reports: list[FileReport], lang: str) -> No
         for line, reason in r.problems:
             console.print(f"[yellow]{Path(r.file).name}:{line}[/yellow] {reason}", highlight=False)
         if r.rejected > len(r.problems) and r.problems:
-            console.print(f"  … {r.rejected - len(r.problems)} more: kefu rejects WS --file {Path(r.file).name}", highlight=False)
+            console.print(
+                f"  … {r.rejected - len(r.problems)} more: kefu rejects WS --file {Path(r.file).name}", highlight=False
+            )
 
 
 def counts_table(counts: dict[str, int], out: Path) -> Table:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -51,10 +51,19 @@ def serve(
     ws: Path,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    admin_password: Annotated[Optional[str], typer.Option(help="create/replace user `admin` with this password")] = None,
-    create_admin: Annotated[bool, typer.Option(help="create user `admin` with a generated password and print it")] = False,
-    insecure_cookies: Annotated[bool, typer.Option(help="send session cookies over plain http (only behind a trusted LAN; localhost does not need it)")] = False,
-    check_every: Annotated[float, typer.Option(help="seconds between checks of the workspace file for imports and other changes")] = 2.0,
+    admin_password: Annotated[str | None, typer.Option(help="create/replace user `admin` with this password")] = None,
+    create_admin: Annotated[
+        bool, typer.Option(help="create user `admin` with a generated password and print it")
+    ] = False,
+    insecure_cookies: Annotated[
+        bool,
+        typer.Option(
+            help="send session cookies over plain http (only behind a trusted LAN; localhost does not need it)"
+        ),
+    ] = False,
+    check_every: Annotated[
+        float, typer.Option(help="seconds between checks of the workspace file for imports and other changes")
+    ] = 2.0,
 ) -> None:
     """Serve the web app for a workspace (from an in-memory snapshot: every other command keeps working)."""
     import uvicorn
@@ -63,8 +72,11 @@ def serve(
     from kefu.web.app import create_app, missing_assets
 
     if missing_assets():
-        errors.print(f"[yellow]warning:[/yellow] {', '.join(missing_assets())} missing from kefu/web/static/vendor: "
-                     "run `make assets` (npm ci + copy); pages work, charts and live sorting do not", highlight=False)
+        errors.print(
+            f"[yellow]warning:[/yellow] {', '.join(missing_assets())} missing from kefu/web/static/vendor: "
+            "run `make assets` (npm ci + copy); pages work, charts and live sorting do not",
+            highlight=False,
+        )
 
     if create_admin or admin_password:
         w = _open(ws)
@@ -84,7 +96,11 @@ def uvicorn_config(app, host: str, port: int, trusted_proxies: tuple[str, ...] =
     and so escape the per-address login throttle)."""
     import uvicorn
 
-    proxies = {"proxy_headers": True, "forwarded_allow_ips": list(trusted_proxies)} if trusted_proxies else {"proxy_headers": False}
+    proxies = (
+        {"proxy_headers": True, "forwarded_allow_ips": list(trusted_proxies)}
+        if trusted_proxies
+        else {"proxy_headers": False}
+    )
     return uvicorn.Config(app, host=host, port=port, log_level="warning", **proxies)
 
 
@@ -93,10 +109,10 @@ def user_add(
     ws: Path,
     name: Annotated[str, typer.Option(help="login name, e.g. 小萍")],
     role: Annotated[str, typer.Option(help="admin, manager, qc, agent or vendor")],
-    shop: Annotated[list[str], typer.Option(help="a shop this user sees (repeat for several)")] = [],
-    agent: Annotated[Optional[str], typer.Option(help="role agent: the account (店铺:名字, or the name)")] = None,
-    employer: Annotated[Optional[str], typer.Option(help="role vendor: the outsourcing company")] = None,
-    password: Annotated[Optional[str], typer.Option(help="default: a generated one, printed once")] = None,
+    shop: Annotated[list[str], typer.Option(help="a shop this user sees (repeat for several)")] = [],  # noqa: B006 (Typer builds a new list)
+    agent: Annotated[str | None, typer.Option(help="role agent: the account (店铺:名字, or the name)")] = None,
+    employer: Annotated[str | None, typer.Option(help="role vendor: the outsourcing company")] = None,
+    password: Annotated[str | None, typer.Option(help="default: a generated one, printed once")] = None,
 ) -> None:
     """Create or replace a web user (checked against the workspace's shops, accounts and companies); prints the password."""
     from kefu.users import UserError, add_user, roster, scope_problems, validate
@@ -125,7 +141,9 @@ def user_list(ws: Path) -> None:
     w = _open(ws)
     table = Table("name", "role", "shops", "agent", "employer", "status")
     for u in list_users(w.con, include_disabled=True):
-        table.add_row(u.name, u.role, ", ".join(u.shops), u.agent or "", u.employer or "", "disabled" if u.disabled else "active")
+        table.add_row(
+            u.name, u.role, ", ".join(u.shops), u.agent or "", u.employer or "", "disabled" if u.disabled else "active"
+        )
     w.close()
     console.print(table)
 
@@ -134,7 +152,9 @@ def user_list(ws: Path) -> None:
 def user_passwd(
     ws: Path,
     name: Annotated[str, typer.Option(help="login name")],
-    generate: Annotated[bool, typer.Option("--generate", help="generate a password and print it, instead of asking for one")] = False,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="generate a password and print it, instead of asking for one")
+    ] = False,
 ) -> None:
     """Set a user's password (asked twice, or generated); every session of the user ends."""
     from kefu.users import PASSWORD_RULE, UserError, set_password
@@ -181,8 +201,8 @@ def user_enable(ws: Path, name: Annotated[str, typer.Option(help="login name")])
 def report_daily(
     ws: Path,
     date: Annotated[str, typer.Option(help="YYYY-MM-DD (default: the latest day with data)")] = "",
-    shop: Annotated[Optional[str], typer.Option(help="default: the first shop")] = None,
-    xlsx: Annotated[Optional[Path], typer.Option(help="write the report as XLSX with charts")] = None,
+    shop: Annotated[str | None, typer.Option(help="default: the first shop")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="write the report as XLSX with charts")] = None,
     lang: Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")] = "zh",
 ) -> None:
     """The daily report (日报) of a shop: team and agents vs previous day, last week, monthly targets."""
@@ -215,22 +235,36 @@ def report_daily(
                 cache[(by, f, t)] = api.kpis(w, list(by), date_from=f, date_to=t)
             return cache[(by, f, t)]
 
-        names = {r[0]: {"name": r[1], "team": r[2], "employer": r[3], "role": r[4]}
-                 for r in w.con.execute("SELECT agent, name, team, employer, role FROM agents").fetchall()}
-        report = daily_report(kpis, shop, day, load(w.con, day.strftime("%Y-%m"), [shop]), names, api.data_until(w.con, shop))
+        names = {
+            r[0]: {"name": r[1], "team": r[2], "employer": r[3], "role": r[4]}
+            for r in w.con.execute("SELECT agent, name, team, employer, role FROM agents").fetchall()
+        }
+        report = daily_report(
+            kpis, shop, day, load(w.con, day.strftime("%Y-%m"), [shop]), names, api.data_until(w.con, shop)
+        )
         report = attach_qc(report, day_tally(w.con, shop, day))  # QC figures, when a QC run covered the day
     finally:
         w.close()
     table = Table(title=f"{shop} 日报 {day}" if lang == "zh" else f"{shop} daily report {day}")
-    for col in ("指标", "当日", "较前日", "较上周同日", "本月累计", "月目标", "完成率") if lang == "zh" else ("metric", "day", "vs prev", "vs last week", "MTD", "target", "completion"):
+    for col in (
+        ("指标", "当日", "较前日", "较上周同日", "本月累计", "月目标", "完成率")
+        if lang == "zh"
+        else ("metric", "day", "vs prev", "vs last week", "MTD", "target", "completion")
+    ):
         table.add_column(col)
     mark = render.provisional_words(lang)[0]
     for r in report.team:
         k = r["metric"]
         later = f" {mark}" if k in report.provisional else ""  # can still change (kefu.metrics.provisional)
-        table.add_row(BY_KEY[k].zh if lang == "zh" else BY_KEY[k].en, fmt(k, r["value"], lang) + later, fmt_delta(k, r["vs_previous"], lang),
-                      fmt_delta(k, r["vs_last_week"], lang), fmt(k, r["mtd"], lang) + later, "" if r["target"] is None else fmt(k, r["target"], lang),
-                      "" if r["completion"] is None else f"{r['completion'] * 100:.0f}%{later}")
+        table.add_row(
+            BY_KEY[k].zh if lang == "zh" else BY_KEY[k].en,
+            fmt(k, r["value"], lang) + later,
+            fmt_delta(k, r["vs_previous"], lang),
+            fmt_delta(k, r["vs_last_week"], lang),
+            fmt(k, r["mtd"], lang) + later,
+            "" if r["target"] is None else fmt(k, r["target"], lang),
+            "" if r["completion"] is None else f"{r['completion'] * 100:.0f}%{later}",
+        )
     console.print(table)
     if note := render.provisional_note(report.provisional.values(), lang, report.data_until):
         console.print(note, highlight=False)
@@ -247,7 +281,11 @@ def _qc_table(report, lang: str) -> Table:
     """Each agent's QC score, findings and confirmed findings of the day (docs/qc.md)."""
     zh = lang == "zh"
     table = Table(title=f"质检 {report.day}" if zh else f"QC {report.day}")
-    for col in ("客服", "质检分", "质检问题", "已确认", "待复核") if zh else ("agent", "QC score", "findings", "confirmed", "open"):
+    for col in (
+        ("客服", "质检分", "质检问题", "已确认", "待复核")
+        if zh
+        else ("agent", "QC score", "findings", "confirmed", "open")
+    ):
         table.add_column(col, justify="left" if col in ("客服", "agent") else "right")
     for a in sorted(report.agents, key=lambda a: (a["qc"]["qc_score"], a["name"])):
         q = a["qc"]
@@ -262,8 +300,11 @@ def _teams_table(report, lang: str) -> Table:
 
     zh = lang == "zh"
     table = Table(title=f"组别目标 {report.month}" if zh else f"Team targets {report.month}")
-    for col in ("组别", "指标", "本月累计", "月目标", "按进度应达", "完成率", "差距") if zh else \
-            ("team", "metric", "MTD", "target", "expected by now", "completion", "gap"):
+    for col in (
+        ("组别", "指标", "本月累计", "月目标", "按进度应达", "完成率", "差距")
+        if zh
+        else ("team", "metric", "MTD", "target", "expected by now", "completion", "gap")
+    ):
         table.add_column(col)
     for team in report.teams:
         name = team["team"] or ("未分组" if zh else "no team")
@@ -271,11 +312,25 @@ def _teams_table(report, lang: str) -> Table:
             k = r["metric"]
             done = "" if r["completion"] is None else f"{r['completion'] * 100:.0f}%"
             mark = {True: " ✓", False: " ✗"}.get(r["on_track"], "")
-            table.add_row(name, BY_KEY[k].zh if zh else BY_KEY[k].en, fmt(k, r["mtd"], lang), fmt(k, r["target"], lang),
-                          fmt(k, r["expected_to_date"], lang), done + mark, fmt_delta(k, r["gap"], lang))
+            table.add_row(
+                name,
+                BY_KEY[k].zh if zh else BY_KEY[k].en,
+                fmt(k, r["mtd"], lang),
+                fmt(k, r["target"], lang),
+                fmt(k, r["expected_to_date"], lang),
+                done + mark,
+                fmt_delta(k, r["gap"], lang),
+            )
         if not team["targets"]:
-            table.add_row(name, BY_KEY["sales_amount"].zh if zh else BY_KEY["sales_amount"].en,
-                          fmt("sales_amount", team["figures"]["sales_amount"], lang), "", "", "", "")
+            table.add_row(
+                name,
+                BY_KEY["sales_amount"].zh if zh else BY_KEY["sales_amount"].en,
+                fmt("sales_amount", team["figures"]["sales_amount"], lang),
+                "",
+                "",
+                "",
+                "",
+            )
     return table
 
 
@@ -292,7 +347,7 @@ def targets_import(ws: Path, file: Path) -> None:
     except TargetError as e:
         for p in e.problems:
             errors.print(f"[red]error:[/red] {p}", highlight=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from e
     finally:
         w.close()
     console.print(f"{n} targets imported from {file}")

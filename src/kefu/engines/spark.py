@@ -40,7 +40,9 @@ def session(master: str = "local[2]", scratch: Path | None = None, partitions: i
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch / 'derby'}")
     )
     if small_data:
-        builder = builder.config("spark.sql.codegen.wholeStage", "false").config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+        builder = builder.config("spark.sql.codegen.wholeStage", "false").config(
+            "spark.sql.codegen.factoryMode", "NO_CODEGEN"
+        )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

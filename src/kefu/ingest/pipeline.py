@@ -21,7 +21,7 @@ from kefu.ingest import formats
 from kefu.ingest.readers import CANONICAL_SUFFIXES, RawFile, ReadError, read_canonical
 from kefu.ingest.stage import conflict_sql, lit, missing_required, q, staging_sql, stored_columns
 from kefu.schema import HISTORY, TABLES, Table, table_for_file
-from kefu.workspace import Workspace, transaction
+from kefu.workspace import Workspace, scalar, transaction
 
 Progress = Callable[[str, int, int], None]  # (file, done, total)
 FIRST_PROBLEMS = 5
@@ -88,7 +88,7 @@ def import_paths(
         raise FileNotFoundError(f"no such file: {', '.join(missing)}")
     con = ws.con
     with transaction(con, commit=not dry_run):
-        import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+        import_id = scalar(con, "SELECT coalesce(max(import_id), 0) + 1 FROM imports")
         reports: list[FileReport] = []
         batches: dict[tuple, list[Pending]] = {}
         seen: dict[str, list[str]] = {}
@@ -113,7 +113,8 @@ class Roster:
     """Known account → shop, for chat files: read once per import, again after agents were stored."""
 
     def __init__(self, ws: Workspace):
-        self.ws, self._accounts = ws, None
+        self.ws = ws
+        self._accounts: dict[str, str] | None = None
 
     def accounts(self) -> dict[str, str]:
         if self._accounts is None:
@@ -137,7 +138,13 @@ class Pending:
 
 
 def _import_file(
-    ws: Workspace, path: Path, import_id: int, shop: str | None, batches: dict, seen: dict[str, list[str]], roster: Roster
+    ws: Workspace,
+    path: Path,
+    import_id: int,
+    shop: str | None,
+    batches: dict,
+    seen: dict[str, list[str]],
+    roster: Roster,
 ) -> list[FileReport]:
     """Read one file; store its keyed tables now and queue the others. `seen`: sha256 → tables imported before."""
     data = path.read_bytes()
@@ -178,7 +185,9 @@ def _read(path: Path, data: bytes, shop: str | None, roster: Roster) -> tuple[st
     if fmt is None:
         formats.refuse_unreadable(path, data)  # a legacy .xls, UTF-16 without a BOM, binary: say so
         names = ", ".join(TABLES)
-        raise ReadError(f"{path}: not a known export and the name does not say which table it is (canonical files are named {names})")
+        raise ReadError(
+            f"{path}: not a known export and the name does not say which table it is (canonical files are named {names})"
+        )
     parsed = formats.parse(path, shop=shop, agents=roster.accounts(), data=data)
     raws = {TABLES[name]: RawFile(tbl) for name, tbl in parsed.tables.items()}
     if parsed.rejects:  # records the parser could not read count against the file's main table
@@ -196,7 +205,11 @@ def _import_batch(ws: Workspace, items: list[Pending], import_id: int) -> list[F
         _store_rejects(ws, import_id, str(item.path), table.name, item.raw.rejects)
         rows = item.raw.table
         seq = pc.add(pc.multiply(pa.scalar(number, pa.int64()), 1 << 32), rows["_line"])
-        parts.append(rows.append_column("_file", pa.array([str(item.path)] * rows.num_rows, pa.string())).append_column("_seq", seq))
+        parts.append(
+            rows.append_column("_file", pa.array([str(item.path)] * rows.num_rows, pa.string())).append_column(
+                "_seq", seq
+            )
+        )
     batch = pa.concat_tables(parts)
     con.register("raw_input", batch)
     try:
@@ -209,7 +222,9 @@ def _import_batch(ws: Workspace, items: list[Pending], import_id: int) -> list[F
         f"""INSERT INTO rejects SELECT {import_id}, src_file, src_line, {lit(table.name)}, _reason, _raw
             FROM staged WHERE _reason IS NOT NULL"""
     )
-    rejected = dict(con.execute("SELECT src_file, count(*) FROM staged WHERE _reason IS NOT NULL GROUP BY 1").fetchall())
+    rejected = dict(
+        con.execute("SELECT src_file, count(*) FROM staged WHERE _reason IS NOT NULL GROUP BY 1").fetchall()
+    )
     stored = _store(con, table, import_id)
     problems: dict[str, list] = {}
     for file, line, reason in con.execute(
@@ -232,12 +247,14 @@ def _import_batch(ws: Workspace, items: list[Pending], import_id: int) -> list[F
 
 
 def _reject_key_conflicts(con, table: Table) -> None:
-    named = [k for k in table.key if k != "shop"] or list(table.key)  # a file's rows are of one shop, mostly
+    named = [k for k in table.key_columns if k != "shop"] or list(
+        table.key_columns
+    )  # a file's rows are of one shop, mostly
     key_text = " || '/' || ".join(f"{q(k)}::VARCHAR" for k in named)
     con.execute(
-        f"""UPDATE staged SET _reason = {lit('/'.join(named) + ' ')} || c.key_text ||
+        f"""UPDATE staged SET _reason = {lit("/".join(named) + " ")} || c.key_text ||
                    ' appears on line ' || c.first_line || ' of this file with different values'
-            FROM (SELECT src_line, first_line, {key_text} AS key_text FROM ({conflict_sql(table, 'staged')}) WHERE differs) c
+            FROM (SELECT src_line, first_line, {key_text} AS key_text FROM ({conflict_sql(table, "staged")}) WHERE differs) c
             WHERE staged.src_line = c.src_line"""
     )
 
@@ -306,18 +323,20 @@ def _merge(con, table: Table, import_id: int) -> Stored:
     stored values (`_old_<column>`); the replaced versions go to the history table."""
     name, columns = q(table.name), stored_columns(table)
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS WITH {_one_per_key(table)} SELECT * FROM incoming")
-    match = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in table.key)
+    match = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in table.key_columns)
     old = ", ".join(f"t.{q(c)} AS {q('_old_' + c)}" for c in columns)
     merged = ", ".join(f"{_merged(table, c)} AS {q(c)}" for c in columns)
     differs = [f"{q(c)} IS DISTINCT FROM {q('_old_' + c)}" for c in table.column_names]
     con.execute(f"""CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM (
-            SELECT {merged}, {', '.join(q('_old_' + c) for c in table.column_names)}, _new, _from FROM (
-                SELECT i.*, {old}, t.{q(table.key[0])} IS NULL AS _new, {_wins(table)} AS _wins, i.src_file AS _from
+            SELECT {merged}, {", ".join(q("_old_" + c) for c in table.column_names)}, _new, _from FROM (
+                SELECT i.*, {old}, t.{q(table.key_columns[0])} IS NULL AS _new, {_wins(table)} AS _wins, i.src_file AS _from
                 FROM incoming i LEFT JOIN {name} t ON {match}))
-        WHERE _new OR {' OR '.join(differs)}""")
+        WHERE _new OR {" OR ".join(differs)}""")
     replaced = f"{name} t WHERE EXISTS (SELECT 1 FROM fresh i WHERE NOT i._new AND {match})"
     if table.name in TOUCHING:  # the conversations whose derived rows must be recomputed, before and after
-        con.execute(f"INSERT INTO touched SELECT DISTINCT shop, buyer FROM fresh UNION SELECT DISTINCT shop, buyer FROM {replaced}")
+        con.execute(
+            f"INSERT INTO touched SELECT DISTINCT shop, buyer FROM fresh UNION SELECT DISTINCT shop, buyer FROM {replaced}"
+        )
     if table.name in HISTORY:
         con.execute(f"INSERT INTO {q(HISTORY[table.name])} BY NAME SELECT *, {import_id} AS import_id FROM {replaced}")
     con.execute(f"DELETE FROM {replaced}")
@@ -326,7 +345,8 @@ def _merge(con, table: Table, import_id: int) -> Stored:
     per_column = ", ".join(f"count(*) FILTER (NOT _new AND {d})" for d in differs)
     found: Stored = {}
     for file, added, updated, *changed in con.execute(
-            f"SELECT _from, count(*) FILTER (_new), count(*) FILTER (NOT _new), {per_column} FROM fresh GROUP BY 1").fetchall():
+        f"SELECT _from, count(*) FILTER (_new), count(*) FILTER (NOT _new), {per_column} FROM fresh GROUP BY 1"
+    ).fetchall():
         found[file] = (added, updated, {c: n for c, n in zip(table.column_names, changed, strict=True) if n})
     return found
 
@@ -335,7 +355,7 @@ def _wins(table: Table) -> str:
     """Whether the incoming row `i` is the later version of the stored record `t` (true when none is stored).
     The source's modification time decides where both have one, then the lifecycle rank where both
     have a known status; otherwise (and on a tie) the later import wins."""
-    cases = [f"WHEN t.{q(table.key[0])} IS NULL THEN true"]
+    cases = [f"WHEN t.{q(table.key_columns[0])} IS NULL THEN true"]
     life = table.lifecycle
     if life and life.modified:
         m = q(life.modified)
@@ -343,7 +363,9 @@ def _wins(table: Table) -> str:
     if life:
         ranks = " ".join(f"WHEN {lit(s)} THEN {n}" for n, states in enumerate(life.ranks) for s in states)
         rank_i, rank_t = (f"(CASE lower({side}.{q(life.status)}) {ranks} END)" for side in "it")
-        cases.append(f"WHEN {rank_i} IS NOT NULL AND {rank_t} IS NOT NULL AND {rank_i} <> {rank_t} THEN {rank_i} > {rank_t}")
+        cases.append(
+            f"WHEN {rank_i} IS NOT NULL AND {rank_t} IS NOT NULL AND {rank_i} <> {rank_t} THEN {rank_i} > {rank_t}"
+        )
     return f"CASE {' '.join(cases)} ELSE true END"
 
 
@@ -361,8 +383,8 @@ def _one_per_key(table: Table) -> str:
     """CTE `incoming`: the accepted rows of a keyed table, each key once (its first row in file order;
     rows with the same key and other values were rejected before). Only keys whose hash repeats
     are grouped."""
-    key = ", ".join(q(c) for c in table.key)
-    rest = [c for c in stored_columns(table) if c not in table.key]
+    key = ", ".join(q(c) for c in table.key_columns)
+    rest = [c for c in stored_columns(table) if c not in table.key_columns]
     firsts = ", ".join(f"arg_min({q(c)}, _seq) AS {q(c)}" for c in rest)
     key_hash = _row_hash(table)
     return f"""repeated AS MATERIALIZED (SELECT {key_hash} AS _h FROM staged WHERE _reason IS NULL GROUP BY 1 HAVING count(*) > 1),
@@ -374,17 +396,51 @@ def _one_per_key(table: Table) -> str:
 
 def _store_rejects(ws: Workspace, import_id: int, file: str, table: str, rejects: list[formats.Reject]) -> None:
     if rejects:
-        _insert_rows(ws, "rejects", ["import_id", "file", "line", "tbl", "reason", "raw"],
-                     [(import_id, file, r.line, table, r.reason, r.raw) for r in rejects])
+        _insert_rows(
+            ws,
+            "rejects",
+            ["import_id", "file", "line", "tbl", "reason", "raw"],
+            [(import_id, file, r.line, table, r.reason, r.raw) for r in rejects],
+        )
 
 
 def _ledger(ws: Workspace, import_id: int, entries: list[tuple[str, FileReport]]) -> None:
-    columns = ["import_id", "file", "sha256", "format", "encoding", "tbl", "read", "accepted", "rejected", "added", "updated", "changed"]
-    _insert_rows(ws, "imports", columns, [
-        (import_id, r.file, sha, r.format, r.encoding, r.table, None if r.error else r.read, r.accepted, r.rejected, r.added,
-         r.updated, r.changes)
-        for sha, r in entries
-    ])
+    columns = [
+        "import_id",
+        "file",
+        "sha256",
+        "format",
+        "encoding",
+        "tbl",
+        "read",
+        "accepted",
+        "rejected",
+        "added",
+        "updated",
+        "changed",
+    ]
+    _insert_rows(
+        ws,
+        "imports",
+        columns,
+        [
+            (
+                import_id,
+                r.file,
+                sha,
+                r.format,
+                r.encoding,
+                r.table,
+                None if r.error else r.read,
+                r.accepted,
+                r.rejected,
+                r.added,
+                r.updated,
+                r.changes,
+            )
+            for sha, r in entries
+        ],
+    )
 
 
 def _insert_rows(ws: Workspace, table: str, columns: list[str], rows: list[tuple]) -> None:

@@ -137,8 +137,11 @@ def _read_csv_fast(body: pa.Buffer, data: bytes) -> pa.Table | None:
     starts = 2 + np.concatenate(([0], np.cumsum(spans)[:-1])) if rows else np.array([], dtype=np.int64)
     if newlines != int(spans.sum()) + (1 if final_newline else 0):
         return None  # blank lines were skipped somewhere
-    if rows and (spans.max() > MAX_RECORD_LINES or _may_hold_records(multiline, table.num_columns)
-                 or _ends_open(data, int(spans[-1]))):
+    if rows and (
+        spans.max() > MAX_RECORD_LINES
+        or _may_hold_records(multiline, table.num_columns)
+        or _ends_open(data, int(spans[-1]))
+    ):
         return None  # perhaps an unclosed quote: the exact reader decides
     return table.append_column("_line", pa.array(starts, pa.int64()))
 
@@ -181,7 +184,9 @@ def _read_csv_exact(path: Path, text: str, encoding: str) -> RawFile:
     _, position, header, error = first
     if error is not None:
         raise ReadError(f"{path}: line 1: {error}")
-    rows, starts, rejects = [], [], []
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    rejects: list[Reject] = []
     while position < len(lines):
         position = _read_records(lines, position, len(header), rows, starts, rejects)
     columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(header))]
@@ -236,10 +241,13 @@ def _unclosed_quote(lines: list[str], first: int, last: int, width: int) -> tupl
     go_on = f"; line {first} is rejected and the lines after it are read as records"
     swallowed = sum(1 for line in lines[first:last] if width >= 3 and _fields(line) == width)
     if swallowed:
-        return f"{opened} runs to line {last} and takes in {swallowed} lines that read as records of their own{go_on}", True
+        return (
+            f"{opened} runs to line {last} and takes in {swallowed} lines that read as records of their own{go_on}",
+            True,
+        )
     if last - first + 1 > MAX_RECORD_LINES:
         return f"{opened} runs over {last - first + 1} lines (a message has at most {MAX_RECORD_LINES}){go_on}", True
-    if last == len(lines) and _open_at_end("".join(lines[first - 1:last])):
+    if last == len(lines) and _open_at_end("".join(lines[first - 1 : last])):
         return f"{opened} is never closed (the file ends inside it)", False
     return None
 
@@ -261,7 +269,7 @@ def _open_at_end(text: str) -> bool:
 
 
 def _raw(lines: list[str], first: int, last: int) -> str:
-    return "".join(lines[first - 1:last]).rstrip("\r\n")[:500]
+    return "".join(lines[first - 1 : last]).rstrip("\r\n")[:500]
 
 
 # --- Parquet and XLSX -------------------------------------------------------

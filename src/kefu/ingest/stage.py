@@ -54,15 +54,19 @@ def staging_sql(table: Table, source: str, present: list[str]) -> str:
     reasons = [r for c in table.columns for r in _reasons(c, clean[c.name], typed[c.name])]
     present = [name for name in present if name not in BOOKKEEPING]
     extras = [name for name in present if name not in table.column_names]
-    extra = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in extras)}))::VARCHAR" if extras else "NULL::VARCHAR"
+    extra = (
+        f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in extras)}))::VARCHAR"
+        if extras
+        else "NULL::VARCHAR"
+    )
     raw = f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in present)}))::VARCHAR"
     return f"""
-        SELECT {', '.join(f"{typed[c.name]} AS {q(c.name)}" for c in table.columns)},
+        SELECT {", ".join(f"{typed[c.name]} AS {q(c.name)}" for c in table.columns)},
                {extra} AS extra, _file AS src_file, _line AS src_line, _seq, _reason,
                CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw
         FROM (
-            SELECT *, NULLIF(concat_ws('; ', {', '.join(reasons)}), '') AS _reason
-            FROM (SELECT *, {', '.join(inner)} FROM {source})
+            SELECT *, NULLIF(concat_ws('; ', {", ".join(reasons)}), '') AS _reason
+            FROM (SELECT *, {", ".join(inner)} FROM {source})
         )"""
 
 
@@ -111,8 +115,10 @@ def _reasons(column: Column, cell: str, typed: str) -> list[str]:
     if column.kind == "timestamp":
         out += _timestamp_reasons(cell, typed, shown)
     if column.long_number:
-        out.append(f"CASE WHEN regexp_full_match({cell}, {lit(SCIENTIFIC_PATTERN)}) "
-                   f"THEN {shown}{lit('was damaged by Excel (scientific notation): digits lost')} END")
+        out.append(
+            f"CASE WHEN regexp_full_match({cell}, {lit(SCIENTIFIC_PATTERN)}) "
+            f"THEN {shown}{lit('was damaged by Excel (scientific notation): digits lost')} END"
+        )
         out.append(_rounded_reason(cell, shown))
     if column.bounds:
         low, high = column.bounds
@@ -134,8 +140,10 @@ def _rounded_reason(cell: str, shown: str) -> str:
     number ends so with probability 1e-3 to 1e-4, so three of them never happen by chance."""
     long = f"(length({cell}) > {EXCEL_DIGITS} AND regexp_full_match({cell}, '[0-9]+'))"
     zeros = f"(ltrim(substr({cell}, {EXCEL_DIGITS + 1}), '0') = '')"
-    whole_file = (f"count(*) FILTER ({long}) OVER (PARTITION BY _file) >= 3 "
-                  f"AND bool_and({zeros}) FILTER ({long}) OVER (PARTITION BY _file)")
+    whole_file = (
+        f"count(*) FILTER ({long}) OVER (PARTITION BY _file) >= 3 "
+        f"AND bool_and({zeros}) FILTER ({long}) OVER (PARTITION BY _file)"
+    )
     why = f"was rounded by Excel to {EXCEL_DIGITS} digits (all long numbers of this file end in zeros): digits lost"
     return f"CASE WHEN {long} AND {zeros} AND {whole_file} THEN {shown}{lit(why)} END"
 
@@ -146,15 +154,15 @@ def _timestamp_reasons(cell: str, typed: str, shown: str) -> list[str]:
     return [
         f"""CASE WHEN {cell} IS NOT NULL AND {typed} IS NULL THEN
               CASE WHEN regexp_full_match({cell}, {lit(TS_PATTERN)}) AND TRY_CAST({day} AS DATE) IS NULL
-                   THEN {shown}'has no such date ' || {day} ELSE {shown}{lit(f'is not a time {TS_FORMAT}')} END END""",
+                   THEN {shown}'has no such date ' || {day} ELSE {shown}{lit(f"is not a time {TS_FORMAT}")} END END""",
         f"""CASE WHEN {typed} < TIMESTAMP '{EARLIEST_DAY}' OR {typed} >= TIMESTAMP '{last + dt.timedelta(days=1)}'
-              THEN {shown}{lit(f'is not between {EARLIEST_DAY} and {last} (a year from today)')} END""",
+              THEN {shown}{lit(f"is not between {EARLIEST_DAY} and {last} (a year from today)")} END""",
     ]
 
 
 def conflict_sql(table: Table, staged: str) -> str:
     """Accepted rows of a keyed table that repeat an earlier row's key with other values."""
-    key = ", ".join(q(k) for k in table.key)
+    key = ", ".join(q(k) for k in table.key_columns)
     content = ", ".join(f"{q(c)} := {q(c)}" for c in table.column_names)
     return f"""
         SELECT src_line, {key},

@@ -33,18 +33,40 @@ def order_contacts(messages: ibis.Table, orders: ibis.Table, bots: ibis.Table) -
     convs, accts = conversations(messages), accounts(messages)
     exchanges = coded_messages(humans, convs, accts)
     paid = orders.filter(_.paid_at.notnull())
-    moments = paid.join(convs, ["shop", "buyer"]).select("conv", "shop", "order_id", created_at="created_at", paid_at="paid_at")
+    moments = paid.join(convs, ["shop", "buyer"]).select(
+        "conv", "shop", "order_id", created_at="created_at", paid_at="paid_at"
+    )
     none_int, none_str = ibis.null().cast("int64"), ibis.null().cast("string")
     stream = ibis.union(
-        exchanges.select("conv", "ts", kind=ibis.literal(0), last=_.ts.epoch_seconds().cast("int64") * ORDER_SPAN + _.rank.cast("int64") * ACCOUNT_SPAN + _.acct.cast("int64"),
-                         shop=none_str, order_id=none_str, moment=none_str),
-        *(moments.select("conv", ts=moments[column], kind=ibis.literal(1), last=none_int, shop=_.shop, order_id=_.order_id,
-                         moment=ibis.literal(moment))
-          for moment, column in MOMENTS.items()),
+        exchanges.select(
+            "conv",
+            "ts",
+            kind=ibis.literal(0),
+            last=_.ts.epoch_seconds().cast("int64") * ORDER_SPAN
+            + _.rank.cast("int64") * ACCOUNT_SPAN
+            + _.acct.cast("int64"),
+            shop=none_str,
+            order_id=none_str,
+            moment=none_str,
+        ),
+        *(
+            moments.select(
+                "conv",
+                ts=moments[column],
+                kind=ibis.literal(1),
+                last=none_int,
+                shop=_.shop,
+                order_id=_.order_id,
+                moment=ibis.literal(moment),
+            )
+            for moment, column in MOMENTS.items()
+        ),
     )
     # A message in the same second as the moment sorts before it (kind 0 < 1): D2.
     so_far = ibis.window(group_by="conv", order_by=["ts", "kind"], preceding=None, following=0)
-    stream = stream.mutate(last=_.last.max().over(so_far), last_ts=ibis.ifelse(_.kind == 0, _.ts, None).max().over(so_far))
+    stream = stream.mutate(
+        last=_.last.max().over(so_far), last_ts=ibis.ifelse(_.kind == 0, _.ts, None).max().over(so_far)
+    )
     hits = stream.filter((_.kind == 1) & _.last.notnull()).mutate(acct=_.last % ACCOUNT_SPAN).join(accts, "acct")
     per_order = hits.group_by("shop", "order_id").aggregate(  # an order id is unique within its shop
         **{
@@ -68,7 +90,9 @@ def credited_orders(contacts: ibis.Table, params: Params) -> ibis.Table:
 
     order_ok, payment_ok = within("order"), within("payment")
     use_order = {"order": order_ok, "payment": ibis.literal(False), "order_first": order_ok}[params.credit_rule]
-    use_payment = {"order": ibis.literal(False), "payment": payment_ok, "order_first": ~order_ok & payment_ok}[params.credit_rule]
+    use_payment = {"order": ibis.literal(False), "payment": payment_ok, "order_first": ~order_ok & payment_ok}[
+        params.credit_rule
+    ]
     return contacts.select(
         "order_id",
         "shop",

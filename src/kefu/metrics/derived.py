@@ -13,6 +13,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dtypes
@@ -23,7 +24,7 @@ from kefu.metrics.consult import consultation_facts
 from kefu.metrics.credit import order_contacts
 from kefu.metrics.dialogue import bot_accounts, message_counts, questions
 from kefu.metrics.kpis import Sources, measure_cube
-from kefu.workspace import Workspace
+from kefu.workspace import Workspace, scalar
 
 #: Each derived table from its inputs, in order: a later one may read an earlier one.
 STEPS: dict[str, Callable[[Callable[[str], ibis.Table], ibis.Table], ibis.Table]] = {
@@ -82,9 +83,11 @@ class Changes:
         touched = ws.table("touched").distinct()
         for name, step in STEPS.items():
             expr = step(lambda table: ws.table(table).semi_join(touched, ["shop", "buyer"]), bots)
-            ws.con.execute(f'DELETE FROM "{name}" d WHERE EXISTS (SELECT 1 FROM touched t WHERE t.shop = d.shop AND t.buyer = d.buyer)')
+            ws.con.execute(
+                f'DELETE FROM "{name}" d WHERE EXISTS (SELECT 1 FROM touched t WHERE t.shop = d.shop AND t.buyer = d.buyer)'
+            )
             ws.con.execute(f'INSERT INTO "{name}" BY NAME {ibis.to_sql(expr, dialect="duckdb")}')
-        return ws.con.execute("SELECT count(*) FROM (SELECT DISTINCT shop, buyer FROM touched)").fetchone()[0]
+        return scalar(ws.con, "SELECT count(*) FROM (SELECT DISTINCT shop, buyer FROM touched)")
 
 
 def refresh_derived(ws: Workspace) -> None:
@@ -100,10 +103,16 @@ def refresh_cube(ws: Workspace, params: Params | None = None) -> None:
     params = params or ws.config.params
     cube = measure_cube(dataclasses.replace(workspace_sources(ws), cube=None), params)
     # Ibis types a sum of int64 as int64 and drops the cast; DuckDB makes it int128, several times slower to scan.
-    columns = ", ".join(f'CAST("{name}" AS BIGINT) AS "{name}"' if kind.is_integer() else f'"{name}"' for name, kind in cube.schema().items())
+    columns = ", ".join(
+        f'CAST("{name}" AS BIGINT) AS "{name}"' if kind.is_integer() else f'"{name}"'
+        for name, kind in cube.schema().items()
+    )
     ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE}" AS SELECT {columns} FROM ({ibis.to_sql(cube, dialect="duckdb")})')
-    ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE_PARAMS}" AS SELECT * FROM (VALUES ({", ".join("?" * len(PARAM_NAMES))})) '
-                   f't({", ".join(PARAM_NAMES)})', [getattr(params, name) for name in PARAM_NAMES])
+    ws.con.execute(
+        f'CREATE OR REPLACE TABLE "{CUBE_PARAMS}" AS SELECT * FROM (VALUES ({", ".join("?" * len(PARAM_NAMES))})) '
+        f"t({', '.join(PARAM_NAMES)})",
+        [getattr(params, name) for name in PARAM_NAMES],
+    )
 
 
 def _bot_set(ws: Workspace) -> set[str]:
@@ -150,7 +159,7 @@ def _schemas(ws: Workspace) -> dict[str, ibis.Schema]:
 
 
 @functools.cache
-def _ibis_type(type_mapper: type, kind: str, nullable: bool) -> dtypes.DataType:
+def _ibis_type(type_mapper: Any, kind: str, nullable: bool) -> dtypes.DataType:
     return type_mapper.from_string(kind, nullable=nullable)  # as ws.table types a column (a SQL parse: kept)
 
 

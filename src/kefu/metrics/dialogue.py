@@ -17,7 +17,9 @@ SHOP_SIDE = ("agent", "bot")
 REPLY_RANKS = tuple(SENDER_RANK[s] for s in SHOP_SIDE)
 
 
-def coded_messages(messages: ibis.Table, convs: ibis.Table | None = None, accts: ibis.Table | None = None) -> ibis.Table:
+def coded_messages(
+    messages: ibis.Table, convs: ibis.Table | None = None, accts: ibis.Table | None = None
+) -> ibis.Table:
     """Messages as integers: `conv` (shop, buyer), `acct` (agent, numbered in name order), `rank`, `ts`.
 
     Windows partitioned and sorted by integers are several times faster than
@@ -56,8 +58,10 @@ def questions(messages: ibis.Table) -> ibis.Table:
     last_buyer = ibis.ifelse(_.rank == SENDER_RANK["buyer"], _.ts, None).max().over(so_far)
     last_reply = ibis.ifelse(_.rank.isin(REPLY_RANKS), _.ts, None).max().over(so_far)
     pending = last_buyer.notnull() & (last_reply.isnull() | (last_reply < last_buyer))
-    coded = coded.mutate(pos=ibis.row_number().over(ibis.window(**conversation)),
-                         opens_by_transfer=(_.rank == SENDER_RANK["transfer"]) & pending)
+    coded = coded.mutate(
+        pos=ibis.row_number().over(ibis.window(**conversation)),
+        opens_by_transfer=(_.rank == SENDER_RANK["transfer"]) & pending,
+    )
     # Per account: its openers (buyer messages, qualifying transfers) and its replies.
     events = coded.filter((_.rank == SENDER_RANK["buyer"]) | _.opens_by_transfer | _.rank.isin(REPLY_RANKS))
     events = events.mutate(is_reply=_.rank.isin(REPLY_RANKS), day=_.ts.date())
@@ -91,6 +95,7 @@ def message_counts(messages: ibis.Table) -> ibis.Table:
     The message counts of the KPIs, and the bot accounts, summed from about a
     tenth as many rows as there are messages.
     """
+
     def sent_by(sender: str) -> ibis.Value:
         return _.sender.count(where=_.sender == sender)  # a count is int64 everywhere; DuckDB sums into int128
 

@@ -19,9 +19,39 @@ from kefu.metrics.registry import BY_KEY, Diff, Ratio, Sum
 
 #: Columns shown per fact, in order.
 SHOWN = {
-    "questions": ["buyer", "open_ts", "close_ts", "response_s", "opened_by", "answered", "slow", "within_3min", "first_of_day"],
-    "consultations": ["buyer", "first_open", "answered", "first_response_s", "any_slow", "inquiry", "converted", "next_day_paid", "lost"],
-    "credited_orders": ["order_id", "buyer", "created_at", "paid_at", "amount", "credit_moment", "credit_ts", "credit_sender", "credit_text"],
+    "questions": [
+        "buyer",
+        "open_ts",
+        "close_ts",
+        "response_s",
+        "opened_by",
+        "answered",
+        "slow",
+        "within_3min",
+        "first_of_day",
+    ],
+    "consultations": [
+        "buyer",
+        "first_open",
+        "answered",
+        "first_response_s",
+        "any_slow",
+        "inquiry",
+        "converted",
+        "next_day_paid",
+        "lost",
+    ],
+    "credited_orders": [
+        "order_id",
+        "buyer",
+        "created_at",
+        "paid_at",
+        "amount",
+        "credit_moment",
+        "credit_ts",
+        "credit_sender",
+        "credit_text",
+    ],
     "messages": ["ts", "buyer", "sender", "text"],
     "ratings": ["ts", "buyer", "score"],
     "complaints": ["ts", "buyer", "kind", "detail"],
@@ -73,7 +103,9 @@ def focus(metric: str | None, section: str, rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows[flag].astype(bool) == value].reset_index(drop=True)
 
 
-def explain(src: Sources, agent: str, day: dt.date, metric: str | None = None, params: Params = Params()) -> Explanation:
+def explain(
+    src: Sources, agent: str, day: dt.date, metric: str | None = None, params: Params = Params()
+) -> Explanation:
     if metric is not None and (metric not in BY_KEY or BY_KEY[metric].shop_level):
         raise KeyError(f"unknown agent metric {metric!r}")
     all_facts = facts(src, params)
@@ -99,10 +131,17 @@ def _with_winning_message(orders: ibis.Table, messages: ibis.Table) -> ibis.Tabl
     )
     joined = orders.left_join(
         msgs,
-        [orders.shop == msgs.m_shop, orders.buyer == msgs.m_buyer, orders.agent == msgs.m_agent, orders.credit_ts == msgs.m_ts],
+        [
+            orders.shop == msgs.m_shop,
+            orders.buyer == msgs.m_buyer,
+            orders.agent == msgs.m_agent,
+            orders.credit_ts == msgs.m_ts,
+        ],
     )
     # Same second: an agent message comes after a buyer message (D1), so it is the last exchange.
-    last = ibis.window(group_by=["shop", "order_id"], order_by=[ibis.desc(joined.credit_sender == "agent"), ibis.desc("credit_text")])
+    last = ibis.window(
+        group_by=["shop", "order_id"], order_by=[ibis.desc(joined.credit_sender == "agent"), ibis.desc("credit_text")]
+    )
     return joined.filter(ibis.row_number().over(last) == 0)
 
 
@@ -117,4 +156,6 @@ def _chats(src: Sources, agent: str, day: dt.date, buyers: list[str]) -> dict[st
         return {}
     chat = src.messages.filter((_.agent == agent) & _.buyer.isin(buyers) & (_.ts.date() == day))
     frame = chat.select("buyer", "ts", "sender", "text").order_by(["buyer", "ts"]).execute()
-    return {buyer: rows.drop(columns="buyer").reset_index(drop=True) for buyer, rows in frame.groupby("buyer", sort=True)}
+    return {
+        buyer: rows.drop(columns="buyer").reset_index(drop=True) for buyer, rows in frame.groupby("buyer", sort=True)
+    }

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
-from kefu.errors import KefuError
 from kefu.config import Params
+from kefu.errors import KefuError
 from kefu.metrics.consult import consultation_facts, consultations, human_questions
 from kefu.metrics.credit import credited_orders, order_contacts
 from kefu.metrics.dialogue import bot_accounts, message_counts, questions
@@ -113,48 +113,77 @@ def facts(src: Sources, params: Params, *, shop_level: bool = False) -> dict[str
         return flag.cast("int64")
 
     found = {
-        "consultations": Fact(consultations(src.derived_consultations(), bots, params), "first_open", {
-            "consult_buyers": ibis.literal(1),
-            "received_buyers": count(_.answered),
-            "slow_response_buyers": count(_.any_slow),
-            "inquiry_buyers": count(_.inquiry),
-            "converted_buyers": count(_.converted),
-            "next_day_paid_buyers": count(_.next_day_paid),
-            "lost_buyers": count(_.lost),
-            "first_response_s_sum": _.first_response_s.fill_null(0),
-            "first_responses": count(_.first_response_s.notnull()),
-        }),
-        "questions": Fact(asked, "open_ts", {
-            "questions": ibis.literal(1),
-            "answered_questions": count(_.answered),
-            "response_s_sum": _.response_s.fill_null(0),
-            "slow_responses": count(_.slow),
-            "within_3min": count(_.within_3min),
-        }),
-        "messages": Fact(src.messages.anti_join(bots, "agent").filter(_.sender.isin(("buyer", "agent"))), "ts", {
-            "buyer_msgs": count(_.sender == "buyer"),
-            "agent_msgs": count(_.sender == "agent"),
-        }, totals=Fact(src.derived_message_counts().anti_join(bots, "agent").filter(_.buyer_msgs + _.agent_msgs > 0), "hour", {
-            "buyer_msgs": _.buyer_msgs,
-            "agent_msgs": _.agent_msgs,
-        })),
-        "credited_orders": Fact(to_agents, "paid_at", {
-            "attributed_orders": ibis.literal(1),
-            "sales_amount": _.amount,
-            "order_buyers": count(_.first_of_buyer),
-        }),
-        "ratings": Fact(src.ratings.anti_join(bots, "agent"), "ts", {
-            "ratings": ibis.literal(1),
-            "satisfied_ratings": count(_.score >= 4),
-        }),
+        "consultations": Fact(
+            consultations(src.derived_consultations(), bots, params),
+            "first_open",
+            {
+                "consult_buyers": ibis.literal(1),
+                "received_buyers": count(_.answered),
+                "slow_response_buyers": count(_.any_slow),
+                "inquiry_buyers": count(_.inquiry),
+                "converted_buyers": count(_.converted),
+                "next_day_paid_buyers": count(_.next_day_paid),
+                "lost_buyers": count(_.lost),
+                "first_response_s_sum": _.first_response_s.fill_null(0),
+                "first_responses": count(_.first_response_s.notnull()),
+            },
+        ),
+        "questions": Fact(
+            asked,
+            "open_ts",
+            {
+                "questions": ibis.literal(1),
+                "answered_questions": count(_.answered),
+                "response_s_sum": _.response_s.fill_null(0),
+                "slow_responses": count(_.slow),
+                "within_3min": count(_.within_3min),
+            },
+        ),
+        "messages": Fact(
+            src.messages.anti_join(bots, "agent").filter(_.sender.isin(("buyer", "agent"))),
+            "ts",
+            {
+                "buyer_msgs": count(_.sender == "buyer"),
+                "agent_msgs": count(_.sender == "agent"),
+            },
+            totals=Fact(
+                src.derived_message_counts().anti_join(bots, "agent").filter(_.buyer_msgs + _.agent_msgs > 0),
+                "hour",
+                {
+                    "buyer_msgs": _.buyer_msgs,
+                    "agent_msgs": _.agent_msgs,
+                },
+            ),
+        ),
+        "credited_orders": Fact(
+            to_agents,
+            "paid_at",
+            {
+                "attributed_orders": ibis.literal(1),
+                "sales_amount": _.amount,
+                "order_buyers": count(_.first_of_buyer),
+            },
+        ),
+        "ratings": Fact(
+            src.ratings.anti_join(bots, "agent"),
+            "ts",
+            {
+                "ratings": ibis.literal(1),
+                "satisfied_ratings": count(_.score >= 4),
+            },
+        ),
         "complaints": Fact(src.complaints.anti_join(bots, "agent"), "ts", {"complaints": ibis.literal(1)}),
     }
     if shop_level:
-        found["paid_orders"] = Fact(credited.mutate(silent=_.agent.isnull()), "paid_at", {
-            "silent_orders": count(_.silent),
-            "silent_sales": ibis.ifelse(_.silent, _.amount, 0),
-            "paid_sales": _.amount,
-        })
+        found["paid_orders"] = Fact(
+            credited.mutate(silent=_.agent.isnull()),
+            "paid_at",
+            {
+                "silent_orders": count(_.silent),
+                "silent_sales": ibis.ifelse(_.silent, _.amount, 0),
+                "paid_sales": _.amount,
+            },
+        )
     return found
 
 
@@ -162,7 +191,9 @@ def _first_of_buyer(orders: ibis.Table) -> ibis.Table:
     """Flag one order per (agent, buyer, payment day), the earliest paid: 客单价 divides by distinct
     buyers per agent and payment day (D9). Among orders paid in the same second any one may carry
     the flag; every count is the same. (A group-by and a join: a window over these keys is 4× slower.)"""
-    firsts = orders.group_by("shop", "agent", "buyer", day=_.paid_at.date()).aggregate(first_order=_.order_id.argmin(_.paid_at))
+    firsts = orders.group_by("shop", "agent", "buyer", day=_.paid_at.date()).aggregate(
+        first_order=_.order_id.argmin(_.paid_at)
+    )
     firsts = firsts.select(first_shop=_.shop, first_order=_.first_order)
     flagged = orders.left_join(firsts, (orders.shop == firsts.first_shop) & (orders.order_id == firsts.first_order))
     return flagged.mutate(first_of_buyer=flagged.first_order.notnull()).drop("first_shop", "first_order")
@@ -186,6 +217,7 @@ def kpi_table(
     keys = group_keys(by)
     shop_level = is_shop_grouping(keys)
     if uses_cube(src, params):
+        assert src.cube is not None  # uses_cube: the cube is there and was built with these parameters
         cube = src.cube if shop_level else src.cube.filter(~_.shop_only)
         found = [Fact(cube, "slot", {name: cube[name] for name in cube.columns if name not in CUBE_KEYS})]
     else:
@@ -211,9 +243,16 @@ def measure_cube(src: Sources, params: Params) -> ibis.Table:
     by_shop = _sums(shop_only, ["shop", "slot"], src.agents, None, None)
     measures = sorted({*by_agent.columns, *by_shop.columns} - set(CUBE_KEYS))
     return ibis.union(
-        *(part.select("shop", agent=part.agent if "agent" in part.columns else ibis.null().cast("string"), slot=part.slot,
-                      shop_only=ibis.literal(flag), **_padded(part, measures))
-          for part, flag in ((by_agent, False), (by_shop, True)))
+        *(
+            part.select(
+                "shop",
+                agent=part.agent if "agent" in part.columns else ibis.null().cast("string"),
+                slot=part.slot,
+                shop_only=ibis.literal(flag),
+                **_padded(part, measures),
+            )
+            for part, flag in ((by_agent, False), (by_shop, True))
+        )
     )
 
 
@@ -223,7 +262,9 @@ def _sums(found: list[Fact], keys, agents, date_from, date_to) -> ibis.Table:
     measures = sorted({name for fact in found for name in fact.measures})
     partial = [_sum_fact(fact, keys, agents, date_from, date_to) for fact in found]
     stacked = ibis.union(*(p.select(*keys, **_padded(p, measures)) for p in partial))
-    return stacked.group_by(keys).aggregate(**{name: stacked[name].sum().cast(_measure_type(name)) for name in measures})
+    return stacked.group_by(keys).aggregate(
+        **{name: stacked[name].sum().cast(_measure_type(name)) for name in measures}
+    )
 
 
 def _measure_type(measure: str) -> str:
@@ -255,7 +296,9 @@ def _stack(fact: Fact, keys, agents, date_from, date_to) -> ibis.Table:
         "shop": lambda: table.shop,
         "agent": lambda: table.agent if "agent" in table.columns else ibis.null().cast("string"),
         "team": lambda: table.team if "team" in table.columns else ibis.null().cast("string"),
-        "employer": lambda: (table.employer if "employer" in table.columns else ibis.null().cast("string")).fill_null("in_house"),
+        "employer": lambda: (table.employer if "employer" in table.columns else ibis.null().cast("string")).fill_null(
+            "in_house"
+        ),
         "day": lambda: ts.date(),
         "week": lambda: (ts.date() - ts.day_of_week.index().cast("int32").as_interval("D")).cast("date"),
         "month": lambda: ts.truncate("M").date(),
@@ -291,4 +334,15 @@ def _fen_half_up(money: ibis.Value, count: ibis.Value) -> ibis.Value:
     return fen.sign() * ((2 * fen.abs() + count) // (2 * count))
 
 
-__all__ = ["Sources", "Fact", "facts", "kpi_table", "uses_cube", "measure_cube", "CUBE_KEYS", "group_keys", "DIMENSIONS", "GroupingError"]
+__all__ = [
+    "CUBE_KEYS",
+    "DIMENSIONS",
+    "Fact",
+    "GroupingError",
+    "Sources",
+    "facts",
+    "group_keys",
+    "kpi_table",
+    "measure_cube",
+    "uses_cube",
+]

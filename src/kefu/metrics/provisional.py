@@ -28,8 +28,9 @@ def is_provisional(key: str, day_from: dt.date, day_to: dt.date, data_until: dt.
     return data_until < dt.datetime.combine(final_on(day_to, key), dt.time.min)
 
 
-def provisional(keys: Iterable[str], day_from: dt.date, day_to: dt.date,
-                data_until: dt.datetime | None) -> dict[str, dt.date]:
+def provisional(
+    keys: Iterable[str], day_from: dt.date, day_to: dt.date, data_until: dt.datetime | None
+) -> dict[str, dt.date]:
     """The provisional metrics among ``keys``, each with the day it becomes final."""
     return {k: final_on(day_to, k) for k in keys if k in BY_KEY and is_provisional(k, day_from, day_to, data_until)}
 

@@ -11,5 +11,15 @@ from kefu.pay.model import MonthData, Payroll, Slip
 from kefu.pay.payroll import PayrollError, compute, raise_hints
 from kefu.pay.scheme import Scheme, SchemeError, load_schemes, parse_scheme
 
-__all__ = ["MonthData", "Payroll", "Slip", "PayrollError", "compute", "raise_hints", "Scheme", "SchemeError",
-           "load_schemes", "parse_scheme"]
+__all__ = [
+    "MonthData",
+    "Payroll",
+    "PayrollError",
+    "Scheme",
+    "SchemeError",
+    "Slip",
+    "compute",
+    "load_schemes",
+    "parse_scheme",
+    "raise_hints",
+]

@@ -29,13 +29,23 @@ def month_data(ws: Workspace, month: str, params: Params | None = None, kpis: Kp
     return gather(ws, month, params, kpis)
 
 
-def payroll(ws: Workspace, month: str, schemes: Sequence[Scheme] | None = None, *, data: MonthData | None = None) -> Payroll:
+def payroll(
+    ws: Workspace, month: str, schemes: Sequence[Scheme] | None = None, *, data: MonthData | None = None
+) -> Payroll:
     data = data or month_data(ws, month)
     return compute(data, schemes if schemes is not None else schemes_of(ws))
 
 
-def explain(ws: Workspace, month: str, agent: str, schemes: Sequence[Scheme] | None = None, *,
-            data: MonthData | None = None, params: Params | None = None, day_kpis: list[dict] | None = None) -> dict[str, Any]:
+def explain(
+    ws: Workspace,
+    month: str,
+    agent: str,
+    schemes: Sequence[Scheme] | None = None,
+    *,
+    data: MonthData | None = None,
+    params: Params | None = None,
+    day_kpis: list[dict] | None = None,
+) -> dict[str, Any]:
     """An agent's slip with every rule, value, formula and row behind it; KeyError when the agent is not paid."""
     params = params or ws.config.params
     schemes = list(schemes if schemes is not None else schemes_of(ws))
@@ -44,8 +54,11 @@ def explain(ws: Workspace, month: str, agent: str, schemes: Sequence[Scheme] | N
     slip = result.slip(agent)
     if slip is None:
         known = agent in data.agents
-        raise KeyError(f"{agent} is not paid by any scheme in {month}" if known else
-                       f"no agent {agent!r} in {month} (accounts look like 店铺:名字)")
+        raise KeyError(
+            f"{agent} is not paid by any scheme in {month}"
+            if known
+            else f"no agent {agent!r} in {month} (accounts look like 店铺:名字)"
+        )
     scheme = assign({agent: data.agents[agent]}, select(schemes, month))[agent]
     out = explain_mod.explanation(ws, data, slip, scheme, params, day_kpis)
     out["hints"] = hints_records(data, schemes, agent)
@@ -58,6 +71,8 @@ def hints_records(data: MonthData, schemes: Sequence[Scheme], agent: str) -> lis
     return plain(raise_hints(data, schemes, agent))
 
 
-def compare(ws: Workspace, month: str, a: Sequence[Scheme], b: Sequence[Scheme], *, data: MonthData | None = None) -> list[dict]:
+def compare(
+    ws: Workspace, month: str, a: Sequence[Scheme], b: Sequence[Scheme], *, data: MonthData | None = None
+) -> list[dict]:
     data = data or month_data(ws, month)
     return compare_mod.compare(compute(data, a), compute(data, b))

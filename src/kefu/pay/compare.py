@@ -20,24 +20,41 @@ def compare(a: Payroll, b: Payroll) -> list[dict[str, Any]]:
     rows = []
     for agent in agents:
         sa, sb = a.slip(agent), b.slip(agent)
-        info = (sa or sb).agent
+        either = sa or sb
+        assert either is not None  # the agent is paid under A or B
+        info = either.agent
         ta, tb = (sa.total if sa else None), (sb.total if sb else None)
-        rows.append({
-            "agent": agent, "name": info.name, "shop": info.shop, "team": info.team, "employer": info.employer,
-            "scheme_a": _label(sa), "scheme_b": _label(sb),
-            "total_a": _n(ta), "total_b": _n(tb), "change": money_number((tb or ZERO) - (ta or ZERO)),
-            "components": _components(sa, sb),
-        })
+        rows.append(
+            {
+                "agent": agent,
+                "name": info.name,
+                "shop": info.shop,
+                "team": info.team,
+                "employer": info.employer,
+                "scheme_a": _label(sa),
+                "scheme_b": _label(sb),
+                "total_a": _n(ta),
+                "total_b": _n(tb),
+                "change": money_number((tb or ZERO) - (ta or ZERO)),
+                "components": _components(sa, sb),
+            }
+        )
     return rows
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals of a comparison: the pay bill under A and B, and how many agents gain or lose."""
-    ta = sum(Decimal(str(r["total_a"] or 0)) for r in rows)
-    tb = sum(Decimal(str(r["total_b"] or 0)) for r in rows)
-    return {"agents": len(rows), "total_a": money_number(ta), "total_b": money_number(tb), "change": money_number(tb - ta),
-            "gain": sum(r["change"] > 0 for r in rows), "lose": sum(r["change"] < 0 for r in rows),
-            "same": sum(r["change"] == 0 for r in rows)}
+    ta = sum((Decimal(str(r["total_a"] or 0)) for r in rows), Decimal(0))
+    tb = sum((Decimal(str(r["total_b"] or 0)) for r in rows), Decimal(0))
+    return {
+        "agents": len(rows),
+        "total_a": money_number(ta),
+        "total_b": money_number(tb),
+        "change": money_number(tb - ta),
+        "gain": sum(r["change"] > 0 for r in rows),
+        "lose": sum(r["change"] < 0 for r in rows),
+        "same": sum(r["change"] == 0 for r in rows),
+    }
 
 
 def flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -45,7 +62,21 @@ def flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     names = list(dict.fromkeys(c["component"] for r in rows for c in r["components"]))
     out = []
     for r in rows:
-        row = {k: r[k] for k in ("agent", "name", "shop", "team", "employer", "scheme_a", "scheme_b", "total_a", "total_b", "change")}
+        row = {
+            k: r[k]
+            for k in (
+                "agent",
+                "name",
+                "shop",
+                "team",
+                "employer",
+                "scheme_a",
+                "scheme_b",
+                "total_a",
+                "total_b",
+                "change",
+            )
+        }
         by_name = {c["component"]: c for c in r["components"]}
         for n in names:
             c = by_name.get(n, {"a": None, "b": None, "change": 0})
@@ -58,8 +89,15 @@ def _components(sa: Slip | None, sb: Slip | None) -> list[dict[str, Any]]:
     la = {x.component: x.amount for x in sa.lines} if sa else {}
     lb = {x.component: x.amount for x in sb.lines} if sb else {}
     names = list(dict.fromkeys(list(la) + list(lb)))
-    return [{"component": n, "a": _n(la.get(n)), "b": _n(lb.get(n)),
-             "change": money_number(lb.get(n, ZERO) - la.get(n, ZERO))} for n in names]
+    return [
+        {
+            "component": n,
+            "a": _n(la.get(n)),
+            "b": _n(lb.get(n)),
+            "change": money_number(lb.get(n, ZERO) - la.get(n, ZERO)),
+        }
+        for n in names
+    ]
 
 
 def _label(slip: Slip | None) -> str | None:

@@ -1,6 +1,6 @@
 """Reference tables of docs/pay.md, generated from the declarations (tests/pay/test_docs.py checks the doc holds them).
 
-    python -m kefu.pay.docs    # prints them
+python -m kefu.pay.docs    # prints them
 """
 
 from __future__ import annotations
@@ -34,17 +34,26 @@ def _fields(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
 
 def _table(model: type[BaseModel], title: str, skip: tuple[str, ...] = ()) -> str:
     doc = " ".join((model.__doc__ or "").split())
-    return "\n".join([f"#### {title}", "", doc, "", "| key | default | meaning |", "|---|---|---|", *_fields(model, skip), ""])
+    return "\n".join(
+        [f"#### {title}", "", doc, "", "| key | default | meaning |", "|---|---|---|", *_fields(model, skip), ""]
+    )
 
 
 def scheme_markdown() -> str:
-    parts = [_table(Scheme, "the scheme (top level)"), _table(AppliesTo, "`[applies_to]`"), _table(Base, "`[base]`"),
-             _table(Limits, "`[limits]`")]
+    parts = [
+        _table(Scheme, "the scheme (top level)"),
+        _table(AppliesTo, "`[applies_to]`"),
+        _table(Base, "`[base]`"),
+        _table(Limits, "`[limits]`"),
+    ]
     for kind in COMPONENT_KINDS:
         tag = typing.get_args(kind.model_fields["kind"].annotation)[0]
         parts.append(_table(kind, f'`[[components]]` kind = "{tag}"', skip=("kind",)))
-    parts += [_table(Tier, "a commission tier"), _table(ScoredKPI, "a scored KPI (`[[components.kpis]]`)"),
-              _table(Condition, "a condition (`when = [...]`)")]
+    parts += [
+        _table(Tier, "a commission tier"),
+        _table(ScoredKPI, "a scored KPI (`[[components.kpis]]`)"),
+        _table(Condition, "a condition (`when = [...]`)"),
+    ]
     return "\n".join(parts)
 
 

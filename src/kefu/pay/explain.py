@@ -16,10 +16,10 @@ from ibis import _
 
 from kefu.config import Params
 from kefu.pay import inputs, sources
+from kefu.pay.components import SOURCES_ZH
 from kefu.pay.measures import KPI_KEYS
 from kefu.pay.model import MonthData, Slip
 from kefu.pay.output import plain, slip_record
-from kefu.pay.components import SOURCES_ZH
 from kefu.pay.scheme import Commission, KpiScore, MutualFund, Pool, Ranking, Scheme, Threshold
 from kefu.workspace import Workspace
 
@@ -53,8 +53,9 @@ def used_kpis(scheme: Scheme) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def rows_behind(ws: Workspace, data: MonthData, slip: Slip, scheme: Scheme, params: Params,
-                day_kpis: list[dict] | None = None) -> dict[str, list[dict[str, Any]]]:
+def rows_behind(
+    ws: Workspace, data: MonthData, slip: Slip, scheme: Scheme, params: Params, day_kpis: list[dict] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Every row the slip's numbers come from, by section (see SECTIONS)."""
     agent, first, last = slip.agent.agent, data.first_day, data.last_day
     orders = sources.in_month(sources.credited_orders(ws, params), "paid_at", first, last).filter(_.agent == agent)
@@ -62,20 +63,66 @@ def rows_behind(ws: Workspace, data: MonthData, slip: Slip, scheme: Scheme, para
     refunds = sources.in_month(sources.counted_refunds(ws, params), "finished_at", first, last).filter(_.agent == agent)
     out["refunds"] = _records(refunds.order_by(["finished_at", "refund_id"]).execute())
     complaints = sources.in_month(ws.table("complaints"), "ts", first, last).filter(_.agent == agent)
-    out["complaints"] = _records(complaints.select("ts", "buyer", "kind", "detail", "src_file", "src_line").order_by("ts").execute())
-    out["qc_findings"] = [plain({k: r.get(k) for k in ("finding_id", "day", "ts", "buyer", "rule", "rule_name", "severity", "points",
-                                                        "match", "reviewer", "comment")})
-                          for r in sources.confirmed_findings(ws, agent, first, last)]
+    out["complaints"] = _records(
+        complaints.select("ts", "buyer", "kind", "detail", "src_file", "src_line").order_by("ts").execute()
+    )
+    out["qc_findings"] = [
+        plain(
+            {
+                k: r.get(k)
+                for k in (
+                    "finding_id",
+                    "day",
+                    "ts",
+                    "buyer",
+                    "rule",
+                    "rule_name",
+                    "severity",
+                    "points",
+                    "match",
+                    "reviewer",
+                    "comment",
+                )
+            }
+        )
+        for r in sources.confirmed_findings(ws, agent, first, last)
+    ]
     found = data.attendance.get(agent)
-    out["attendance"] = [plain({"working_days": found.working_days, "leave_days": found.leave_days,
-                                "scheduled_days": found.scheduled_days, "source": found.source})] if found else []
-    out["test_scores"] = [plain({"score": s, "test": t, "source": w}) for s, t, w in inputs.test_scores(ws.con, data.month).get(agent, [])]
-    out["prizes"] = [plain({"amount": p.amount, "reason": p.reason, "source": p.source}) for p in data.prizes.get(agent, ())]
+    out["attendance"] = (
+        [
+            plain(
+                {
+                    "working_days": found.working_days,
+                    "leave_days": found.leave_days,
+                    "scheduled_days": found.scheduled_days,
+                    "source": found.source,
+                }
+            )
+        ]
+        if found
+        else []
+    )
+    out["test_scores"] = [
+        plain({"score": s, "test": t, "source": w}) for s, t, w in inputs.test_scores(ws.con, data.month).get(agent, [])
+    ]
+    out["prizes"] = [
+        plain({"amount": p.amount, "reason": p.reason, "source": p.source}) for p in data.prizes.get(agent, ())
+    ]
     fund = data.mutual.get(agent)  # the 互查 ledger is the shop's internal fund: shown only where the scheme pays it
     pays_fund = any(isinstance(comp, MutualFund) for comp in scheme.components)
-    out["mutual_errors"] = [plain({"day": e.day, "source": SOURCES_ZH[e.source], "description": e.description, "cost": e.cost,
-                                   "report_id": e.report_id, "finding_id": e.finding_id})
-                            for e in (fund.errors if fund and pays_fund else ())]
+    out["mutual_errors"] = [
+        plain(
+            {
+                "day": e.day,
+                "source": SOURCES_ZH[e.source],
+                "description": e.description,
+                "cost": e.cost,
+                "report_id": e.report_id,
+                "finding_id": e.finding_id,
+            }
+        )
+        for e in (fund.errors if fund and pays_fund else ())
+    ]
     keys = [k for k in used_kpis(scheme) if k in KPI_KEYS]
     if day_kpis is None:
         from kefu import api
@@ -85,8 +132,9 @@ def rows_behind(ws: Workspace, data: MonthData, slip: Slip, scheme: Scheme, para
     return out
 
 
-def explanation(ws: Workspace, data: MonthData, slip: Slip, scheme: Scheme, params: Params,
-                day_kpis: list[dict] | None = None) -> dict[str, Any]:
+def explanation(
+    ws: Workspace, data: MonthData, slip: Slip, scheme: Scheme, params: Params, day_kpis: list[dict] | None = None
+) -> dict[str, Any]:
     """The slip with every line explained, and the rows behind it (JSON-ready)."""
     return slip_record(slip) | {
         "coverage": [d.isoformat() for d in data.coverage] if data.coverage else None,
@@ -107,4 +155,4 @@ def _missing(value) -> bool:
         return False
 
 
-__all__ = ["explanation", "rows_behind", "used_kpis", "SECTIONS"]
+__all__ = ["SECTIONS", "explanation", "rows_behind", "used_kpis"]

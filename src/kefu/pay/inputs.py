@@ -46,27 +46,59 @@ class InputKind:
         return f"pay_{self.name}"
 
 
-AGENT = Field("agent", "agent", True, ("客服", "账号", "客服账号", "子账号"), "account `店铺:名字`, or the name when it is unique")
-KINDS: dict[str, InputKind] = {k.name: k for k in (
-    InputKind("attendance", "出勤", (
-        AGENT,
-        Field("working_days", "days", True, ("出勤天数", "出勤"), "days worked in the month (halves allowed)"),
-        Field("leave_days", "days", False, ("请假天数", "请假"), "days of leave"),
-        Field("scheduled_days", "days", False, ("应出勤天数", "应出勤"), "days the agent should have worked (needed to prorate the base)"),
-    ), unique=("agent",)),
-    InputKind("test_scores", "产品知识考试", (
-        AGENT,
-        Field("score", "score", True, ("成绩", "分数", "得分"), "0–100"),
-        Field("test", "text", False, ("考试", "考试名称"), "which test; several tests a month are averaged"),
-    ), unique=("agent", "test")),
-    InputKind("prizes", "奖励", (
-        AGENT,
-        Field("amount", "money", True, ("金额", "奖金"), "yuan; negative for a penalty decided outside kefu"),
-        Field("reason", "text", True, ("原因", "事由", "奖项"), "shown on the payslip"),
-    ), unique=None),
-)}
+AGENT = Field(
+    "agent", "agent", True, ("客服", "账号", "客服账号", "子账号"), "account `店铺:名字`, or the name when it is unique"
+)
+KINDS: dict[str, InputKind] = {
+    k.name: k
+    for k in (
+        InputKind(
+            "attendance",
+            "出勤",
+            (
+                AGENT,
+                Field("working_days", "days", True, ("出勤天数", "出勤"), "days worked in the month (halves allowed)"),
+                Field("leave_days", "days", False, ("请假天数", "请假"), "days of leave"),
+                Field(
+                    "scheduled_days",
+                    "days",
+                    False,
+                    ("应出勤天数", "应出勤"),
+                    "days the agent should have worked (needed to prorate the base)",
+                ),
+            ),
+            unique=("agent",),
+        ),
+        InputKind(
+            "test_scores",
+            "产品知识考试",
+            (
+                AGENT,
+                Field("score", "score", True, ("成绩", "分数", "得分"), "0–100"),
+                Field("test", "text", False, ("考试", "考试名称"), "which test; several tests a month are averaged"),
+            ),
+            unique=("agent", "test"),
+        ),
+        InputKind(
+            "prizes",
+            "奖励",
+            (
+                AGENT,
+                Field("amount", "money", True, ("金额", "奖金"), "yuan; negative for a penalty decided outside kefu"),
+                Field("reason", "text", True, ("原因", "事由", "奖项"), "shown on the payslip"),
+            ),
+            unique=None,
+        ),
+    )
+}
 
-SQL_TYPES = {"agent": "VARCHAR", "days": "DECIMAL(6,1)", "score": "DECIMAL(6,2)", "money": "DECIMAL(18,2)", "text": "VARCHAR"}
+SQL_TYPES = {
+    "agent": "VARCHAR",
+    "days": "DECIMAL(6,1)",
+    "score": "DECIMAL(6,2)",
+    "money": "DECIMAL(18,2)",
+    "text": "VARCHAR",
+}
 
 
 class InputError(KefuError):
@@ -78,8 +110,10 @@ class InputError(KefuError):
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for kind in KINDS.values():
         cols = ", ".join(f'"{f.name}" {SQL_TYPES[f.kind]}' for f in kind.fields)
-        con.execute(f'CREATE TABLE IF NOT EXISTS {kind.table} (month VARCHAR NOT NULL, {cols}, '
-                    'src_file VARCHAR, src_line INTEGER, imported_at TIMESTAMP)')
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {kind.table} (month VARCHAR NOT NULL, {cols}, "
+            "src_file VARCHAR, src_line INTEGER, imported_at TIMESTAMP)"
+        )
 
 
 # -- reading a file ---------------------------------------------------------------------------
@@ -95,7 +129,9 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         if not rows:
             return []
         header = [_cell(h) for h in rows[0]]
-        return [(i, dict(zip(header, map(_cell, r)))) for i, r in enumerate(rows[1:], start=2) if any(_cell(x) for x in r)]
+        return [
+            (i, dict(zip(header, map(_cell, r)))) for i, r in enumerate(rows[1:], start=2) if any(_cell(x) for x in r)
+        ]
     from kefu.ingest.formats.encoding import decode
 
     text, _ = decode(path.read_bytes(), path)
@@ -118,12 +154,15 @@ def _cell(value) -> str:
 # -- checking rows ----------------------------------------------------------------------------
 
 
-def parse(rows: list[tuple[int, dict[str, str]]], kind: InputKind, agents: dict[str, AgentInfo], source: str) -> list[dict]:
+def parse(
+    rows: list[tuple[int, dict[str, str]]], kind: InputKind, agents: dict[str, AgentInfo], source: str
+) -> list[dict]:
     """Typed rows, or InputError listing every problem (file, line, reason)."""
     if not rows:
         raise InputError([f"{source}: no rows (a header row, then one row per agent)"])
     columns = _columns(rows[0][1].keys(), kind, source)
-    out, problems, seen = [], [], {}
+    out, problems = [], []
+    seen: dict[tuple, int] = {}  # unique key -> its line
     for line, raw in rows:
         where = f"{source} line {line}"
         record, found = {"src_line": line}, []
@@ -139,8 +178,10 @@ def parse(rows: list[tuple[int, dict[str, str]]], kind: InputKind, agents: dict[
         if kind.unique:
             key = tuple(record.get(c) for c in kind.unique)
             if key in seen:
-                problems.append(f"{where}: {record['agent']} is already on line {seen[key]}"
-                                + (f" for test {record.get('test')!r}" if "test" in kind.unique else ""))
+                problems.append(
+                    f"{where}: {record['agent']} is already on line {seen[key]}"
+                    + (f" for test {record.get('test')!r}" if "test" in kind.unique else "")
+                )
                 continue
             seen[key] = line
         out.append(record)
@@ -160,8 +201,12 @@ def _columns(header, kind: InputKind, source: str) -> dict[str, str]:
     missing = [f.name for f in kind.fields if f.required and f.name not in found]
     if missing:
         wanted = ", ".join(f"{f.name} ({'/'.join(f.aliases[:2])})" for f in kind.fields if f.name in missing)
-        raise InputError([f"{source} line 1: missing column {wanted}; columns of {kind.name}: "
-                          + ", ".join(f.name for f in kind.fields)])
+        raise InputError(
+            [
+                f"{source} line 1: missing column {wanted}; columns of {kind.name}: "
+                + ", ".join(f.name for f in kind.fields)
+            ]
+        )
     return found
 
 
@@ -229,7 +274,8 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, month: str, kind: st
         con.executemany(
             f"INSERT INTO {spec.table} (month, {', '.join(names)}, src_file, src_line, imported_at) "
             f"VALUES ({', '.join(['?'] * (len(names) + 4))})",
-            [[month, *(r[n] for n in names), path.name, r["src_line"], now] for r in records])
+            [[month, *(r[n] for n in names), path.name, r["src_line"], now] for r in records],
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -252,8 +298,10 @@ def _where(r: dict) -> str:
 
 
 def attendance(con, month: str) -> dict[str, Attendance]:
-    return {r["agent"]: Attendance(r["working_days"], r["leave_days"] or Decimal(0), r["scheduled_days"] or None, _where(r))
-            for r in _stored(con, "attendance", month)}
+    return {
+        r["agent"]: Attendance(r["working_days"], r["leave_days"] or Decimal(0), r["scheduled_days"] or None, _where(r))
+        for r in _stored(con, "attendance", month)
+    }
 
 
 def test_scores(con, month: str) -> dict[str, list[tuple[Decimal, str, str]]]:
@@ -275,12 +323,26 @@ def reference_markdown() -> str:
     out = []
     for k in KINDS.values():
         once = f"one row per {' and '.join(k.unique)}" if k.unique else "any number of rows per agent"
-        out += [f"`--kind {k.name}` ({k.zh}, table `{k.table}`, {once}):", "",
-                "| column | also accepted | required | note |", "|---|---|---|---|"]
+        out += [
+            f"`--kind {k.name}` ({k.zh}, table `{k.table}`, {once}):",
+            "",
+            "| column | also accepted | required | note |",
+            "|---|---|---|---|",
+        ]
         out += [f"| `{f.name}` | {', '.join(f.aliases)} | {'yes' if f.required else ''} | {f.doc} |" for f in k.fields]
         out.append("")
     return "\n".join(out)
 
 
-__all__ = ["KINDS", "InputError", "import_file", "attendance", "test_scores", "prizes", "ensure_tables", "resolve_agent",
-           "read_rows", "parse"]
+__all__ = [
+    "KINDS",
+    "InputError",
+    "attendance",
+    "ensure_tables",
+    "import_file",
+    "parse",
+    "prizes",
+    "read_rows",
+    "resolve_agent",
+    "test_scores",
+]

@@ -16,7 +16,9 @@ from kefu.pay.model import Line, Payroll, Slip
 def plain(value: Any) -> Any:
     """Decimals to numbers, dates to ISO text, containers recursively."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent  # an int, or "n", "N", "F" for NaN and infinity
+        whole = value == value.to_integral_value() and isinstance(exponent, int) and exponent >= 0
+        return int(value) if whole else float(value)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
     if isinstance(value, dict):
@@ -36,8 +38,15 @@ def slip_summary(slip: Slip) -> dict[str, Any]:
     """One object per agent: who, base, each component, total (`kefu pay --format json`)."""
     a = slip.agent
     return {
-        "month": slip.month, "agent": a.agent, "name": a.name, "shop": a.shop, "team": a.team, "role": a.role,
-        "employer": a.employer, "scheme": slip.scheme, "scheme_version": slip.scheme_version,
+        "month": slip.month,
+        "agent": a.agent,
+        "name": a.name,
+        "shop": a.shop,
+        "team": a.team,
+        "role": a.role,
+        "employer": a.employer,
+        "scheme": slip.scheme,
+        "scheme_version": slip.scheme_version,
         "base": money_number(slip.base),
         "components": {line.component: money_number(line.amount) for line in slip.lines if line.kind != "base"},
         "total": money_number(slip.total),
@@ -46,9 +55,14 @@ def slip_summary(slip: Slip) -> dict[str, Any]:
 
 def line_record(line: Line) -> dict[str, Any]:
     return {
-        "component": line.component, "kind": line.kind, "amount": money_number(line.amount), "rule": line.rule,
+        "component": line.component,
+        "kind": line.kind,
+        "amount": money_number(line.amount),
+        "rule": line.rule,
         "formula": line.formula,
-        "used": [{"key": u.key, "zh": u.zh, "value": plain(u.value), "shown": u.shown, "source": u.source} for u in line.used],
+        "used": [
+            {"key": u.key, "zh": u.zh, "value": plain(u.value), "shown": u.shown, "source": u.source} for u in line.used
+        ],
         "detail": plain(list(line.detail)),
     }
 
@@ -79,7 +93,24 @@ def flat_rows(payroll: Payroll) -> list[dict[str, Any]]:
     for s in payroll.slips:
         row = {k: v for k, v in slip_summary(s).items() if k != "components"}
         amounts = slip_summary(s)["components"]
-        row = {**{k: row[k] for k in ("month", "agent", "name", "shop", "team", "role", "employer", "scheme", "scheme_version", "base")},
-               **{n: amounts.get(n) for n in names}, "total": row["total"]}
+        row = {
+            **{
+                k: row[k]
+                for k in (
+                    "month",
+                    "agent",
+                    "name",
+                    "shop",
+                    "team",
+                    "role",
+                    "employer",
+                    "scheme",
+                    "scheme_version",
+                    "base",
+                )
+            },
+            **{n: amounts.get(n) for n in names},
+            "total": row["total"],
+        }
         out.append(row)
     return out

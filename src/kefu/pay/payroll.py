@@ -12,13 +12,25 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from kefu.errors import KefuError
 from kefu.pay import components as c
 from kefu.pay.measures import MEASURES, show
 from kefu.pay.model import AgentInfo, Line, MonthData, Payroll, Slip
-from kefu.pay.scheme import (Commission, Condition, KpiScore, MutualFund, Pool, Prizes, Ranking, Scheme, Threshold, assign,
-                             select)
+from kefu.pay.scheme import (
+    Commission,
+    Condition,
+    KpiScore,
+    MutualFund,
+    Pool,
+    Prizes,
+    Ranking,
+    Scheme,
+    Threshold,
+    assign,
+    select,
+)
 
 
 class PayrollError(KefuError):
@@ -56,13 +68,17 @@ def _check_days(data: MonthData, paid: dict[str, Scheme]) -> None:
     for agent, scheme in sorted(paid.items()):
         needs_days = scheme.base.prorate or any(isinstance(k, Pool) for k in scheme.components)
         if needs_days and data.value(agent, "working_days") is None:
-            problems.append(f"{agent}: attendance for {data.month} has no row for this agent, and {scheme.label} "
-                            f"({scheme.source}) needs working days; add the agent to the attendance file and import it again")
+            problems.append(
+                f"{agent}: attendance for {data.month} has no row for this agent, and {scheme.label} "
+                f"({scheme.source}) needs working days; add the agent to the attendance file and import it again"
+            )
         if scheme.base.prorate and not data.days_from_chats:
             found = data.attendance.get(agent)
             if found is not None and not found.scheduled_days:
-                problems.append(f"{agent}: {scheme.label} prorates the base, but the attendance row ({found.source}) "
-                                "has no scheduled_days (应出勤天数)")
+                problems.append(
+                    f"{agent}: {scheme.label} prorates the base, but the attendance row ({found.source}) "
+                    "has no scheduled_days (应出勤天数)"
+                )
     if problems:
         raise PayrollError(problems)
 
@@ -89,12 +105,21 @@ def _group_figures(data: MonthData, paid: dict[str, Scheme]) -> dict[tuple, dict
                         out[(scheme.name, comp.name, a)] = {"share": shares[a], "days": days[a], "total_days": total}
             elif isinstance(comp, Ranking):
                 for group in _groups(members, data, comp.within).values():
-                    checks = {a: [c.check(w, data.values.get(a, {}), _standard(data, a)) for w in comp.when] for a in group}
-                    ranked = {a: data.value(a, comp.kpi) for a in group
-                              if data.value(a, comp.kpi) is not None and all(x["met"] for x in checks[a])}
+                    checks = {
+                        a: [c.check(w, data.values.get(a, {}), _standard(data, a)) for w in comp.when] for a in group
+                    }
+                    ranked = {
+                        a: kpi_value
+                        for a in group
+                        if (kpi_value := data.value(a, comp.kpi)) is not None and all(x["met"] for x in checks[a])
+                    }
                     positions = c.ranks(ranked, comp.better_high)
                     for a in group:
-                        out[(scheme.name, comp.name, a)] = {"rank": positions.get(a), "competitors": len(ranked), "checks": checks[a]}
+                        out[(scheme.name, comp.name, a)] = {
+                            "rank": positions.get(a),
+                            "competitors": len(ranked),
+                            "checks": checks[a],
+                        }
     return out
 
 
@@ -114,8 +139,14 @@ def _standard(data: MonthData, agent: str):
 
     def lookup(cond: Condition) -> tuple[Decimal | None, str]:
         if cond.value == "shop":
-            return data.shop_values.get(info.shop, {}).get(cond.kpi), f"店铺标准：{info.shop} 本月{MEASURES[cond.kpi].zh}"
-        for scope, subject, word in (("agent", agent, "个人"), ("team", info.team, "小组"), ("shop", info.shop, "店铺")):
+            return data.shop_values.get(info.shop, {}).get(
+                cond.kpi
+            ), f"店铺标准：{info.shop} 本月{MEASURES[cond.kpi].zh}"
+        for scope, subject, word in (
+            ("agent", agent, "个人"),
+            ("team", info.team, "小组"),
+            ("shop", info.shop, "店铺"),
+        ):
             found = data.targets.get((info.shop, scope, subject or "", cond.kpi))
             if found is not None:
                 return found, f"{word}月度目标"
@@ -128,8 +159,13 @@ def _slip(data: MonthData, scheme: Scheme, info: AgentInfo, groups: dict[tuple, 
     agent = info.agent
     values = data.values.get(agent, {})
     attendance = data.attendance.get(agent)
-    base = c.base_line(scheme.base.amount, scheme.base.prorate, values.get("working_days"),
-                       attendance.scheduled_days if attendance else None, _days_source(data, agent))
+    base = c.base_line(
+        scheme.base.amount,
+        scheme.base.prorate,
+        values.get("working_days"),
+        attendance.scheduled_days if attendance else None,
+        _days_source(data, agent),
+    )
     lines: list[Line] = [base]
     for comp in scheme.components:
         lines.append(_component(comp, data, scheme, agent, values, base.amount, groups))
@@ -176,21 +212,29 @@ def raise_hints(data: MonthData, schemes: Iterable[Scheme], agent: str) -> list[
         return []
     peers = {a: i for a, i in data.agents.items() if scheme.applies_to.matches(i)}
     scoped = dataclasses.replace(data, agents=peers)
-    now = compute(scoped, [scheme]).slip(agent).total
+    now = _total(scoped, scheme, agent)
     out = []
     for key, candidates in _candidates(scheme, scoped, agent).items():
         current = scoped.value(agent, key)
-        steps = []
+        steps: list[dict[str, Any]] = []
         for value in sorted(candidates, key=lambda v: abs(v - current) if current is not None else 0):
             if not _better(key, value, current):
                 continue
             changed = dict(scoped.values.get(agent, {}), **{key: value})
-            gain = compute(dataclasses.replace(scoped, values={**scoped.values, agent: changed}), [scheme]).slip(agent).total - now
+            gain = _total(dataclasses.replace(scoped, values={**scoped.values, agent: changed}), scheme, agent) - now
             if gain > 0 and all(gain > s["gain"] for s in steps):
                 steps.append({"value": value, "shown": show(key, value), "gain": gain})
         if steps:
-            out.append({"kpi": key, "zh": MEASURES[key].zh, "current": current, "shown": show(key, current),
-                        "steps": steps, "best_gain": steps[-1]["gain"]})
+            out.append(
+                {
+                    "kpi": key,
+                    "zh": MEASURES[key].zh,
+                    "current": current,
+                    "shown": show(key, current),
+                    "steps": steps,
+                    "best_gain": steps[-1]["gain"],
+                }
+            )
     return sorted(out, key=lambda h: (-h["best_gain"], h["kpi"]))
 
 
@@ -201,6 +245,13 @@ def _better(key: str, value: Decimal, current: Decimal | None) -> bool:
     if direction is None:
         return value != current
     return value > current if direction else value < current
+
+
+def _total(data: MonthData, scheme: Scheme, agent: str) -> Decimal:
+    """The agent's pay under `scheme` (which pays them) with `data`."""
+    slip = compute(data, [scheme]).slip(agent)
+    assert slip is not None  # the scheme was chosen for this agent
+    return slip.total
 
 
 def _candidates(scheme: Scheme, data: MonthData, agent: str) -> dict[str, set[Decimal]]:
@@ -220,7 +271,7 @@ def _candidates(scheme: Scheme, data: MonthData, agent: str) -> dict[str, set[De
                 step = MEASURES[cond.kpi].step
                 found.setdefault(cond.kpi, set()).update({target - step, target, target + step})
         if isinstance(comp, Ranking):
-            others = {data.value(a, comp.kpi) for a in data.agents if a != agent} - {None}
+            others = {v for a in data.agents if a != agent and (v := data.value(a, comp.kpi)) is not None}
             found.setdefault(comp.kpi, set()).update(others)
     return {k: {v for v in vs if _possible(k, v)} for k, vs in found.items()}
 
@@ -237,4 +288,4 @@ def _possible(key: str, value: Decimal) -> bool:
     return not (MEASURES[key].unit == "ratio" and value > 1)
 
 
-__all__ = ["compute", "raise_hints", "PayrollError"]
+__all__ = ["PayrollError", "compute", "raise_hints"]

@@ -16,8 +16,9 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -50,7 +51,7 @@ def _number(value: Any) -> Any:
         try:
             return Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number (write 0.9 or \"90%\")") from None
+            raise ValueError(f'{value!r} is not a number (write 0.9 or "90%")') from None
     return value
 
 
@@ -76,15 +77,15 @@ def _number_or_standard(value: Any) -> Any:
     try:
         return _number(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a number, \"shop\" or \"target\"") from None
+        raise ValueError(f'{value!r} is not a number, "shop" or "target"') from None
 
 
-Target = Annotated[Union[Decimal, Literal["shop", "target"]], BeforeValidator(_number_or_standard)]
+Target = Annotated[Decimal | Literal["shop", "target"], BeforeValidator(_number_or_standard)]
 
 
 def _check_unit(key: str, value: Decimal, field: str) -> None:
     if MEASURES[key].unit == "ratio" and not 0 <= value <= 1:
-        raise ValueError(f"{field}: {key} is a rate; write {value / 100} or \"{value}%\", not {value}")
+        raise ValueError(f'{field}: {key} is a rate; write {value / 100} or "{value}%", not {value}')
 
 
 class _Model(BaseModel):
@@ -115,7 +116,13 @@ class AppliesTo(_Model):
         return self
 
     def matches(self, a: AgentInfo) -> bool:
-        wanted = ((self.roles, a.role), (self.teams, a.team), (self.agents, a.agent), (self.employers, a.employer), (self.shops, a.shop))
+        wanted = (
+            (self.roles, a.role),
+            (self.teams, a.team),
+            (self.agents, a.agent),
+            (self.employers, a.employer),
+            (self.shops, a.shop),
+        )
         return all(not values or have in values for values, have in wanted)
 
 
@@ -148,13 +155,13 @@ class _Component(_Model):
 
 class Tier(_Model):
     from_: Money = Field(alias="from", description="sales from which this rate applies (marginal)")
-    rate: Number = Field(description="0.015 or \"1.5%\"")
+    rate: Number = Field(description='0.015 or "1.5%"')
 
     @field_validator("rate")
     @classmethod
     def _rate(cls, rate: Decimal) -> Decimal:
         if not 0 <= rate <= 1:
-            raise ValueError(f"rate {rate} must be between 0 and 1 (write 0.015 or \"1.5%\")")
+            raise ValueError(f'rate {rate} must be between 0 and 1 (write 0.015 or "1.5%")')
         return rate
 
 
@@ -172,12 +179,12 @@ class Commission(_Component):
         if (self.rate is None) == (self.tiers is None):
             raise ValueError("give either rate or tiers")
         if self.rate is not None and not 0 <= self.rate <= 1:
-            raise ValueError(f"rate {self.rate} must be between 0 and 1 (write 0.01 or \"1%\")")
+            raise ValueError(f'rate {self.rate} must be between 0 and 1 (write 0.01 or "1%")')
         if self.tiers is not None:
             starts = [t.from_ for t in self.tiers]
             if not starts or starts[0] != 0:
                 raise ValueError("the first tier must start at from = 0")
-            if any(b <= a for a, b in zip(starts, starts[1:])):
+            if any(b <= a for a, b in pairwise(starts)):
                 raise ValueError("tiers must be in increasing order of from")
         return self
 
@@ -219,7 +226,8 @@ class Condition(_Model):
     kpi: MeasureKey = Field(description="what is tested")
     op: Op = Field(description=">=, <=, >, < or ==")
     value: Target = Field(
-        description="a number, \"shop\" (the shop's own figure for the month) or \"target\" (the monthly target)")
+        description='a number, "shop" (the shop\'s own figure for the month) or "target" (the monthly target)'
+    )
 
     @model_validator(mode="after")
     def _standard(self) -> Condition:
@@ -235,7 +243,7 @@ class Threshold(_Component):
     a percentage of the base or a fixed amount."""
 
     kind: Literal["threshold"]
-    when: list[Condition] = Field(min_length=1, description="[{kpi = \"complaints\", op = \">=\", value = 3}]")
+    when: list[Condition] = Field(min_length=1, description='[{kpi = "complaints", op = ">=", value = 3}]')
     percent_of_base: Number | None = Field(None, description="20 = +20 % of the base pay; -10 = −10 %")
     amount: Money | None = Field(None, description="a fixed amount instead (negative = deduction)")
 
@@ -295,7 +303,9 @@ class MutualFund(_Component):
     kind: Literal["mutual_fund"]
 
 
-Component = Annotated[Union[Commission, KpiScore, Threshold, Pool, Ranking, Prizes, MutualFund], Field(discriminator="kind")]
+Component = Annotated[
+    Commission | KpiScore | Threshold | Pool | Ranking | Prizes | MutualFund, Field(discriminator="kind")
+]
 COMPONENT_KINDS = (Commission, KpiScore, Threshold, Pool, Ranking, Prizes, MutualFund)
 #: keys of kefu.toml `[qc.mutual]`, which a `mutual_fund` component does not take (the fund is the workspace's)
 MUTUAL_SETTINGS = ("fund", "error_cost", "supervisor_multiplier", "warning_only_months")
@@ -304,12 +314,14 @@ MUTUAL_SETTINGS = ("fund", "error_cost", "supervisor_multiplier", "warning_only_
 class Scheme(_Model):
     """One version of a scheme; the file is `<workspace>/schemes/<anything>.toml`."""
 
-    name: str = Field(description="the scheme's identity across versions, e.g. \"售前\"")
+    name: str = Field(description='the scheme\'s identity across versions, e.g. "售前"')
     effective_from: str = Field(description="YYYY-MM: the first month this version pays")
     description: str = Field("", description="free text")
     applies_to: AppliesTo = Field(description="who the scheme pays: `[applies_to]` below")
     base: Base = Field(Base(), description="`[base]` below; no base pay when left out")
-    components: list[Component] = Field([], description="`[[components]]`, one table each, shown on the payslip in this order")
+    components: list[Component] = Field(
+        [], description="`[[components]]`, one table each, shown on the payslip in this order"
+    )
     limits: Limits = Field(Limits(), description="`[limits]` below")
     source: str = Field("", exclude=True, description="(set by the loader) the file")
     digest: str = Field("", exclude=True, description="(set by the loader) sha1 of the text")
@@ -331,7 +343,9 @@ class Scheme(_Model):
             raise ValueError("基本工资 is the base pay's line; name the component differently")
         funds = [f"components[{i}] ({c.name})" for i, c in enumerate(self.components, 1) if isinstance(c, MutualFund)]
         if len(funds) > 1:
-            raise ValueError(f"{' and '.join(funds)} are both kind = \"mutual_fund\": the 互查 fund is paid once; keep one")
+            raise ValueError(
+                f'{" and ".join(funds)} are both kind = "mutual_fund": the 互查 fund is paid once; keep one'
+            )
         return self
 
     @property
@@ -399,8 +413,10 @@ def select(schemes: Iterable[Scheme], month: str) -> list[Scheme]:
     for s in schemes:
         versions = by_name.setdefault(s.name, {})
         if s.effective_from in versions:
-            problems.append(f"{s.source}: scheme {s.name!r} effective_from {s.effective_from} is also defined in "
-                            f"{versions[s.effective_from].source}; give the new version a later month")
+            problems.append(
+                f"{s.source}: scheme {s.name!r} effective_from {s.effective_from} is also defined in "
+                f"{versions[s.effective_from].source}; give the new version a later month"
+            )
         versions[s.effective_from] = s
     if problems:
         raise SchemeError(problems)
@@ -418,9 +434,11 @@ def assign(agents: Mapping[str, AgentInfo], schemes: list[Scheme]) -> dict[str, 
     for agent, info in sorted(agents.items()):
         matching = [s for s in schemes if s.applies_to.matches(info)]
         if len(matching) > 1:
-            problems.append(f"{agent} ({info.role}, {info.team or '—'}, {info.employer}) is paid by two schemes: "
-                            + " and ".join(f"{s.label} in {s.source}" for s in matching)
-                            + "; narrow applies_to so that one scheme pays each agent")
+            problems.append(
+                f"{agent} ({info.role}, {info.team or '—'}, {info.employer}) is paid by two schemes: "
+                + " and ".join(f"{s.label} in {s.source}" for s in matching)
+                + "; narrow applies_to so that one scheme pays each agent"
+            )
         elif matching:
             found[agent] = matching[0]
     if problems:
@@ -471,18 +489,24 @@ def _dotted(path: tuple) -> str:
     return out
 
 
-def _message(err: dict) -> str:
+def _kinds() -> list[str]:
+    """The components' `kind` tags, from their Literal annotations."""
+    return [get_args(c.model_fields["kind"].annotation)[0] for c in COMPONENT_KINDS]
+
+
+def _message(err: Mapping[str, Any]) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden" and "mutual_fund" in err["loc"] and err["loc"][-1] in MUTUAL_SETTINGS:
-        return ("unknown key: the 互查 fund and what an error costs are set for the whole workspace in kefu.toml "
-                f"[qc.mutual] ({', '.join(MUTUAL_SETTINGS)}), not in a scheme")
+        return (
+            "unknown key: the 互查 fund and what an error costs are set for the whole workspace in kefu.toml "
+            f"[qc.mutual] ({', '.join(MUTUAL_SETTINGS)}), not in a scheme"
+        )
     if kind == "extra_forbidden":
         return "unknown key (a typo? see docs/pay.md)"
     if kind == "missing":
         return "missing"
     if kind == "union_tag_not_found":
-        return f"needs kind = one of {', '.join(c.model_fields['kind'].annotation.__args__[0] for c in COMPONENT_KINDS)}"
+        return f"needs kind = one of {', '.join(_kinds())}"
     if kind == "union_tag_invalid":
-        return f"unknown kind {err['input'].get('kind')!r}; kinds: " + ", ".join(
-            c.model_fields["kind"].annotation.__args__[0] for c in COMPONENT_KINDS)
+        return f"unknown kind {err['input'].get('kind')!r}; kinds: " + ", ".join(_kinds())
     return msg.removeprefix("Value error, ")

@@ -22,15 +22,34 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel
 
-from kefu.pay.scheme import COMPONENT_KINDS, AppliesTo, Base, Condition, Limits, MeasureKey, Scheme, ScoredKPI, Tier, _Component
+from kefu.pay.scheme import (
+    COMPONENT_KINDS,
+    AppliesTo,
+    Base,
+    Condition,
+    Limits,
+    MeasureKey,
+    Scheme,
+    ScoredKPI,
+    Tier,
+    _Component,
+)
 
 #: kind tag → component model
 KINDS: dict[str, type[BaseModel]] = {typing.get_args(c.model_fields["kind"].annotation)[0]: c for c in COMPONENT_KINDS}
 #: the models that are not components, by the scope their labels are looked up in (i18n `pay_f_<scope>_<key>`)
-SCOPES: dict[type[BaseModel], str] = {Scheme: "scheme", AppliesTo: "applies_to", Base: "base", Limits: "limits",
-                                      Tier: "tier", ScoredKPI: "scored_kpi", Condition: "condition"}
+SCOPES: dict[type[BaseModel], str] = {
+    Scheme: "scheme",
+    AppliesTo: "applies_to",
+    Base: "base",
+    Limits: "limits",
+    Tier: "tier",
+    ScoredKPI: "scored_kpi",
+    Condition: "condition",
+}
 #: the keys every component has, written after the kind's own ones (name first)
 COMMON = tuple(k for k in _Component.model_fields if k != "name")
+UNIONS = (Union, types.UnionType)  # the origins of Union[A, B] and of A | B
 SPLIT = re.compile(r"[,，\n]+")  # between the items of a list typed in one input
 PROBLEM = re.compile(r"^[^\s:]+(?::\d+)?: (?P<path>\(top level\)|[\w.\[\]]+): (?P<msg>.*)$", re.S)
 
@@ -46,6 +65,13 @@ class Spec:
     description: str
     options: tuple[str, ...] = ()
     model: type[BaseModel] | None = None  # of rows and sections
+
+    @property
+    def sub(self) -> type[BaseModel]:
+        """The model of a rows or section field."""
+        if self.model is None:
+            raise ValueError(f"{self.key} is a {self.widget} field, not rows or a section")
+        return self.model
 
 
 def scope_of(model: type[BaseModel]) -> str:
@@ -74,7 +100,7 @@ def specs(model: type[BaseModel]) -> tuple[Spec, ...]:
 def _widget(annotation: Any, metadata: list) -> tuple[str, tuple[str, ...], type[BaseModel] | None]:
     """The input for a type: (widget, options, model of the rows or section)."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    optional = typing.get_origin(annotation) in (Union, types.UnionType) and len(args) < len(typing.get_args(annotation))
+    optional = typing.get_origin(annotation) in UNIONS and len(args) < len(typing.get_args(annotation))
     if optional and len(args) == 1:
         widget, options, sub = _widget(args[0], metadata)
         return ("maybe_bool" if widget == "bool" else widget), options, sub
@@ -82,12 +108,12 @@ def _widget(annotation: Any, metadata: list) -> tuple[str, tuple[str, ...], type
         return _widget(typing.get_args(annotation)[0], metadata)
     if typing.get_origin(annotation) is Literal:
         return "choice", tuple(typing.get_args(annotation)), None
-    if typing.get_origin(annotation) in (Union, types.UnionType):  # a number or one of some words ("shop", "target")
+    if typing.get_origin(annotation) in UNIONS:  # a number or one of some words ("shop", "target")
         words = tuple(w for a in args if typing.get_origin(a) is Literal for w in typing.get_args(a))
         return "target", words, None
     if typing.get_origin(annotation) is list:
         (item,) = typing.get_args(annotation)
-        if typing.get_origin(item) is typing.Annotated and typing.get_origin(typing.get_args(item)[0]) is Union:
+        if typing.get_origin(item) is typing.Annotated and typing.get_origin(typing.get_args(item)[0]) in UNIONS:
             return "components", tuple(KINDS), None
         inner, _, sub = _widget(item, [])
         if sub is not None:
@@ -99,7 +125,7 @@ def _widget(annotation: Any, metadata: list) -> tuple[str, tuple[str, ...], type
         return "bool", (), None
     if annotation is Decimal:
         return "number", (), None
-    if any(m in MeasureKey.__metadata__ for m in metadata):
+    if any(m in typing.get_args(MeasureKey)[1:] for m in metadata):  # Annotated's metadata
         return "measure", (), None
     return "text", (), None
 
@@ -162,8 +188,12 @@ def scheme_fields(scheme: Scheme) -> list[tuple[str, str]]:
 def not_by_form(scheme: Scheme) -> list[str]:
     """Why the form cannot show this scheme as written (then it is edited as TOML): a list item with a comma or a
     line break would be split in two when the form reads it back."""
-    return [f"{name}: {str(v)!r} holds a comma or a line break"
-            for name, values in _list_fields(scheme) for v in values if SPLIT.search(str(v))]
+    return [
+        f"{name}: {str(v)!r} holds a comma or a line break"
+        for name, values in _list_fields(scheme)
+        for v in values
+        if SPLIT.search(str(v))
+    ]
 
 
 def _list_fields(obj: BaseModel, prefix: str = "") -> list[tuple[str, Any]]:
@@ -218,12 +248,13 @@ def form_data(values: Mapping[str, Any], model: type[BaseModel] = Scheme) -> dic
     out: dict[str, Any] = {}
     for s in specs(model):
         raw = values.get(s.key)
+        value: Any
         if s.widget == "section":
-            sub = form_data(raw if isinstance(raw, dict) else {}, s.model)
+            sub = form_data(raw if isinstance(raw, dict) else {}, s.sub)
             value = sub or None
         elif s.widget in ("rows", "components"):
             rows = [r for r in (raw if isinstance(raw, list) else []) if isinstance(r, dict) and _typed(r)]
-            value = [_component(r) if s.widget == "components" else form_data(r, s.model) for r in rows] or None
+            value = [_component(r) if s.widget == "components" else form_data(r, s.sub) for r in rows] or None
         else:
             value = _scalar(s, _texts(raw))
         if value is None or (not s.required and _is_default(s, value)):
@@ -240,9 +271,14 @@ def _texts(raw: Any) -> list[str]:
 
 def _typed(row: Mapping[str, Any]) -> bool:
     """Something was typed in a row (its kind alone is not: a component is kept for its kind)."""
-    return "kind" in row or any(_typed(v) if isinstance(v, dict) else
-                                any(_typed(r) if isinstance(r, dict) else str(r).strip() for r in v) if isinstance(v, list)
-                                else str(v).strip() for v in row.values())
+    return "kind" in row or any(
+        _typed(v)
+        if isinstance(v, dict)
+        else any(_typed(r) if isinstance(r, dict) else str(r).strip() for r in v)
+        if isinstance(v, list)
+        else str(v).strip()
+        for v in row.values()
+    )
 
 
 def _component(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -319,7 +355,9 @@ def scheme_toml(data: Mapping[str, Any], header: str = "") -> str:
 
 
 def _is_table(value: Any) -> bool:
-    return isinstance(value, dict) or (isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value))
+    return isinstance(value, dict) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+    )
 
 
 def _keys(table: Mapping[str, Any]) -> list[str]:
@@ -349,8 +387,11 @@ def toml_value(value: Any) -> str:
 def _string(text: str) -> str:
     """A TOML basic string: quotes, backslashes and control characters escaped."""
     escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-    return '"' + "".join(escapes.get(ch) or (f"\\u{ord(ch):04x}" if ord(ch) < 32 or ord(ch) == 127 else ch)
-                         for ch in text) + '"'
+    return (
+        '"'
+        + "".join(escapes.get(ch) or (f"\\u{ord(ch):04x}" if ord(ch) < 32 or ord(ch) == 127 else ch) for ch in text)
+        + '"'
+    )
 
 
 def form_toml(items: Iterable[tuple[str, str]], header: str = "") -> str:
@@ -403,15 +444,32 @@ class Form:
         return bool(self.errors) or any(g.errors or any(i.errors for i in g.inputs) for g in groups)
 
 
-def build_form(values: Mapping[str, Any], problems: Sequence[str] = (), choices: Mapping[str, Sequence[str]] | None = None) -> Form:
+def build_form(
+    values: Mapping[str, Any], problems: Sequence[str] = (), choices: Mapping[str, Sequence[str]] | None = None
+) -> Form:
     """The form for nested values (from a scheme or as posted), with each problem next to the input it names.
     `choices` offers values for list inputs by name (applies_to.roles → the roles), shown as boxes to tick."""
     choices = choices or {}
-    top = _group(Scheme, values, "", "scheme", choices, only=("text", "number", "choice", "measure", "target", "bool", "maybe_bool"))
-    sections = [_group(s.model, _dict(values.get(s.key)), s.key + ".", scope_of(s.model), choices)
-                for s in specs(Scheme) if s.widget == "section"]
-    components = [_component_group(row, f"components.{i}", choices) for i, row in enumerate(_rows(values.get("components")))]
-    blanks = {kind: _component_group(_blank(model) | {"kind": kind}, "components.__C__", choices) for kind, model in KINDS.items()}
+    top = _group(
+        Scheme,
+        values,
+        "",
+        "scheme",
+        choices,
+        only=("text", "number", "choice", "measure", "target", "bool", "maybe_bool"),
+    )
+    sections = [
+        _group(s.sub, _dict(values.get(s.key)), s.key + ".", scope_of(s.sub), choices)
+        for s in specs(Scheme)
+        if s.widget == "section"
+    ]
+    components = [
+        _component_group(row, f"components.{i}", choices) for i, row in enumerate(_rows(values.get("components")))
+    ]
+    blanks = {
+        kind: _component_group(_blank(model) | {"kind": kind}, "components.__C__", choices)
+        for kind, model in KINDS.items()
+    }
     form = Form(top, sections, components, blanks, [])
     _place(form, problems)
     return form
@@ -440,16 +498,26 @@ def _component_group(row: Mapping[str, Any], name: str, choices: Mapping[str, Se
     return group
 
 
-def _group(model: type[BaseModel], values: Mapping[str, Any], prefix: str, scope: str,
-           choices: Mapping[str, Sequence[str]], only: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> Group:
+def _group(
+    model: type[BaseModel],
+    values: Mapping[str, Any],
+    prefix: str,
+    scope: str,
+    choices: Mapping[str, Sequence[str]],
+    only: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+) -> Group:
     inputs = []
     for s in specs(model):
         if s.key in skip or (only and s.widget not in only):
             continue
         name = prefix + s.key
         if s.widget == "rows":
-            rows = [_group(s.model, r, f"{name}.{i}.", scope_of(s.model), choices) for i, r in enumerate(_rows(values.get(s.key)))]
-            blank = _group(s.model, {}, f"{name}.__R__.", scope_of(s.model), choices)
+            rows = [
+                _group(s.sub, r, f"{name}.{i}.", scope_of(s.sub), choices)
+                for i, r in enumerate(_rows(values.get(s.key)))
+            ]
+            blank = _group(s.sub, {}, f"{name}.__R__.", scope_of(s.sub), choices)
             inputs.append(Input(name, scope, s, "", rows=rows, blank=blank))
             continue
         texts = _texts(values.get(s.key))
@@ -482,6 +550,7 @@ def _place(form: Form, problems: Sequence[str]) -> None:
             where[i.name] = i
             for row in i.rows:
                 index(row)
+
     for group in (*form.sections, *form.components):
         index(group)
     for i in form.top.inputs:
@@ -489,7 +558,9 @@ def _place(form: Form, problems: Sequence[str]) -> None:
     for problem in problems:
         path, found = problem_path(problem), PROBLEM.match(problem)
         parts = path.split(".") if path else []
-        target = next((where[".".join(parts[:n])] for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in where), None)
+        target = next(
+            (where[".".join(parts[:n])] for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in where), None
+        )
         if target is None or found is None:
             form.errors.append(problem)
             continue

@@ -20,10 +20,14 @@ def settlements(payroll: Payroll, employer: str | None = None) -> list[dict[str,
     for vendor in vendors:
         slips = [s for s in payroll.slips if s.agent.employer == vendor]
         sub = Payroll(payroll.month, tuple(slips))
-        out.append({
-            "employer": vendor, "month": payroll.month, "components": component_names(sub),
-            "agents": [slip_summary(s) for s in slips],
-            "base": money_number(sum((s.base for s in slips), Decimal(0))),
-            "total": money_number(sub.total),
-        })
+        out.append(
+            {
+                "employer": vendor,
+                "month": payroll.month,
+                "components": component_names(sub),
+                "agents": [slip_summary(s) for s in slips],
+                "base": money_number(sum((s.base for s in slips), Decimal(0))),
+                "total": money_number(sub.total),
+            }
+        )
     return out

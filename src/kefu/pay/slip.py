@@ -57,7 +57,7 @@ def _integer(n: int) -> str:
 def _four(n: int) -> str:
     out, zero = "", False
     for pos in (3, 2, 1, 0):
-        d = n // 10 ** pos % 10
+        d = n // 10**pos % 10
         if d == 0:
             zero = bool(out)
         else:

@@ -25,15 +25,15 @@ from decimal import Decimal
 import ibis
 from ibis import _
 
-from kefu.errors import KefuError
 from kefu.config import Params
+from kefu.errors import KefuError
 from kefu.metrics.derived import workspace_sources
 from kefu.metrics.kpis import facts
 from kefu.pay import inputs
 from kefu.pay.measures import KPI_KEYS, MEASURES
 from kefu.pay.model import AgentInfo, MonthData, MutualAccount, MutualError
 from kefu.pay.scheme import MONTH_RE
-from kefu.workspace import Workspace
+from kefu.workspace import Workspace, fetch_one
 
 #: refund statuses that mean money went back to the buyer (simulator/canonical `success`, 淘宝 `退款成功`)
 REFUNDED_STATUSES = ("success", "退款成功", "refunded", "已退款")
@@ -61,22 +61,46 @@ def month_range(month: str) -> tuple[dt.date, dt.date]:
 def credited_orders(ws: Workspace, params: Params) -> ibis.Table:
     """Every paid order credited to an agent (落实客服), exactly as the KPIs count them."""
     rows = facts(workspace_sources(ws), params)["credited_orders"].rows
-    return rows.select("order_id", "shop", "agent", "buyer", "created_at", "paid_at", "amount", "credit_moment", "credit_ts")
+    return rows.select(
+        "order_id", "shop", "agent", "buyer", "created_at", "paid_at", "amount", "credit_moment", "credit_ts"
+    )
 
 
 def counted_refunds(ws: Workspace, params: Params) -> ibis.Table:
     """Finished refunds of credited orders with `counted`: the amount subtracted (never above what is left of the order)."""
-    orders = credited_orders(ws, params).select(o_shop=_.shop, o_id=_.order_id, credited_to=_.agent, order_amount=_.amount, order_paid_at=_.paid_at)
-    refunds = ws.table("refunds").filter(_.finished_at.notnull() & _.status.isin(REFUNDED_STATUSES)).rename(handled_by="agent")
-    joined = refunds.join(orders, (refunds.shop == orders.o_shop) & (refunds.order_id == orders.o_id)).drop("o_shop", "o_id")
+    orders = credited_orders(ws, params).select(
+        o_shop=_.shop, o_id=_.order_id, credited_to=_.agent, order_amount=_.amount, order_paid_at=_.paid_at
+    )
+    refunds = (
+        ws.table("refunds")
+        .filter(_.finished_at.notnull() & _.status.isin(REFUNDED_STATUSES))
+        .rename(handled_by="agent")
+    )
+    joined = refunds.join(orders, (refunds.shop == orders.o_shop) & (refunds.order_id == orders.o_id)).drop(
+        "o_shop", "o_id"
+    )
     joined = joined.rename(agent="credited_to")
-    before = ibis.window(group_by=["shop", "order_id"], order_by=["finished_at", "refund_id"], preceding=None, following=0)
+    before = ibis.window(
+        group_by=["shop", "order_id"], order_by=["finished_at", "refund_id"], preceding=None, following=0
+    )
     joined = joined.mutate(so_far=joined.amount.sum().over(before))
     left = joined.order_amount - (joined.so_far - joined.amount)
     counted = ibis.greatest(ibis.least(joined.amount, left), 0).cast("decimal(18, 2)")
     return joined.mutate(counted=counted).select(
-        "refund_id", "order_id", "shop", "agent", "order_paid_at", "order_amount", "applied_at", "finished_at",
-        "status", "reason", "handled_by", "amount", "counted")
+        "refund_id",
+        "order_id",
+        "shop",
+        "agent",
+        "order_paid_at",
+        "order_amount",
+        "applied_at",
+        "finished_at",
+        "status",
+        "reason",
+        "handled_by",
+        "amount",
+        "counted",
+    )
 
 
 def in_month(table: ibis.Table, column: str, first: dt.date, last: dt.date) -> ibis.Table:
@@ -113,11 +137,22 @@ def mutual_funds(ws: Workspace, month: str) -> dict[str, MutualAccount]:
     errors: dict[str, list[MutualError]] = {}
     for e in ledger.month_errors(ws, month):
         errors.setdefault(e["agent"], []).append(
-            MutualError(e["source"], e["day"], e["description"], _cents(e["cost"]), e["report_id"], e["finding_id"]))
+            MutualError(e["source"], e["day"], e["description"], _cents(e["cost"]), e["report_id"], e["finding_id"])
+        )
     costs = ledger.error_costs(ws.config.mutual)
-    return {r["agent"]: MutualAccount(_cents(r["fund_start"]), _cents(r["costs"]), _cents(r["deductions"]), _cents(r["balance"]),
-                                      bool(r["warning_only"]), tuple(errors.get(r["agent"], ())), costs["peer"], costs["supervisor"])
-            for r in ledger.month_ledger(ws, month)}
+    return {
+        r["agent"]: MutualAccount(
+            _cents(r["fund_start"]),
+            _cents(r["costs"]),
+            _cents(r["deductions"]),
+            _cents(r["balance"]),
+            bool(r["warning_only"]),
+            tuple(errors.get(r["agent"], ())),
+            costs["peer"],
+            costs["supervisor"],
+        )
+        for r in ledger.month_ledger(ws, month)
+    }
 
 
 def _cents(value: float) -> Decimal:
@@ -130,9 +165,15 @@ def _cents(value: float) -> Decimal:
 
 def roster(ws: Workspace) -> dict[str, AgentInfo]:
     """Human accounts of the agents table (bots left out)."""
-    rows = ws.con.execute("SELECT agent, shop, name, team, role, employer, active FROM agents WHERE coalesce(role, '') <> 'bot'").fetchall()
-    return {a: AgentInfo(a, shop, name or a.split(":", 1)[-1], team, role or "presales", employer or "in_house",
-                         active is not False) for a, shop, name, team, role, employer, active in rows}
+    rows = ws.con.execute(
+        "SELECT agent, shop, name, team, role, employer, active FROM agents WHERE coalesce(role, '') <> 'bot'"
+    ).fetchall()
+    return {
+        a: AgentInfo(
+            a, shop, name or a.split(":", 1)[-1], team, role or "presales", employer or "in_house", active is not False
+        )
+        for a, shop, name, team, role, employer, active in rows
+    }
 
 
 def known_agents(ws: Workspace) -> dict[str, AgentInfo]:
@@ -150,10 +191,13 @@ def gather(ws: Workspace, month: str, params: Params | None = None, kpis: KpiFn 
     params = params or ws.config.params
     kpis = kpis or (lambda by, f, t: api.kpis(ws, list(by), params, f, t))
     first, last = month_range(month)
-    coverage = ws.con.execute("SELECT min(ts)::DATE, max(ts)::DATE FROM messages WHERE ts >= ? AND ts < ?",
-                              [first, last + dt.timedelta(days=1)]).fetchone()
+    coverage = fetch_one(
+        ws.con,
+        "SELECT min(ts)::DATE, max(ts)::DATE FROM messages WHERE ts >= ? AND ts < ?",
+        [first, last + dt.timedelta(days=1)],
+    )
     if coverage[0] is None:
-        span = ws.con.execute("SELECT min(ts)::DATE, max(ts)::DATE FROM messages").fetchone()
+        span = fetch_one(ws.con, "SELECT min(ts)::DATE, max(ts)::DATE FROM messages")
         have = f"the data covers {span[0]} … {span[1]}" if span[0] else "the workspace has no messages"
         raise MonthError(f"no chat messages in {month}; {have}")
 
@@ -166,15 +210,29 @@ def gather(ws: Workspace, month: str, params: Params | None = None, kpis: KpiFn 
         "sales_amount": _sums(in_month(credited_orders(ws, params), "paid_at", first, last), "amount"),
         "refund_amount": _sums(in_month(counted_refunds(ws, params), "finished_at", first, last), "counted"),
         **_qc_totals(confirmed_errors(ws, first, last)),
-        "test_score": {a: sum((s for s, _t, _w in found), Decimal(0)) / len(found)
-                       for a, found in inputs.test_scores(ws.con, month).items()},
+        "test_score": {
+            a: sum((s for s, _t, _w in found), Decimal(0)) / len(found)
+            for a, found in inputs.test_scores(ws.con, month).items()
+        },
         "leave_days": {a: d.leave_days for a, d in present.items()},
     }
     values = {a: _values(by_agent.get(a, {}), per_agent, a, days, bool(present)) for a in agents}
     shop_values = {s: {k: _decimal(r.get(k), k) for k in KPI_KEYS if k in r} for s, r in by_shop.items()}
-    return MonthData(month, first, last, agents, values, shop_values, _targets(ws, month), inputs.prizes(ws.con, month),
-                     present, mutual=mutual_funds(ws, month), days_from_chats=not present, coverage=(coverage[0], coverage[1]),
-                     credit_rule=params.credit_rule)
+    return MonthData(
+        month,
+        first,
+        last,
+        agents,
+        values,
+        shop_values,
+        _targets(ws, month),
+        inputs.prizes(ws.con, month),
+        present,
+        mutual=mutual_funds(ws, month),
+        days_from_chats=not present,
+        coverage=(coverage[0], coverage[1]),
+        credit_rule=params.credit_rule,
+    )
 
 
 def _paid_agents(listed: dict[str, AgentInfo], by_agent: dict[str, dict]) -> dict[str, AgentInfo]:
@@ -185,12 +243,14 @@ def _paid_agents(listed: dict[str, AgentInfo], by_agent: dict[str, dict]) -> dic
     return found
 
 
-def _values(kpi_row: dict, per_agent: dict[str, dict], agent: str, days: dict, attendance: bool) -> dict[str, Decimal | None]:
+def _values(
+    kpi_row: dict, per_agent: dict[str, dict], agent: str, days: dict, attendance: bool
+) -> dict[str, Decimal | None]:
     """One agent's measures (kefu.pay.measures): the KPIs of the month, then the pay inputs."""
     v = {k: _decimal(kpi_row.get(k), k) for k in KPI_KEYS}
-    v["sales_amount"] = per_agent["sales_amount"].get(agent, Decimal("0.00"))  # exact, from the credited orders
-    v["refund_amount"] = per_agent["refund_amount"].get(agent, Decimal("0.00"))
-    v["net_sales"] = v["sales_amount"] - v["refund_amount"]
+    sales = per_agent["sales_amount"].get(agent, Decimal("0.00"))  # exact, from the credited orders
+    refunds = per_agent["refund_amount"].get(agent, Decimal("0.00"))
+    v["sales_amount"], v["refund_amount"], v["net_sales"] = sales, refunds, sales - refunds
     v["qc_errors"] = per_agent["qc_errors"].get(agent, Decimal(0))
     v["qc_points"] = per_agent["qc_points"].get(agent, Decimal(0))
     v["test_score"] = per_agent["test_score"].get(agent)
@@ -227,5 +287,7 @@ def _decimal(value, key: str) -> Decimal | None:
 def _targets(ws: Workspace, month: str) -> dict[tuple[str, str, str, str], Decimal]:
     if not ws.has_table("web_targets"):
         return {}
-    rows = ws.con.execute("SELECT shop, scope, subject, metric, value FROM web_targets WHERE month = ?", [month]).fetchall()
+    rows = ws.con.execute(
+        "SELECT shop, scope, subject, metric, value FROM web_targets WHERE month = ?", [month]
+    ).fetchall()
     return {(shop, scope, subject, metric): Decimal(repr(value)) for shop, scope, subject, metric, value in rows}

@@ -14,7 +14,9 @@ import re
 Path = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r'^\s*((?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_-]+))*)\s*=\s*(.*)$')
+_KEY = re.compile(
+    r'^\s*((?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_-]+))*)\s*=\s*(.*)$'
+)
 _INLINE_KEY = re.compile(r'(?:^|[{,])\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=')
 
 
@@ -101,7 +103,7 @@ def _scan_array(text: str, key: Path, element: int, depth: int, number: int, lin
         elif ch == "{" and depth == 1:
             lines.setdefault(key + (element,), number)
             close = text.find("}", i)
-            for inner in _INLINE_KEY.findall(text[i: close if close > 0 else len(text)]):
+            for inner in _INLINE_KEY.findall(text[i : close if close > 0 else len(text)]):
                 lines.setdefault(key + (element, inner.strip('"')), number)
             element += 1
         i += 1

@@ -30,7 +30,16 @@ SHEET_NAME_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 class _Formats:
     def __init__(self, wb: xlsxwriter.Workbook):
-        self.head = wb.add_format({"bold": True, "bg_color": "#1f4e79", "font_color": "white", "border": 1, "text_wrap": True, "valign": "vcenter"})
+        self.head = wb.add_format(
+            {
+                "bold": True,
+                "bg_color": "#1f4e79",
+                "font_color": "white",
+                "border": 1,
+                "text_wrap": True,
+                "valign": "vcenter",
+            }
+        )
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.money = wb.add_format({"num_format": MONEY, "border": 1})
         self.total = wb.add_format({"num_format": MONEY, "border": 1, "bold": True, "bg_color": "#dde8f3"})
@@ -51,7 +60,9 @@ def write_payroll_xlsx(payroll: Payroll, target: Path | BinaryIO, lang: str = "z
     first = 3
     for i, s in enumerate(payroll.slips, start=first):
         a = s.agent
-        xlsx_text_row(ws, i, 0, [a.shop, a.team or "", a.name, a.agent, a.role, a.employer, s.scheme, s.scheme_version], f.text)
+        xlsx_text_row(
+            ws, i, 0, [a.shop, a.team or "", a.name, a.agent, a.role, a.employer, s.scheme, s.scheme_version], f.text
+        )
         ws.write_number(i, 8, float(s.base), f.money)
         for j, n in enumerate(names, start=9):
             line = s.line(n)
@@ -61,9 +72,19 @@ def write_payroll_xlsx(payroll: Payroll, target: Path | BinaryIO, lang: str = "z
                 ws.write_number(i, j, float(line.amount), f.money)
         ws.write_number(i, 9 + len(names), float(s.total), f.total)
     last = first + len(payroll.slips) - 1
-    _totals_row(ws, f, last + 1, 8, 9 + len(names), first, last, [sum((s.base for s in payroll.slips), Decimal(0))]
-                + [sum((s.line(n).amount for s in payroll.slips if s.line(n)), Decimal(0)) for n in names] + [payroll.total],
-                "合计" if zh else "Total")
+    _totals_row(
+        ws,
+        f,
+        last + 1,
+        8,
+        9 + len(names),
+        first,
+        last,
+        [sum((s.base for s in payroll.slips), Decimal(0))]
+        + [sum((ln.amount for s in payroll.slips if (ln := s.line(n)) is not None), Decimal(0)) for n in names]
+        + [payroll.total],
+        "合计" if zh else "Total",
+    )
     ws.set_column(0, 7, 12)
     ws.set_column(8, 9 + len(names), 13)
     ws.freeze_panes(3, 4)
@@ -75,19 +96,30 @@ def write_payroll_xlsx(payroll: Payroll, target: Path | BinaryIO, lang: str = "z
     wb.close()
 
 
-def _totals_row(ws, f: _Formats, row: int, first_col: int, last_col: int, top: int, bottom: int, values: list[Decimal], label: str) -> None:
+def _totals_row(
+    ws, f: _Formats, row: int, first_col: int, last_col: int, top: int, bottom: int, values: list[Decimal], label: str
+) -> None:
     xlsx_text(ws, row, 0, label, f.bold)
     for col, value in zip(range(first_col, last_col + 1), values):
         if bottom < top:
             ws.write_number(row, col, 0, f.total)
             continue
-        ws.write_formula(row, col, f"=SUM({xl_rowcol_to_cell(top, col)}:{xl_rowcol_to_cell(bottom, col)})", f.total, float(value))
+        ws.write_formula(
+            row, col, f"=SUM({xl_rowcol_to_cell(top, col)}:{xl_rowcol_to_cell(bottom, col)})", f.total, float(value)
+        )
 
 
 def _details_sheet(wb, f: _Formats, payroll: Payroll, zh: bool) -> None:
     ws = wb.add_worksheet("明细" if zh else "Details")
-    xlsx_text_row(ws, 0, 0, ["账号", "客服", "方案", "项目", "金额", "规则", "计算"] if zh else
-                      ["Account", "Agent", "Scheme", "Line", "Amount", "Rule", "Computation"], f.head)
+    xlsx_text_row(
+        ws,
+        0,
+        0,
+        ["账号", "客服", "方案", "项目", "金额", "规则", "计算"]
+        if zh
+        else ["Account", "Agent", "Scheme", "Line", "Amount", "Rule", "Computation"],
+        f.head,
+    )
     row = 1
     for s in payroll.slips:
         for line in s.lines:
@@ -122,15 +154,28 @@ def _charts_sheet(wb, sheet: str, payroll: Payroll, names: list[str], first: int
     if last < first:
         return
     stacked = wb.add_chart({"type": "column", "subtype": "stacked"})
-    for col, name in enumerate(["基本工资" if zh else "Base"] + names, start=8):
-        stacked.add_series({"name": [sheet, 2, col], "categories": [sheet, first, 2, last, 2], "values": [sheet, first, col, last, col]})
+    for col in range(8, 9 + len(names)):  # the base pay, then one column per component
+        stacked.add_series(
+            {
+                "name": [sheet, 2, col],
+                "categories": [sheet, first, 2, last, 2],
+                "values": [sheet, first, col, last, col],
+            }
+        )
     stacked.set_title({"name": "各项构成" if zh else "Pay by component"})
     stacked.set_size({"width": 1000, "height": 420})
     wc.insert_chart(1, 1, stacked)
     totals = wb.add_chart({"type": "column"})
     col = 9 + len(names)
-    totals.add_series({"name": [sheet, 2, col], "categories": [sheet, first, 2, last, 2], "values": [sheet, first, col, last, col],
-                       "fill": {"color": "#2f6fb0"}, "data_labels": {"value": True, "num_format": "#,##0"}})
+    totals.add_series(
+        {
+            "name": [sheet, 2, col],
+            "categories": [sheet, first, 2, last, 2],
+            "values": [sheet, first, col, last, col],
+            "fill": {"color": "#2f6fb0"},
+            "data_labels": {"value": True, "num_format": "#,##0"},
+        }
+    )
     totals.set_title({"name": "应发合计" if zh else "Total pay"})
     totals.set_legend({"none": True})
     totals.set_size({"width": 1000, "height": 380})
@@ -166,8 +211,14 @@ def write_settlement_xlsx(found: list[dict[str, Any]], target: Path | BinaryIO) 
                     ws.write_number(i, j, amount, f.money)
             ws.write_number(i, 5 + len(v["components"]), a["total"], f.total)
         last = first + len(v["agents"]) - 1
-        sums = [Decimal(str(v["base"]))] + [sum((Decimal(str(a["components"].get(n) or 0)) for a in v["agents"]), Decimal(0))
-                                            for n in v["components"]] + [Decimal(str(v["total"]))]
+        sums = (
+            [Decimal(str(v["base"]))]
+            + [
+                sum((Decimal(str(a["components"].get(n) or 0)) for a in v["agents"]), Decimal(0))
+                for n in v["components"]
+            ]
+            + [Decimal(str(v["total"]))]
+        )
         _totals_row(ws, f, last + 1, 4, 5 + len(v["components"]), first, last, sums, "合计")
         ws.set_column(0, 3, 14)
         ws.set_column(4, 5 + len(v["components"]), 13)

@@ -29,9 +29,13 @@ def confirmed_errors(ws: Any, date_from: dt.date | None, date_to: dt.date | None
         f"""SELECT f.shop, f.agent, f.day, count(*) AS confirmed_errors, sum(f.points) AS points
             FROM qc_findings f JOIN qc_reviews r USING (finding_id)
             WHERE r.status = 'confirmed' AND {where}
-            GROUP BY ALL ORDER BY f.shop, f.agent, f.day""", args).fetchall()
-    return [{"shop": shop, "agent": agent, "day": day, "confirmed_errors": int(n), "points": float(points)}
-            for shop, agent, day, n, points in rows]
+            GROUP BY ALL ORDER BY f.shop, f.agent, f.day""",
+        args,
+    ).fetchall()
+    return [
+        {"shop": shop, "agent": agent, "day": day, "confirmed_errors": int(n), "points": float(points)}
+        for shop, agent, day, n, points in rows
+    ]
 
 
 def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | None:
@@ -46,8 +50,10 @@ def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | 
     con = getattr(con, "con", con)
     if not store.covered(con, day):
         return None
-    return {t["agent"]: {k: t[k] for k in ("findings", "confirmed", "open", "points", "dialogues", "points_deducted")}
-            for t in store.tally(con, "f.shop = ? AND f.day = ?", [shop, day])}
+    return {
+        t["agent"]: {k: t[k] for k in ("findings", "confirmed", "open", "points", "dialogues", "points_deducted")}
+        for t in store.tally(con, "f.shop = ? AND f.day = ?", [shop, day])
+    }
 
 
 def score(points_deducted: float) -> float:

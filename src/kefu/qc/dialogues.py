@@ -39,13 +39,27 @@ def missing_phrase_findings(agent_messages: ir.Table, rules: Sequence[Rule]) -> 
     at = {r.id: "first_ts" if r.kind == "missing_at_start" else "last_ts" for r in rules}
     # One aggregation for all rules: per rule, whether a message of its edge second has a pattern.
     per_dialogue = edges.group_by(list(DIALOGUE)).aggregate(
-        first_ts=edges.first_ts.min(), last_ts=edges.last_ts.max(),
+        first_ts=edges.first_ts.min(),
+        last_ts=edges.last_ts.max(),
         first_text=edges.text.min(where=edges.ts == edges.first_ts),
         last_text=edges.text.min(where=edges.ts == edges.last_ts),
-        **{f"met_{r.id}": ibis.ifelse(edges.ts == edges[at[r.id]], edges.text.re_search(r.pattern), False).any() for r in rules},
+        **{
+            f"met_{r.id}": ibis.ifelse(edges.ts == edges[at[r.id]], edges.text.re_search(r.pattern), False).any()
+            for r in rules
+        },
     )
-    return ibis.union(*(
-        per_dialogue.filter(~per_dialogue[f"met_{r.id}"]).select(
-            "shop", "agent", "buyer", ts=per_dialogue[at[r.id]], text=per_dialogue[at[r.id].replace("_ts", "_text")],
-            rule=ibis.literal(r.id), match=ibis.literal(""), match_start=ibis.literal(0, "int32"))
-        for r in rules))
+    return ibis.union(
+        *(
+            per_dialogue.filter(~per_dialogue[f"met_{r.id}"]).select(
+                "shop",
+                "agent",
+                "buyer",
+                ts=per_dialogue[at[r.id]],
+                text=per_dialogue[at[r.id].replace("_ts", "_text")],
+                rule=ibis.literal(r.id),
+                match=ibis.literal(""),
+                match_start=ibis.literal(0, "int32"),
+            )
+            for r in rules
+        )
+    )

@@ -17,8 +17,11 @@ def rule_keys_markdown() -> str:
 def default_rules_markdown() -> str:
     rules = parse_rules(default_rules_text(), "default_rules.toml").rules
     lines = ["| id | 名称 | severity | scope | kind | points | max/day |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| `{r.id}` | {r.name} | {r.severity} | {r.scope} | {r.kind} | {r.points:g} "
-              f"| {'—' if r.max_points_per_day is None else format(r.max_points_per_day, 'g')} |" for r in rules]
+    lines += [
+        f"| `{r.id}` | {r.name} | {r.severity} | {r.scope} | {r.kind} | {r.points:g} "
+        f"| {'—' if r.max_points_per_day is None else format(r.max_points_per_day, 'g')} |"
+        for r in rules
+    ]
     return "\n".join(lines)
 
 

@@ -54,20 +54,33 @@ def _in_period(table: ir.Table, column: str, date_from: dt.date | None, date_to:
     if date_from is not None:
         table = table.filter(table[column] >= ibis.timestamp(dt.datetime.combine(date_from, dt.time())))
     if date_to is not None:
-        table = table.filter(table[column] < ibis.timestamp(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time())))
+        table = table.filter(
+            table[column] < ibis.timestamp(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
+        )
     return table
 
 
 @contextmanager
-def inspect(src: Sources, rules: RuleSet | Sequence[Rule], params: Params,
-            date_from: dt.date | None = None, date_to: dt.date | None = None) -> Iterator[ir.Table | None]:
+def inspect(
+    src: Sources,
+    rules: RuleSet | Sequence[Rule],
+    params: Params,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> Iterator[ir.Table | None]:
     """`findings_table` as a context: the backend tables it keeps on the way are dropped on exit."""
     with ExitStack() as scratch:
         yield findings_table(src, rules, params, date_from, date_to, scratch)
 
 
-def findings_table(src: Sources, rules: RuleSet | Sequence[Rule], params: Params,
-                   date_from: dt.date | None, date_to: dt.date | None, scratch: ExitStack) -> ir.Table | None:
+def findings_table(
+    src: Sources,
+    rules: RuleSet | Sequence[Rule],
+    params: Params,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    scratch: ExitStack,
+) -> ir.Table | None:
     """Every finding of the period: the contract's columns except finding_id and run_at, plus `finding_key`.
 
     Text findings belong to their message's day, dialogue findings to the dialogue's day,
@@ -80,8 +93,14 @@ def findings_table(src: Sources, rules: RuleSet | Sequence[Rule], params: Params
     humans = messages.anti_join(src.bots, "agent")
     agent_text = humans.filter(_.sender == "agent")
     buyer_text = messages.filter(_.sender == "buyer")
-    phrases = phrase_findings([(agent_text, [r for r in enabled if r.scope == "agent_text"]),
-                               (buyer_text, [r for r in enabled if r.scope == "buyer_text"])], src.orders, scratch)
+    phrases = phrase_findings(
+        [
+            (agent_text, [r for r in enabled if r.scope == "agent_text"]),
+            (buyer_text, [r for r in enabled if r.scope == "buyer_text"]),
+        ],
+        src.orders,
+        scratch,
+    )
     parts = [number_repeats(phrases).mutate(**ONE_MESSAGE)] if phrases is not None else []
     dialogue = missing_phrase_findings(agent_text, enabled)
     if dialogue is not None:
@@ -93,7 +112,8 @@ def findings_table(src: Sources, rules: RuleSet | Sequence[Rule], params: Params
         if date_to is not None:
             asked = asked.filter(_.day <= date_to)
         timing = timing_findings(asked, buyer_text.anti_join(src.bots, "agent"), enabled, params, scratch)
-        parts.append(timing.mutate(nth=ibis.literal(0, "int64")))
+        if timing is not None:
+            parts.append(timing.mutate(nth=ibis.literal(0, "int64")))
     if not parts:
         return None
     return describe(ibis.union(*(p.select(*FINDING_FIELDS, "nth") for p in parts)), enabled)
@@ -112,26 +132,46 @@ def number_repeats(found: ir.Table) -> ir.Table:
 def describe(found: ir.Table, rules: Sequence[Rule]) -> ir.Table:
     """Add the rule's name, severity, points and scope, the day, and the deterministic `finding_key`
     rule|shop|agent|buyer|ts|match_start (with '|n' appended for the n-th repeat, see number_repeats)."""
-    def per_rule(attribute: str, dtype: str) -> ir.Value:
-        return ibis.cases(*((found.rule == r.id, ibis.literal(getattr(r, attribute), dtype)) for r in rules),
-                          else_=ibis.null(dtype))
 
-    key = ibis.literal("|").join([
-        found.rule, found.shop, found.agent, found.buyer, found.ts.cast("string"),  # YYYY-MM-DD HH:MM:SS (timestamps have whole seconds)
-        found.match_start.cast("string"),
-    ])
+    def per_rule(attribute: str, dtype: str) -> ir.Value:
+        return ibis.cases(
+            *((found.rule == r.id, ibis.literal(getattr(r, attribute), dtype)) for r in rules), else_=ibis.null(dtype)
+        )
+
+    key = ibis.literal("|").join(
+        [
+            found.rule,
+            found.shop,
+            found.agent,
+            found.buyer,
+            found.ts.cast("string"),  # YYYY-MM-DD HH:MM:SS (timestamps have whole seconds)
+            found.match_start.cast("string"),
+        ]
+    )
     return found.select(
         finding_key=ibis.ifelse(found.nth == 0, key, key.concat("|", (found.nth + 1).cast("string"))),
-        shop=found.shop, agent=found.agent, buyer=found.buyer, ts=found.ts, day=found.ts.date(), rule=found.rule,
-        rule_name=per_rule("name", "string"), severity=per_rule("severity", "string"), points=per_rule("points", "float64"),
+        shop=found.shop,
+        agent=found.agent,
+        buyer=found.buyer,
+        ts=found.ts,
+        day=found.ts.date(),
+        rule=found.rule,
+        rule_name=per_rule("name", "string"),
+        severity=per_rule("severity", "string"),
+        points=per_rule("points", "float64"),
         max_points_per_day=per_rule("max_points_per_day", "float64"),
-        scope=per_rule("scope", "string"), text=found.text, match=found.match, match_start=found.match_start,
-        occurrences=found.occurrences, evidence=found.evidence,
+        scope=per_rule("scope", "string"),
+        text=found.text,
+        match=found.match,
+        match_start=found.match_start,
+        occurrences=found.occurrences,
+        evidence=found.evidence,
     )
 
 
-def run(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = None,
-        rules: RuleSet | None = None) -> RunSummary:
+def run(
+    ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = None, rules: RuleSet | None = None
+) -> RunSummary:
     """Inspect the period's chats and replace its stored findings (reviews are kept, attached by finding id)."""
     started = time.perf_counter()
     rules = rules or load_rules(ws)
@@ -144,32 +184,50 @@ def run(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = Non
         inspected = ibis.to_sql(inspected_dialogues(src, date_from, date_to), dialect="duckdb")
         removed, added = store.replace_period(ws.con, select, date_from, date_to, run_at, inspected)
     where, args = store.period_clause("day", date_from, date_to)
-    by_rule = dict(ws.con.execute(f"SELECT rule, count(*) FROM qc_findings WHERE {where} GROUP BY rule ORDER BY rule", args).fetchall())
+    by_rule = dict(
+        ws.con.execute(
+            f"SELECT rule, count(*) FROM qc_findings WHERE {where} GROUP BY rule ORDER BY rule", args
+        ).fetchall()
+    )
     read = _in_period(src.messages, "ts", date_from, date_to).count().execute()
     return RunSummary(date_from, date_to, int(read), added, removed, by_rule, round(time.perf_counter() - started, 2))
 
 
-_EMPTY = ("SELECT ''::VARCHAR AS finding_key, ''::VARCHAR AS shop, ''::VARCHAR AS agent, ''::VARCHAR AS buyer, "
-          "NULL::TIMESTAMP AS ts, NULL::DATE AS day, ''::VARCHAR AS rule, ''::VARCHAR AS rule_name, "
-          "''::VARCHAR AS severity, 0::DOUBLE AS points, NULL::DOUBLE AS max_points_per_day, ''::VARCHAR AS scope, ''::VARCHAR AS text, "
-          "''::VARCHAR AS match, 0::INTEGER AS match_start, 1::INTEGER AS occurrences, ''::VARCHAR AS evidence")
+_EMPTY = (
+    "SELECT ''::VARCHAR AS finding_key, ''::VARCHAR AS shop, ''::VARCHAR AS agent, ''::VARCHAR AS buyer, "
+    "NULL::TIMESTAMP AS ts, NULL::DATE AS day, ''::VARCHAR AS rule, ''::VARCHAR AS rule_name, "
+    "''::VARCHAR AS severity, 0::DOUBLE AS points, NULL::DOUBLE AS max_points_per_day, ''::VARCHAR AS scope, ''::VARCHAR AS text, "
+    "''::VARCHAR AS match, 0::INTEGER AS match_start, 1::INTEGER AS occurrences, ''::VARCHAR AS evidence"
+)
 
 
 def inspected_dialogues(src: Sources, date_from: dt.date | None, date_to: dt.date | None) -> ir.Table:
     """Per human agent and day of the period: shop, agent, day, dialogues — the buyers the agent had
     a buyer or agent message with that day (a dialogue is agent × buyer × day), the QC score's denominator."""
     said = _in_period(src.messages, "ts", date_from, date_to).filter(_.sender.isin(("buyer", "agent")))
-    return said.anti_join(src.bots, "agent").group_by(["shop", "agent", _.ts.date().name("day")]).aggregate(
-        dialogues=_.buyer.nunique())
+    return (
+        said.anti_join(src.bots, "agent")
+        .group_by(["shop", "agent", _.ts.date().name("day")])
+        .aggregate(dialogues=_.buyer.nunique())
+    )
 
 
-def findings(con_or_ws: Any, *, agent: str | None = None, day: dt.date | None = None, date_from: dt.date | None = None,
-             date_to: dt.date | None = None, status: str | None = None, rule: str | None = None,
-             shop: str | None = None) -> list[dict[str, Any]]:
+def findings(
+    con_or_ws: Any,
+    *,
+    agent: str | None = None,
+    day: dt.date | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    status: str | None = None,
+    rule: str | None = None,
+    shop: str | None = None,
+) -> list[dict[str, Any]]:
     """Stored findings with the contract's columns plus status ('open' without a review), reviewer, comment, reviewed_at."""
     con = getattr(con_or_ws, "con", con_or_ws)
-    return store.read_findings(con, agent=agent, day=day, date_from=date_from, date_to=date_to, status=status,
-                               rule=rule, shop=shop)
+    return store.read_findings(
+        con, agent=agent, day=day, date_from=date_from, date_to=date_to, status=status, rule=rule, shop=shop
+    )
 
 
 def agent_day_scores(ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict[str, Any]]:
@@ -182,10 +240,19 @@ def agent_day_scores(ws: Any, date_from: dt.date | None = None, date_to: dt.date
     out = []
     for row in frame.sort_values(["shop", "agent", "day"]).itertuples(index=False):
         day = row.day.date() if hasattr(row.day, "date") else row.day
-        none = {"dialogues": int(row.dialogues), "findings": 0, "confirmed": 0, "dismissed": 0, "open": 0,
-                "points": 0.0, "points_deducted": 0.0}
+        none = {
+            "dialogues": int(row.dialogues),
+            "findings": 0,
+            "confirmed": 0,
+            "dismissed": 0,
+            "open": 0,
+            "points": 0.0,
+            "points_deducted": 0.0,
+        }
         counts = tally.get((row.shop, row.agent, day), none)
-        out.append({"shop": row.shop, "agent": row.agent, "day": day, **counts, "qc_score": score(counts["points_deducted"])})
+        out.append(
+            {"shop": row.shop, "agent": row.agent, "day": day, **counts, "qc_score": score(counts["points_deducted"])}
+        )
     return out
 
 
@@ -195,7 +262,9 @@ def agent_scores(ws: Any, date_from: dt.date | None = None, date_to: dt.date | N
     totals: dict[tuple, dict[str, Any]] = {}
     keys = ("dialogues", "findings", "confirmed", "dismissed", "open", "points")
     for r in agent_day_scores(ws, date_from, date_to):
-        total = totals.setdefault((r["shop"], r["agent"]), {"shop": r["shop"], "agent": r["agent"], "days": 0, **dict.fromkeys(keys, 0)})
+        total = totals.setdefault(
+            (r["shop"], r["agent"]), {"shop": r["shop"], "agent": r["agent"], "days": 0, **dict.fromkeys(keys, 0)}
+        )
         total["days"] += 1
         for k in keys:
             total[k] += r[k]

@@ -20,19 +20,36 @@ def example_outcomes(rules: RuleSet) -> list[dict]:
     """For every example of every enabled text rule: rule, kind ('hit' | 'miss'), text, flagged, match."""
     from kefu.qc.engine import inspect
 
-    examples = [(r, kind, i, text) for r in rules.enabled if not r.is_timing
-                for kind, texts in (("hit", r.hits), ("miss", r.misses)) for i, text in enumerate(texts)]
+    examples = [
+        (r, kind, i, text)
+        for r in rules.enabled
+        if not r.is_timing
+        for kind, texts in (("hit", r.hits), ("miss", r.misses))
+        for i, text in enumerate(texts)
+    ]
     if not examples:
         return []
     with Workspace.memory() as ws:
-        rows = [(WHEN, "ex", _buyer(r.id, kind, i), "ex:agent", "buyer" if r.scope == "buyer_text" else "agent", text)
-                for r, kind, i, text in examples]
-        ws.con.executemany("INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        rows = [
+            (WHEN, "ex", _buyer(r.id, kind, i), "ex:agent", "buyer" if r.scope == "buyer_text" else "agent", text)
+            for r, kind, i, text in examples
+        ]
+        ws.con.executemany(
+            "INSERT INTO messages (ts, shop, buyer, agent, sender, text) VALUES (?, ?, ?, ?, ?, ?)", rows
+        )
         with inspect(workspace_sources(ws), list({r.id: r for r, *_ in examples}.values()), Params()) as expr:
             found = {} if expr is None else {(f.rule, f.buyer): f.match for f in expr.execute().itertuples()}
-    return [{"rule": r.id, "line": r.line, "kind": kind, "text": text,
-             "flagged": (r.id, _buyer(r.id, kind, i)) in found, "match": found.get((r.id, _buyer(r.id, kind, i)))}
-            for r, kind, i, text in examples]
+    return [
+        {
+            "rule": r.id,
+            "line": r.line,
+            "kind": kind,
+            "text": text,
+            "flagged": (r.id, _buyer(r.id, kind, i)) in found,
+            "match": found.get((r.id, _buyer(r.id, kind, i))),
+        }
+        for r, kind, i, text in examples
+    ]
 
 
 def example_problems(rules: RuleSet) -> list[str]:
@@ -42,8 +59,10 @@ def example_problems(rules: RuleSet) -> list[str]:
         if o["kind"] == "hit" and not o["flagged"]:
             problems.append(f"{rules.source}:{o['line']}: rule {o['rule']}: example hit {o['text']!r} is not flagged")
         elif o["kind"] == "miss" and o["flagged"]:
-            problems.append(f"{rules.source}:{o['line']}: rule {o['rule']}: example miss {o['text']!r} is flagged "
-                            f"(match {o['match']!r})")
+            problems.append(
+                f"{rules.source}:{o['line']}: rule {o['rule']}: example miss {o['text']!r} is flagged "
+                f"(match {o['match']!r})"
+            )
     return problems
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import duckdb
 
-from kefu.errors import KefuError
 from kefu.config import Mutual
+from kefu.errors import KefuError
 
 STATUSES = ("open", "confirmed", "rejected")
 DECISIONS = ("confirmed", "rejected", "open")  # "open" undoes a decision
@@ -36,8 +36,21 @@ DDL = """CREATE TABLE IF NOT EXISTS qc_peer_reports (
 
 CENT = Decimal("0.01")
 
-REPORT_COLUMNS = ("report_id", "shop", "reporter", "agent", "finding_id", "ts", "day", "description", "status",
-                  "decided_by", "decided_at", "buyer", "reported_at")
+REPORT_COLUMNS = (
+    "report_id",
+    "shop",
+    "reporter",
+    "agent",
+    "finding_id",
+    "ts",
+    "day",
+    "description",
+    "status",
+    "decided_by",
+    "decided_at",
+    "buyer",
+    "reported_at",
+)
 
 
 class ReportError(KefuError):
@@ -56,9 +69,16 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def file_report(
-    con: duckdb.DuckDBPyConnection, *, reporter: str, description: str, finding_id: str | None = None,
-    shop: str | None = None, agent: str | None = None, day: dt.date | None = None,
-    buyer: str | None = None, ts: dt.datetime | None = None,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    reporter: str,
+    description: str,
+    finding_id: str | None = None,
+    shop: str | None = None,
+    agent: str | None = None,
+    day: dt.date | None = None,
+    buyer: str | None = None,
+    ts: dt.datetime | None = None,
 ) -> str:
     """Record a peer's report of another agent's error; returns its report_id.
 
@@ -95,7 +115,9 @@ def file_report(
 
 
 def _from_finding(con, finding_id: str, agent: str | None) -> tuple:
-    row = con.execute("SELECT shop, agent, day, buyer, ts FROM qc_findings WHERE finding_id = ?", [finding_id]).fetchone()
+    row = con.execute(
+        "SELECT shop, agent, day, buyer, ts FROM qc_findings WHERE finding_id = ?", [finding_id]
+    ).fetchone()
     if row is None:
         raise ReportError(f"no QC finding {finding_id!r}")
     if agent and agent != row[1]:
@@ -106,17 +128,22 @@ def _from_finding(con, finding_id: str, agent: str | None) -> tuple:
 def _check_message(con, shop: str, agent: str, buyer: str | None, ts: dt.datetime) -> None:
     if not buyer:
         raise ReportError("a report about a message names the buyer and the message's time")
-    found = con.execute("SELECT count(*) FROM messages WHERE shop = ? AND agent = ? AND buyer = ? AND ts = ? AND sender = 'agent'",
-                        [shop, agent, buyer, ts]).fetchone()[0]
+    found = con.execute(
+        "SELECT count(*) FROM messages WHERE shop = ? AND agent = ? AND buyer = ? AND ts = ? AND sender = 'agent'",
+        [shop, agent, buyer, ts],
+    ).fetchone()[0]
     if not found:
         raise ReportError(f"no message of {agent} to {buyer} at {ts:%Y-%m-%d %H:%M:%S} in {shop}")
 
 
 def _is_agent_of(con, shop: str, agent: str) -> bool:
-    return bool(con.execute(
-        """SELECT EXISTS (SELECT 1 FROM agents WHERE shop = ? AND agent = ?)
+    return bool(
+        con.execute(
+            """SELECT EXISTS (SELECT 1 FROM agents WHERE shop = ? AND agent = ?)
                OR EXISTS (SELECT 1 FROM messages WHERE shop = ? AND agent = ? AND sender = 'agent')""",
-        [shop, agent, shop, agent]).fetchone()[0])
+            [shop, agent, shop, agent],
+        ).fetchone()[0]
+    )
 
 
 def decide(con: duckdb.DuckDBPyConnection, report_id: str, status: str, decided_by: str) -> dict:
@@ -128,11 +155,18 @@ def decide(con: duckdb.DuckDBPyConnection, report_id: str, status: str, decided_
     if found is None:
         raise ReportError(f"no peer report {report_id!r}")
     if status == "open":
-        con.execute("UPDATE qc_peer_reports SET status = 'open', decided_by = NULL, decided_at = NULL WHERE report_id = ?", [report_id])
+        con.execute(
+            "UPDATE qc_peer_reports SET status = 'open', decided_by = NULL, decided_at = NULL WHERE report_id = ?",
+            [report_id],
+        )
     else:
-        con.execute("UPDATE qc_peer_reports SET status = ?, decided_by = ?, decided_at = ? WHERE report_id = ?",
-                    [status, decided_by, dt.datetime.now(), report_id])
-    return get_report(con, report_id)
+        con.execute(
+            "UPDATE qc_peer_reports SET status = ?, decided_by = ?, decided_at = ? WHERE report_id = ?",
+            [status, decided_by, dt.datetime.now(), report_id],
+        )
+    decided = get_report(con, report_id)
+    assert decided is not None  # found above, in the same connection
+    return decided
 
 
 def get_report(con: duckdb.DuckDBPyConnection, report_id: str) -> dict | None:
@@ -142,14 +176,19 @@ def get_report(con: duckdb.DuckDBPyConnection, report_id: str) -> dict | None:
 
 
 def reports(
-    con: duckdb.DuckDBPyConnection, *, month: str | None = None, shops: list[str] | None = None,
-    agents: list[str] | None = None, status: str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    month: str | None = None,
+    shops: list[str] | None = None,
+    agents: list[str] | None = None,
+    status: str | None = None,
 ) -> list[dict]:
     """Peer reports, open ones first, then newest first."""
     ensure_table(con)
     if status is not None and status not in STATUSES:
         raise ReportError(f"status is one of {', '.join(STATUSES)}, got {status!r}")
-    where, args = ["true"], []
+    where: list[str] = ["true"]
+    args: list[Any] = []
     if month:
         first, after = month_range(month)
         where.append("day >= ? AND day < ?")
@@ -163,8 +202,10 @@ def reports(
     if status:
         where.append("status = ?")
         args.append(status)
-    sql = (f"SELECT {', '.join(REPORT_COLUMNS)} FROM qc_peer_reports WHERE {' AND '.join(where)} "
-           "ORDER BY status <> 'open', reported_at DESC, report_id")
+    sql = (
+        f"SELECT {', '.join(REPORT_COLUMNS)} FROM qc_peer_reports WHERE {' AND '.join(where)} "
+        "ORDER BY status <> 'open', reported_at DESC, report_id"
+    )
     return _records(con, sql, args)
 
 
@@ -223,8 +264,11 @@ def month_errors(con_or_ws: Any, month: str, shop: str | None = None, *, setting
     con, settings = _con_and_settings(con_or_ws, settings)
     first, after = month_range(month)
     args = {"first": first, "after": after} | ({"shop": shop} if shop else {})
-    sql = ERRORS_SQL.format(peer_shop="AND shop = $shop" if shop else "", finding_shop="AND f.shop = $shop" if shop else "",
-                            **_tables_or_empty(con))
+    sql = ERRORS_SQL.format(
+        peer_shop="AND shop = $shop" if shop else "",
+        finding_shop="AND f.shop = $shop" if shop else "",
+        **_tables_or_empty(con),
+    )
     errors = _records(con, sql, args)
     costs = {source: float(_cost(settings, source)) for source in ("peer", "supervisor")}
     for e in errors:
@@ -234,10 +278,28 @@ def month_errors(con_or_ws: Any, month: str, shop: str | None = None, *, setting
 
 #: The columns ERRORS_SQL reads of each table, for the empty stand-in of a table that does not exist yet.
 READ_COLUMNS = {
-    "qc_peer_reports": {"report_id": "VARCHAR", "shop": "VARCHAR", "agent": "VARCHAR", "finding_id": "VARCHAR", "ts": "TIMESTAMP",
-                        "day": "DATE", "description": "VARCHAR", "status": "VARCHAR", "buyer": "VARCHAR", "reported_at": "TIMESTAMP"},
-    "qc_findings": {"finding_id": "VARCHAR", "shop": "VARCHAR", "agent": "VARCHAR", "buyer": "VARCHAR", "ts": "TIMESTAMP",
-                    "day": "DATE", "rule_name": "VARCHAR", "match": "VARCHAR"},
+    "qc_peer_reports": {
+        "report_id": "VARCHAR",
+        "shop": "VARCHAR",
+        "agent": "VARCHAR",
+        "finding_id": "VARCHAR",
+        "ts": "TIMESTAMP",
+        "day": "DATE",
+        "description": "VARCHAR",
+        "status": "VARCHAR",
+        "buyer": "VARCHAR",
+        "reported_at": "TIMESTAMP",
+    },
+    "qc_findings": {
+        "finding_id": "VARCHAR",
+        "shop": "VARCHAR",
+        "agent": "VARCHAR",
+        "buyer": "VARCHAR",
+        "ts": "TIMESTAMP",
+        "day": "DATE",
+        "rule_name": "VARCHAR",
+        "match": "VARCHAR",
+    },
     "qc_reviews": {"finding_id": "VARCHAR", "status": "VARCHAR"},
 }
 
@@ -248,12 +310,19 @@ def _tables_or_empty(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     Reading creates nothing, so the ledger can be read on a read-only workspace (`kefu pay` opens one) where
     nobody has run QC or filed a report yet: a missing table holds no errors. Writes create them (`ensure_table`).
     """
-    present = {name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema()"
-        " AND table_name IN ('qc_peer_reports', 'qc_findings', 'qc_reviews')").fetchall()}
-    return {name: name if name in present else
-            "(SELECT " + ", ".join(f"NULL::{kind} AS {column}" for column, kind in columns.items()) + " WHERE false)"
-            for name, columns in READ_COLUMNS.items()}
+    present = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema()"
+            " AND table_name IN ('qc_peer_reports', 'qc_findings', 'qc_reviews')"
+        ).fetchall()
+    }
+    return {
+        name: name
+        if name in present
+        else "(SELECT " + ", ".join(f"NULL::{kind} AS {column}" for column, kind in columns.items()) + " WHERE false)"
+        for name, columns in READ_COLUMNS.items()
+    }
 
 
 def error_costs(settings: Mutual) -> dict[str, Decimal]:
@@ -282,8 +351,11 @@ def month_ledger(con_or_ws: Any, month: str, shop: str | None = None, *, setting
     con, settings = _con_and_settings(con_or_ws, settings)
     errors = month_errors(con, month, shop, settings=settings)
     first, after = month_range(month)
-    workers = _records(con, WORKERS_SQL.format(shop="AND shop = $shop" if shop else ""),
-                       {"first": first, "after": after} | ({"shop": shop} if shop else {}))
+    workers = _records(
+        con,
+        WORKERS_SQL.format(shop="AND shop = $shop" if shop else ""),
+        {"first": first, "after": after} | ({"shop": shop} if shop else {}),
+    )
     by_agent: dict[tuple, list[dict]] = {(w["shop"], w["agent"]): [] for w in workers}  # no error: a full fund
     for e in errors:
         by_agent.setdefault((e["shop"], e["agent"]), []).append(e)
@@ -293,21 +365,31 @@ def month_ledger(con_or_ws: Any, month: str, shop: str | None = None, *, setting
     for (shop_, agent), found in sorted(by_agent.items()):
         costs = sum((_money(e["cost"]) for e in found), Decimal(0))
         deductions = Decimal(0) if warning_only else costs
-        rows.append({
-            "month": month, "shop": shop_, "agent": agent, "fund_start": float(fund), "errors": len(found),
-            "peer_errors": sum(e["source"] == "peer" for e in found),
-            "supervisor_errors": sum(e["source"] == "supervisor" for e in found),
-            "costs": float(costs), "deductions": float(deductions), "balance": float(max(fund - deductions, Decimal(0))),
-            "warning_only": warning_only,
-        })
+        rows.append(
+            {
+                "month": month,
+                "shop": shop_,
+                "agent": agent,
+                "fund_start": float(fund),
+                "errors": len(found),
+                "peer_errors": sum(e["source"] == "peer" for e in found),
+                "supervisor_errors": sum(e["source"] == "supervisor" for e in found),
+                "costs": float(costs),
+                "deductions": float(deductions),
+                "balance": float(max(fund - deductions, Decimal(0))),
+                "warning_only": warning_only,
+            }
+        )
     return rows
 
 
 def public_list(con_or_ws: Any, month: str, shop: str, *, settings: Mutual | None = None) -> list[dict]:
     """The month's errors of a shop for every agent to learn from: day, source, description, cost; who is hidden (匿名)."""
     errors = month_errors(con_or_ws, month, shop, settings=settings)
-    return [{"day": e["day"], "source": e["source"], "description": e["description"], "cost": e["cost"]}
-            for e in sorted(errors, key=lambda e: (e["day"], e["description"]))]
+    return [
+        {"day": e["day"], "source": e["source"], "description": e["description"], "cost": e["cost"]}
+        for e in sorted(errors, key=lambda e: (e["day"], e["description"]))
+    ]
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -48,8 +48,9 @@ def any_pattern(rules: Sequence[Rule]) -> str:
     return "|".join(r.pattern for r in rules)
 
 
-def phrase_findings(scopes: Sequence[tuple[ir.Table, Sequence[Rule]]], orders: ir.Table | None,
-                    scratch: ExitStack) -> ir.Table | None:
+def phrase_findings(
+    scopes: Sequence[tuple[ir.Table, Sequence[Rule]]], orders: ir.Table | None, scratch: ExitStack
+) -> ir.Table | None:
     """One row per (message, rule) with a real match: shop, agent, buyer, ts, text, rule, match, match_start.
 
     `scopes` pairs each scope's messages (columns MESSAGE_COLUMNS) with its rules: one candidate
@@ -66,14 +67,23 @@ def phrase_findings(scopes: Sequence[tuple[ir.Table, Sequence[Rule]]], orders: i
     def keep(table: ir.Table) -> ir.Table:
         return scratch.enter_context(table.cache())
 
-    candidates = [messages.select(*MESSAGE_COLUMNS).filter(_.text.re_search(any_pattern(scope_rules)))
-                  for messages, scope_rules in scopes]
+    candidates = [
+        messages.select(*MESSAGE_COLUMNS).filter(_.text.re_search(any_pattern(scope_rules)))
+        for messages, scope_rules in scopes
+    ]
     # The candidates of all scopes, each tagged with the scope's index, in one small table.
     tagged = keep(ibis.union(*(c.mutate(scope=ibis.literal(i, "int8")) for i, c in enumerate(candidates))))
-    pairs = keep(ibis.union(*(
-        tagged.filter((_.scope == i) & _.text.re_search(r.pattern)).select(*MESSAGE_COLUMNS, rule=ibis.literal(r.id),
-                                                                           offset=ibis.literal(0, "int64"))
-        for i, (_messages, scope_rules) in enumerate(scopes) for r in scope_rules)))
+    pairs = keep(
+        ibis.union(
+            *(
+                tagged.filter((_.scope == i) & _.text.re_search(r.pattern)).select(
+                    *MESSAGE_COLUMNS, rule=ibis.literal(r.id), offset=ibis.literal(0, "int64")
+                )
+                for i, (_messages, scope_rules) in enumerate(scopes)
+                for r in scope_rules
+            )
+        )
+    )
     if pairs.count().execute() == 0:
         return None
     order_ids = _order_ids(orders) if orders is not None and any(r.skip_order_ids for r in rules) else None

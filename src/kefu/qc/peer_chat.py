@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 
 from kefu.qc.ledger import ReportError
+from kefu.workspace import scalar
 
 
 def chat_of_link(link: str) -> tuple[str, dt.date, str]:
@@ -28,8 +29,14 @@ def chat_of_link(link: str) -> tuple[str, dt.date, str]:
 
 
 def colleague_of_chat(
-    con: duckdb.DuckDBPyConnection, *, shop: str, reporter: str, chat: str | None = None, buyer: str | None = None,
-    day: dt.date | None = None, ts: dt.datetime | None = None,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    shop: str,
+    reporter: str,
+    chat: str | None = None,
+    buyer: str | None = None,
+    day: dt.date | None = None,
+    ts: dt.datetime | None = None,
 ) -> tuple[str, dt.date, str]:
     """(colleague, day, buyer) for a report the `reporter` files about a chat of theirs: by its link, or by the
     buyer and the day (`ts`: the time of the colleague's message, needed when several colleagues wrote that day)."""
@@ -42,20 +49,30 @@ def colleague_of_chat(
     if not (buyer and day):
         raise ReportError("name the chat: the buyer and the day, or the chat's link")
     window = [shop, buyer, day, day + dt.timedelta(days=1)]
-    mine = con.execute("SELECT count(*) FROM messages WHERE shop = ? AND buyer = ? AND ts >= ? AND ts < ? AND agent = ?",
-                       window + [reporter]).fetchone()[0]
+    mine = scalar(
+        con,
+        "SELECT count(*) FROM messages WHERE shop = ? AND buyer = ? AND ts >= ? AND ts < ? AND agent = ?",
+        window + [reporter],
+    )
     if not mine:  # only chats the reporter can see: nothing is learnt about other buyers
         raise ReportError(f"you have no chat with {buyer} on {day}")
     at = " AND ts = ?" if ts is not None else ""
-    found = [a for (a,) in con.execute(
-        f"""SELECT DISTINCT agent FROM messages
+    found = [
+        a
+        for (a,) in con.execute(
+            f"""SELECT DISTINCT agent FROM messages
             WHERE shop = ? AND buyer = ? AND ts >= ? AND ts < ? AND sender = 'agent' AND agent <> ?{at}
               AND agent NOT IN (SELECT agent FROM agents WHERE role = 'bot')
               AND agent NOT IN (SELECT agent FROM messages WHERE shop = ? AND sender = 'bot')
-            ORDER BY agent""", window + [reporter] + ([ts] if ts is not None else []) + [shop]).fetchall()]
+            ORDER BY agent""",
+            window + [reporter] + ([ts] if ts is not None else []) + [shop],
+        ).fetchall()
+    ]
     if not found:
         when = f" at {ts:%H:%M:%S}" if ts is not None else ""
         raise ReportError(f"no colleague wrote to {buyer} on {day}{when}")
     if len(found) > 1:
-        raise ReportError(f"{len(found)} colleagues wrote to {buyer} on {day}: give the time of the message with the error")
+        raise ReportError(
+            f"{len(found)} colleagues wrote to {buyer} on {day}: give the time of the message with the error"
+        )
     return found[0], day, buyer

@@ -25,8 +25,24 @@ DEFAULT_QUEUE = {"status": "open", "min_severity": "high"}
 #: The most findings one bulk review may decide (a month of a large shop's high findings fits).
 MAX_BULK = 20000
 
-COLUMNS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points", "scope",
-           "text", "match", "match_start", "occurrences", "evidence")
+COLUMNS = (
+    "finding_id",
+    "shop",
+    "agent",
+    "buyer",
+    "ts",
+    "day",
+    "rule",
+    "rule_name",
+    "severity",
+    "points",
+    "scope",
+    "text",
+    "match",
+    "match_start",
+    "occurrences",
+    "evidence",
+)
 
 
 class ReviewError(KefuError):
@@ -49,9 +65,13 @@ def set_status(con: duckdb.DuckDBPyConnection, finding_id: str, status: str, rev
     _require_finding(con, finding_id)
     with transaction(con):
         con.execute("DELETE FROM qc_reviews WHERE finding_id = ?", [finding_id])
-        con.execute("INSERT INTO qc_reviews (finding_id, status, reviewer, comment, reviewed_at) VALUES (?, ?, ?, ?, ?)",
-                    [finding_id, status, reviewer, comment or "", dt.datetime.now()])
-    return get_finding(con, finding_id)
+        con.execute(
+            "INSERT INTO qc_reviews (finding_id, status, reviewer, comment, reviewed_at) VALUES (?, ?, ?, ?, ?)",
+            [finding_id, status, reviewer, comment or "", dt.datetime.now()],
+        )
+    reviewed = get_finding(con, finding_id)
+    assert reviewed is not None  # _require_finding checked it exists
+    return reviewed
 
 
 def set_comment(con: duckdb.DuckDBPyConnection, finding_id: str, reviewer: str, comment: str) -> dict:
@@ -60,12 +80,15 @@ def set_comment(con: duckdb.DuckDBPyConnection, finding_id: str, reviewer: str, 
     if found is None:
         raise ReviewError(f"no QC finding {finding_id!r}")
     if found["status"] == "open":
-        raise ReviewError("confirm or dismiss the finding with the comment; an open finding has no review to comment on")
+        raise ReviewError(
+            "confirm or dismiss the finding with the comment; an open finding has no review to comment on"
+        )
     return set_status(con, finding_id, found["status"], reviewer, comment)
 
 
-def set_many(con: duckdb.DuckDBPyConnection, finding_ids: Iterable[str], status: str, reviewer: str,
-             comment: str = "") -> int:
+def set_many(
+    con: duckdb.DuckDBPyConnection, finding_ids: Iterable[str], status: str, reviewer: str, comment: str = ""
+) -> int:
     """Confirm, dismiss or reopen (status 'open') many findings in one transaction; returns how many.
 
     Every id must be a stored finding, or nothing is recorded. Each review replaces the finding's
@@ -80,15 +103,24 @@ def set_many(con: duckdb.DuckDBPyConnection, finding_ids: Iterable[str], status:
     if len(ids) > MAX_BULK:
         raise ReviewError(f"at most {MAX_BULK} findings at once, got {len(ids)}: narrow the filter")
     ensure_tables(con)
-    known = {r[0] for r in con.execute("SELECT DISTINCT finding_id FROM qc_findings WHERE finding_id IN (SELECT unnest(?::VARCHAR[]))",
-                                       [ids]).fetchall()}
+    known = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT finding_id FROM qc_findings WHERE finding_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+        ).fetchall()
+    }
     if missing := [i for i in ids if i not in known]:
-        raise ReviewError(f"no QC finding {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise ReviewError(
+            f"no QC finding {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
     with transaction(con):
         con.execute("DELETE FROM qc_reviews WHERE finding_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
         if status != "open":
-            con.execute("""INSERT INTO qc_reviews (finding_id, status, reviewer, comment, reviewed_at)
-                           SELECT unnest(?::VARCHAR[]), ?, ?, ?, ?""", [ids, status, reviewer, comment or "", dt.datetime.now()])
+            con.execute(
+                """INSERT INTO qc_reviews (finding_id, status, reviewer, comment, reviewed_at)
+                           SELECT unnest(?::VARCHAR[]), ?, ?, ?, ?""",
+                [ids, status, reviewer, comment or "", dt.datetime.now()],
+            )
     return len(ids)
 
 
@@ -109,11 +141,21 @@ def get_finding(con: duckdb.DuckDBPyConnection, finding_id: str) -> dict | None:
 
 
 def queue(
-    con: duckdb.DuckDBPyConnection, *, agents: Iterable[str] | None = None, agent: str | None = None,
-    day: dt.date | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
-    rule: str | None = None, severity: str | None = None, status: str | None = None,
-    finding_ids: Iterable[str] | None = None, dialogues: Iterable[tuple[str, str, dt.date]] | None = None,
-    min_severity: str | None = None, limit: int | None = 200, offset: int = 0,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    agents: Iterable[str] | None = None,
+    agent: str | None = None,
+    day: dt.date | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    rule: str | None = None,
+    severity: str | None = None,
+    status: str | None = None,
+    finding_ids: Iterable[str] | None = None,
+    dialogues: Iterable[tuple[str, str, dt.date]] | None = None,
+    min_severity: str | None = None,
+    limit: int | None = 200,
+    offset: int = 0,
 ) -> list[dict]:
     """Findings with their review, open ones first, then the most severe, then in time order.
 
@@ -121,14 +163,24 @@ def queue(
     (agent, buyer, day) dialogues (a sample); `min_severity` to that severity or worse;
     the other arguments are the page's filters.
     """
-    where, args = _filters(agents=agents, agent=agent, day=day, date_from=date_from, date_to=date_to, rule=rule,
-                           severity=severity, status=status, finding_ids=finding_ids, dialogues=dialogues,
-                           min_severity=min_severity)
-    sql = f"""SELECT {', '.join('f.' + c for c in COLUMNS)}, coalesce(r.status, 'open') AS status,
+    where, args = _filters(
+        agents=agents,
+        agent=agent,
+        day=day,
+        date_from=date_from,
+        date_to=date_to,
+        rule=rule,
+        severity=severity,
+        status=status,
+        finding_ids=finding_ids,
+        dialogues=dialogues,
+        min_severity=min_severity,
+    )
+    sql = f"""SELECT {", ".join("f." + c for c in COLUMNS)}, coalesce(r.status, 'open') AS status,
                      r.reviewer, r.comment, r.reviewed_at
               FROM qc_findings f LEFT JOIN qc_reviews r ON r.finding_id = f.finding_id
               WHERE {where}
-              ORDER BY r.status IS NOT NULL, {_severity_rank('f.severity')}, f.ts, f.finding_id"""
+              ORDER BY r.status IS NOT NULL, {_severity_rank("f.severity")}, f.ts, f.finding_id"""
     if limit is not None:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
     ensure_tables(con)
@@ -140,8 +192,11 @@ def counts(con: duckdb.DuckDBPyConnection, **filters) -> dict[str, int]:
     filters.pop("status", None)
     where, args = _filters(**filters)
     ensure_tables(con)
-    rows = con.execute(f"""SELECT coalesce(r.status, 'open'), count(*) FROM qc_findings f
-                           LEFT JOIN qc_reviews r ON r.finding_id = f.finding_id WHERE {where} GROUP BY 1""", args).fetchall()
+    rows = con.execute(
+        f"""SELECT coalesce(r.status, 'open'), count(*) FROM qc_findings f
+                           LEFT JOIN qc_reviews r ON r.finding_id = f.finding_id WHERE {where} GROUP BY 1""",
+        args,
+    ).fetchall()
     found = dict(rows)
     return {s: found.get(s, 0) for s in QUEUE_STATUSES}
 
@@ -149,11 +204,19 @@ def counts(con: duckdb.DuckDBPyConnection, **filters) -> dict[str, int]:
 def rules_found(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(rule, rule name) of every rule with stored findings, by id: the queue's rule filter."""
     ensure_tables(con)
-    return [tuple(r) for r in con.execute("SELECT rule, min(rule_name) FROM qc_findings GROUP BY rule ORDER BY rule").fetchall()]
+    return [
+        tuple(r)
+        for r in con.execute("SELECT rule, min(rule_name) FROM qc_findings GROUP BY rule ORDER BY rule").fetchall()
+    ]
 
 
-def feedback(con: duckdb.DuckDBPyConnection, agent: str, date_from: dt.date | None = None,
-             date_to: dt.date | None = None, limit: int | None = 200) -> list[dict]:
+def feedback(
+    con: duckdb.DuckDBPyConnection,
+    agent: str,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    limit: int | None = 200,
+) -> list[dict]:
     """An agent's confirmed findings (质检反馈), newest first: what the agent is shown to learn from."""
     found = queue(con, agent=agent, date_from=date_from, date_to=date_to, status="confirmed", limit=None)
     found.sort(key=lambda f: (f["ts"], f["finding_id"]), reverse=True)
@@ -163,8 +226,20 @@ def feedback(con: duckdb.DuckDBPyConnection, agent: str, date_from: dt.date | No
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _filters(*, agents=None, agent=None, day=None, date_from=None, date_to=None, rule=None, severity=None,
-             status=None, finding_ids=None, dialogues=None, min_severity=None) -> tuple[str, list]:
+def _filters(
+    *,
+    agents=None,
+    agent=None,
+    day=None,
+    date_from=None,
+    date_to=None,
+    rule=None,
+    severity=None,
+    status=None,
+    finding_ids=None,
+    dialogues=None,
+    min_severity=None,
+) -> tuple[str, list]:
     where, args = ["true"], []
     if status is not None and status not in QUEUE_STATUSES:
         raise ReviewError(f"status is one of {', '.join(QUEUE_STATUSES)}, got {status!r}")
@@ -172,7 +247,7 @@ def _filters(*, agents=None, agent=None, day=None, date_from=None, date_to=None,
         if min_severity not in SEVERITY_ORDER:
             raise ReviewError(f"min_severity is one of {', '.join(SEVERITY_ORDER)}, got {min_severity!r}")
         where.append("f.severity IN (SELECT unnest(?::VARCHAR[]))")
-        args.append(list(SEVERITY_ORDER[:SEVERITY_ORDER.index(min_severity) + 1]))
+        args.append(list(SEVERITY_ORDER[: SEVERITY_ORDER.index(min_severity) + 1]))
     for column, value in (("f.agent", agent), ("f.day", day), ("f.rule", rule), ("f.severity", severity)):
         if value is not None:
             where.append(f"{column} = ?")

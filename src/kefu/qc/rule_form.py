@@ -99,6 +99,7 @@ def form_changes(form: dict[str, str]) -> dict[str, Any]:
     """The form's fields as rule values: one pattern / exception per line, an empty cap is no cap.
 
     A number that is not one is left as text, so that the library's validation names it (file, line, rule)."""
+
     def number(text: str) -> Any:
         try:
             return float(text)

@@ -179,7 +179,8 @@ def parse_rules(text: str, source: str = RULES_FILE) -> RuleSet:
         problems.append(f"{source}:1: no rules: declare each rule as a [[rules]] table")
         raise RuleError(problems)
     places = _rule_places(text)
-    rules, seen = [], {}
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}  # rule id -> its line
     for i, raw in enumerate(raw_rules):
         start, key_lines = places[i] if i < len(places) else (1, {})
         rule_id = raw.get("id") if isinstance(raw.get("id"), str) else f"#{i + 1}"
@@ -278,14 +279,28 @@ def _rule(raw: dict, line: int, report) -> Rule | None:
     if not ok:
         return None
     return Rule(
-        id=values["id"], name=values["name"].strip(), severity=values["severity"], scope=values["scope"],
-        points=float(points), max_points_per_day=None if cap is None else float(cap),
-        kind=kind, patterns=lists["patterns"], exceptions=lists["exceptions"],
-        name_en=values.get("name_en", ""), description=values.get("description", "").strip(),
-        ignore_case=values.get("ignore_case", True), checksum=checksum, span=values.get("span"),
+        id=values["id"],
+        name=values["name"].strip(),
+        severity=values["severity"],
+        scope=values["scope"],
+        points=float(points),
+        max_points_per_day=None if cap is None else float(cap),
+        kind=kind,
+        patterns=lists["patterns"],
+        exceptions=lists["exceptions"],
+        name_en=values.get("name_en", ""),
+        description=values.get("description", "").strip(),
+        ignore_case=values.get("ignore_case", True),
+        checksum=checksum,
+        span=values.get("span"),
         skip_order_ids=values.get("skip_order_ids", False),
-        threshold_s=threshold if threshold is not None else (LONG_SILENCE_DEFAULT_S if kind == "long_silence" else None),
-        enabled=values.get("enabled", True), hits=lists["hits"], misses=lists["misses"], line=line,
+        threshold_s=threshold
+        if threshold is not None
+        else (LONG_SILENCE_DEFAULT_S if kind == "long_silence" else None),
+        enabled=values.get("enabled", True),
+        hits=lists["hits"],
+        misses=lists["misses"],
+        line=line,
     )
 
 
@@ -343,9 +358,9 @@ def count_groups(pattern: str) -> int:
             in_class = c != "]"
         elif c == "[":
             in_class = True
-            if pattern[i + 1:i + 2] == "]":
+            if pattern[i + 1 : i + 2] == "]":
                 i += 1  # a literal ] first in a class
-        elif c == "(" and pattern[i + 1:i + 2] != "?":
+        elif c == "(" and pattern[i + 1 : i + 2] != "?":
             count += 1
         i += 1
     return count

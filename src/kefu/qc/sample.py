@@ -41,7 +41,11 @@ def dialogues(messages: ir.Table, agents: ir.Table, date_from: dt.date, date_to:
     start = ibis.timestamp(dt.datetime.combine(date_from, dt.time()))
     end = ibis.timestamp(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
     said = messages.filter((_.ts >= start) & (_.ts < end) & _.sender.isin(("buyer", "agent")))
-    return said.anti_join(bot_accounts(messages, agents), "agent").select("shop", "agent", "buyer", day=_.ts.date()).distinct()
+    return (
+        said.anti_join(bot_accounts(messages, agents), "agent")
+        .select("shop", "agent", "buyer", day=_.ts.date())
+        .distinct()
+    )
 
 
 def sample_table(dialogues: ir.Table, findings: ir.Table, per_agent: int, seed: int) -> ir.Table:
@@ -49,17 +53,32 @@ def sample_table(dialogues: ir.Table, findings: ir.Table, per_agent: int, seed: 
     rank = ibis.cases(*((findings.severity == s, i) for i, s in enumerate(STRATA)), else_=len(STRATA) - 1)
     worst = findings.mutate(rank=rank).group_by(list(DIALOGUE)).aggregate(worst=_.rank.min(), findings=_.rank.count())
     worst = worst.rename(f_shop="shop", f_agent="agent", f_buyer="buyer", f_day="day")
-    joined = dialogues.left_join(worst, [dialogues.shop == worst.f_shop, dialogues.agent == worst.f_agent,
-                                         dialogues.buyer == worst.f_buyer, dialogues.day == worst.f_day])
-    key = ibis.literal("|").join([ibis.literal(str(seed)), joined.shop, joined.agent, joined.buyer, joined.day.cast("string")])
-    ranked = joined.select(*DIALOGUE, stratum_rank=joined.worst.fill_null(len(STRATA) - 1),
-                           findings=joined.findings.fill_null(0), draw=key.hexdigest("md5"))
+    joined = dialogues.left_join(
+        worst,
+        [
+            dialogues.shop == worst.f_shop,
+            dialogues.agent == worst.f_agent,
+            dialogues.buyer == worst.f_buyer,
+            dialogues.day == worst.f_day,
+        ],
+    )
+    key = ibis.literal("|").join(
+        [ibis.literal(str(seed)), joined.shop, joined.agent, joined.buyer, joined.day.cast("string")]
+    )
+    ranked = joined.select(
+        *DIALOGUE,
+        stratum_rank=joined.worst.fill_null(len(STRATA) - 1),
+        findings=joined.findings.fill_null(0),
+        draw=key.hexdigest("md5"),
+    )
     in_stratum = ibis.window(group_by=["shop", "agent", "stratum_rank"], order_by=["draw", "buyer", "day"])
     ranked = ranked.mutate(round=ibis.row_number().over(in_stratum))
     in_agent = ibis.window(group_by=["shop", "agent"], order_by=["round", "stratum_rank", "draw", "buyer", "day"])
     picked = ranked.mutate(pick=ibis.row_number().over(in_agent) + 1).filter(_.pick <= per_agent)
     stratum = ibis.cases(*((picked.stratum_rank == i, s) for i, s in enumerate(STRATA)), else_="clean")
-    return picked.select(*DIALOGUE, stratum=stratum, findings=_.findings, pick=_.pick).order_by(["shop", "agent", "pick"])
+    return picked.select(*DIALOGUE, stratum=stratum, findings=_.findings, pick=_.pick).order_by(
+        ["shop", "agent", "pick"]
+    )
 
 
 def chat_path(agent: str, day: dt.date | str, buyer: str) -> str:
@@ -67,8 +86,15 @@ def chat_path(agent: str, day: dt.date | str, buyer: str) -> str:
     return f"/chats/{quote(agent, safe='')}/{day}/{quote(buyer, safe='')}"
 
 
-def sample(ws: Any, date_from: dt.date | None, date_to: dt.date | None, per_agent: int = 10, seed: int = 7,
-           agent: str | None = None, shop: str | None = None) -> list[dict[str, Any]]:
+def sample(
+    ws: Any,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    per_agent: int = 10,
+    seed: int = 7,
+    agent: str | None = None,
+    shop: str | None = None,
+) -> list[dict[str, Any]]:
     """The sample of the period as records: shop, agent, buyer, day, stratum, findings, pick, rules, chat.
 
     An open bound (None) means from the first / to the last day with messages.
@@ -92,14 +118,31 @@ def sample(ws: Any, date_from: dt.date | None, date_to: dt.date | None, per_agen
     for row in rows:
         day = row["day"].date() if hasattr(row["day"], "date") else row["day"]
         key = (row["shop"], row["agent"], row["buyer"], day)
-        out.append({"shop": row["shop"], "agent": row["agent"], "buyer": row["buyer"], "day": day,
-                    "stratum": row["stratum"], "findings": int(row["findings"]), "pick": int(row["pick"]),
-                    "rules": ",".join(rules.get(key, [])), "chat": chat_path(row["agent"], day, row["buyer"])})
+        out.append(
+            {
+                "shop": row["shop"],
+                "agent": row["agent"],
+                "buyer": row["buyer"],
+                "day": day,
+                "stratum": row["stratum"],
+                "findings": int(row["findings"]),
+                "pick": int(row["pick"]),
+                "rules": ",".join(rules.get(key, [])),
+                "chat": chat_path(row["agent"], day, row["buyer"]),
+            }
+        )
     return out
 
 
-def sample_finding_ids(con: Any, *, date_from: dt.date | None, date_to: dt.date | None, per_agent: int = 10, seed: int = 7,
-                       agent: str | None = None) -> list[str]:
+def sample_finding_ids(
+    con: Any,
+    *,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    per_agent: int = 10,
+    seed: int = 7,
+    agent: str | None = None,
+) -> list[str]:
     """Ids of the findings inside the sampled dialogues (the review queue's 抽检 view)."""
     picked = sample(con, date_from, date_to, per_agent, seed, agent)
     if not picked or not store.has_tables(con):
@@ -110,7 +153,8 @@ def sample_finding_ids(con: Any, *, date_from: dt.date | None, date_to: dt.date 
            JOIN (SELECT unnest(?::VARCHAR[]) AS shop, unnest(?::VARCHAR[]) AS agent, unnest(?::VARCHAR[]) AS buyer,
                         unnest(?::DATE[]) AS day) s USING (shop, agent, buyer, day)
            ORDER BY f.shop, f.agent, f.day, f.ts, f.finding_id""",
-        [list(k) for k in zip(*keys)]).fetchall()
+        [list(k) for k in zip(*keys)],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -118,8 +162,10 @@ def _stored_findings(backend, con, date_from: dt.date, date_to: dt.date) -> ir.T
     if store.has_tables(con):
         table = backend.table("qc_findings")
         return table.filter((table.day >= date_from) & (table.day <= date_to)).select(*DIALOGUE, "severity")
-    return ibis.memtable({"shop": [], "agent": [], "buyer": [], "day": [], "severity": []},
-                         schema={"shop": "string", "agent": "string", "buyer": "string", "day": "date", "severity": "string"})
+    return ibis.memtable(
+        {"shop": [], "agent": [], "buyer": [], "day": [], "severity": []},
+        schema={"shop": "string", "agent": "string", "buyer": "string", "day": "date", "severity": "string"},
+    )
 
 
 def _rules_by_dialogue(con, rows: list[dict]) -> dict[tuple, list[str]]:
@@ -132,5 +178,7 @@ def _rules_by_dialogue(con, rows: list[dict]) -> dict[tuple, list[str]]:
            FROM qc_findings f JOIN (SELECT unnest(?::VARCHAR[]) AS shop, unnest(?::VARCHAR[]) AS agent,
                                            unnest(?::VARCHAR[]) AS buyer, unnest(?::DATE[]) AS day) s
                 USING (shop, agent, buyer, day)
-           GROUP BY ALL""", columns).fetchall()
+           GROUP BY ALL""",
+        columns,
+    ).fetchall()
     return {(shop, agent, buyer, day): rules for shop, agent, buyer, day, rules in found}

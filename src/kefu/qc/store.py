@@ -12,11 +12,16 @@ from typing import Any
 
 import duckdb
 
-from kefu.workspace import transaction
+from kefu.workspace import scalar, transaction
 
 SEVERITIES = ("low", "medium", "high", "critical")
 #: What the web and the CLI call each severity (zh, en): one table, so a 严重 finding is 严重 everywhere.
-SEVERITY_NAMES = {"low": ("轻微", "Low"), "medium": ("一般", "Medium"), "high": ("严重", "High"), "critical": ("致命", "Critical")}
+SEVERITY_NAMES = {
+    "low": ("轻微", "Low"),
+    "medium": ("一般", "Medium"),
+    "high": ("严重", "High"),
+    "critical": ("致命", "Critical"),
+}
 SCOPES = ("agent_text", "buyer_text", "timing")
 STATUSES = ("open", "confirmed", "dismissed")
 
@@ -37,8 +42,26 @@ DIALOGUES_DDL = """CREATE TABLE IF NOT EXISTS qc_dialogues (shop VARCHAR, agent 
 #: Points at stake in one dialogue: QC score = 100 × (1 − points / (dialogues × STAKE)), docs/qc.md QC-D10.
 STAKE = 5.0
 
-FINDING_COLUMNS = ("finding_id", "shop", "agent", "buyer", "ts", "day", "rule", "rule_name", "severity", "points",
-                   "scope", "text", "match", "match_start", "run_at", "max_points_per_day", "occurrences", "evidence")
+FINDING_COLUMNS = (
+    "finding_id",
+    "shop",
+    "agent",
+    "buyer",
+    "ts",
+    "day",
+    "rule",
+    "rule_name",
+    "severity",
+    "points",
+    "scope",
+    "text",
+    "match",
+    "match_start",
+    "run_at",
+    "max_points_per_day",
+    "occurrences",
+    "evidence",
+)
 #: What `tally` counts per agent-day, besides shop, agent and day.
 TALLY = ("findings", "confirmed", "dismissed", "open", "points", "dialogues", "points_deducted")
 
@@ -46,7 +69,9 @@ TALLY = ("findings", "confirmed", "dismissed", "open", "points", "dialogues", "p
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create qc_findings and qc_reviews when missing (idempotent)."""
     con.execute(FINDINGS_DDL)
-    con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS max_points_per_day DOUBLE")  # workspaces before the cap
+    con.execute(
+        "ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS max_points_per_day DOUBLE"
+    )  # workspaces before the cap
     con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS occurrences INTEGER")  # … and before summaries
     con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS evidence VARCHAR")
     con.execute(REVIEWS_DDL)
@@ -59,12 +84,19 @@ def has_tables(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _count_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> int:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
-                       [list(names)]).fetchone()[0]
+    return scalar(
+        con, "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (SELECT unnest(?::VARCHAR[]))", [list(names)]
+    )
 
 
-def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: dt.date | None, date_to: dt.date | None,
-                   run_at: dt.datetime, dialogues_sql: str | None = None) -> tuple[int, int]:
+def replace_period(
+    con: duckdb.DuckDBPyConnection,
+    select_sql: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    run_at: dt.datetime,
+    dialogues_sql: str | None = None,
+) -> tuple[int, int]:
     """Replace the findings of [date_from, date_to] (None = open end) by the rows of `select_sql`.
 
     `select_sql` yields the contract's columns except finding_id and run_at, plus `finding_key`
@@ -75,14 +107,16 @@ def replace_period(con: duckdb.DuckDBPyConnection, select_sql: str, date_from: d
     ensure_tables(con)
     where, args = period_clause("day", date_from, date_to)
     with transaction(con):
-        removed = con.execute(f"SELECT count(*) FROM qc_findings WHERE {where}", args).fetchone()[0]
+        removed = scalar(con, f"SELECT count(*) FROM qc_findings WHERE {where}", args)
         con.execute(f"DELETE FROM qc_findings WHERE {where}", args)
         columns = ", ".join(FINDING_COLUMNS)
-        values = ", ".join("sha1(finding_key)" if c == "finding_id" else "?::TIMESTAMP" if c == "run_at" else c
-                           for c in FINDING_COLUMNS)
-        before = con.execute("SELECT count(*) FROM qc_findings").fetchone()[0]
+        values = ", ".join(
+            "sha1(finding_key)" if c == "finding_id" else "?::TIMESTAMP" if c == "run_at" else c
+            for c in FINDING_COLUMNS
+        )
+        before = scalar(con, "SELECT count(*) FROM qc_findings")
         con.execute(f"INSERT INTO qc_findings ({columns}) SELECT {values} FROM ({select_sql})", [run_at])
-        added = con.execute("SELECT count(*) FROM qc_findings").fetchone()[0] - before
+        added = scalar(con, "SELECT count(*) FROM qc_findings") - before
         con.execute("INSERT INTO qc_runs VALUES (?, ?, ?, ?)", [run_at, date_from, date_to, added])
         if dialogues_sql is not None:
             con.execute(f"DELETE FROM qc_dialogues WHERE {where}", args)
@@ -96,8 +130,10 @@ def tally(con: duckdb.DuckDBPyConnection, where: str, args: list) -> list[dict[s
     rule's at most its max_points_per_day (as it was when QC ran); `dialogues`, the dialogues the run
     inspected (findings without a stored count, from before it or written by hand: their own
     dialogues); and `points_deducted`, what the QC score loses (`deducted`)."""
-    capped = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'qc_findings' "
-                         "AND column_name = 'max_points_per_day'").fetchone()[0]
+    capped = scalar(
+        con,
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'qc_findings' AND column_name = 'max_points_per_day'",
+    )
     cap = "min(f.max_points_per_day)" if capped else "NULL"  # findings of a run before caps existed: no cap
     counted = "d.dialogues" if _count_tables(con, ("qc_dialogues",)) else "NULL"
     join = "LEFT JOIN qc_dialogues d USING (shop, agent, day)" if counted != "NULL" else ""
@@ -114,7 +150,9 @@ def tally(con: duckdb.DuckDBPyConnection, where: str, args: list) -> list[dict[s
                          list(DISTINCT f.buyer) AS buyers
                   FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
                   WHERE {where} GROUP BY ALL) {join}
-            GROUP BY ALL ORDER BY shop, agent, day""", args)
+            GROUP BY ALL ORDER BY shop, agent, day""",
+        args,
+    )
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, row)) for row in cur.fetchall()]
     return [r | {"points_deducted": deducted(r["points"], r["dialogues"])} for r in rows]
@@ -131,13 +169,27 @@ def covered(con: duckdb.DuckDBPyConnection, day: dt.date) -> bool:
     """Whether a QC run has checked this day."""
     if _count_tables(con, ("qc_runs",)) == 0:
         return False
-    return con.execute("""SELECT count(*) FROM qc_runs WHERE coalesce(date_from <= ?, TRUE) AND coalesce(date_to >= ?, TRUE)""",
-                       [day, day]).fetchone()[0] > 0
+    return (
+        scalar(
+            con,
+            """SELECT count(*) FROM qc_runs WHERE coalesce(date_from <= ?, TRUE) AND coalesce(date_to >= ?, TRUE)""",
+            [day, day],
+        )
+        > 0
+    )
 
 
-def read_findings(con: duckdb.DuckDBPyConnection, *, agent: str | None = None, day: dt.date | None = None,
-                  date_from: dt.date | None = None, date_to: dt.date | None = None, status: str | None = None,
-                  rule: str | None = None, shop: str | None = None) -> list[dict[str, Any]]:
+def read_findings(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    agent: str | None = None,
+    day: dt.date | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    status: str | None = None,
+    rule: str | None = None,
+    shop: str | None = None,
+) -> list[dict[str, Any]]:
     """Findings with their review (status 'open' when none), ordered by day, agent, time, rule."""
     if not has_tables(con):
         return []
@@ -157,8 +209,10 @@ def read_findings(con: duckdb.DuckDBPyConnection, *, agent: str | None = None, d
     cur = con.execute(
         f"""SELECT f.*, coalesce(r.status, 'open') AS status, r.reviewer, r.comment, r.reviewed_at
             FROM qc_findings f LEFT JOIN qc_reviews r USING (finding_id)
-            WHERE {' AND '.join(clauses)}
-            ORDER BY f.day, f.shop, f.agent, f.ts, f.match_start, f.rule, f.text, f.finding_id""", args)
+            WHERE {" AND ".join(clauses)}
+            ORDER BY f.day, f.shop, f.agent, f.ts, f.match_start, f.rule, f.text, f.finding_id""",
+        args,
+    )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 

@@ -47,8 +47,9 @@ def flagged(questions: ir.Table, rule: Rule, params: Params) -> ir.Table:
     return questions.filter(condition).select(*QUESTION, "day", "close_ts", "response_s", rule=ibis.literal(rule.id))
 
 
-def timing_findings(questions: ir.Table, buyer_messages: ir.Table, rules: Sequence[Rule], params: Params,
-                    scratch: ExitStack) -> ir.Table | None:
+def timing_findings(
+    questions: ir.Table, buyer_messages: ir.Table, rules: Sequence[Rule], params: Params, scratch: ExitStack
+) -> ir.Table | None:
     """One row per dialogue and rule with flagged questions: shop, agent, buyer, ts, text, rule, match,
     match_start (0), occurrences, evidence (see the module's docstring).
 
@@ -71,23 +72,44 @@ def timing_findings(questions: ir.Table, buyer_messages: ir.Table, rules: Sequen
 
     # The opening second's messages (an equality join): the finding's text, and whether they are
     # all acknowledgements, which only then makes the question a candidate for exemption.
-    opening = found.left_join(said, [found.shop == said.m_shop, found.agent == said.m_agent,
-                                     found.buyer == said.m_buyer, found.open_ts == said.m_ts])
+    opening = found.left_join(
+        said,
+        [
+            found.shop == said.m_shop,
+            found.agent == said.m_agent,
+            found.buyer == said.m_buyer,
+            found.open_ts == said.m_ts,
+        ],
+    )
     # (day, close_ts and response_s depend on the question: aggregated rather than grouped by, fewer keys to hash)
-    opening = opening.mutate(ack=is_ack(opening)).group_by([*QUESTION, "rule"]).aggregate(
-        day=_.day.min(), close_ts=_.close_ts.min(), response_s=_.response_s.min(),
-        text=_.m_text.min(), said=_.m_ts.count(), said_ack=_.ack.sum())
+    opening = (
+        opening.mutate(ack=is_ack(opening))
+        .group_by([*QUESTION, "rule"])
+        .aggregate(
+            day=_.day.min(),
+            close_ts=_.close_ts.min(),
+            response_s=_.response_s.min(),
+            text=_.m_text.min(),
+            said=_.m_ts.count(),
+            said_ack=_.ack.sum(),
+        )
+    )
     opening = scratch.enter_context(opening.cache())
     candidates = scratch.enter_context(opening.filter((_.said > 0) & (_.said_ack == _.said)).cache())
     if candidates.count().execute() == 0:
         return _finding(opening)
     # Exempt: every buyer message of the question — opening to reply, or to the end of its day — is one.
     # Only the candidates' dialogues: a semi join builds on the few candidates, not on every buyer message.
-    theirs = said.semi_join(candidates, [said.m_shop == candidates.shop, said.m_agent == candidates.agent,
-                                         said.m_buyer == candidates.buyer])
-    rest = candidates.join(theirs, [candidates.shop == theirs.m_shop, candidates.agent == theirs.m_agent,
-                                    candidates.buyer == theirs.m_buyer])
-    rest = rest.filter((_.m_ts >= _.open_ts) & (_.m_ts.date() == _.day) & (_.close_ts.isnull() | (_.m_ts <= _.close_ts)))
+    theirs = said.semi_join(
+        candidates, [said.m_shop == candidates.shop, said.m_agent == candidates.agent, said.m_buyer == candidates.buyer]
+    )
+    rest = candidates.join(
+        theirs,
+        [candidates.shop == theirs.m_shop, candidates.agent == theirs.m_agent, candidates.buyer == theirs.m_buyer],
+    )
+    rest = rest.filter(
+        (_.m_ts >= _.open_ts) & (_.m_ts.date() == _.day) & (_.close_ts.isnull() | (_.m_ts <= _.close_ts))
+    )
     not_ack = rest.mutate(ack=is_ack(rest)).filter(~_.ack).select(*QUESTION, "rule").distinct()
     exempt = candidates.select(*QUESTION, "rule").anti_join(not_ack, [*QUESTION, "rule"])
     return _finding(opening.anti_join(exempt, [*QUESTION, "rule"]))
@@ -96,15 +118,32 @@ def timing_findings(questions: ir.Table, buyer_messages: ir.Table, rules: Sequen
 def _finding(kept: ir.Table) -> ir.Table:
     """One finding per dialogue and rule: the worst question shown, every question counted and listed."""
     dialogue = ["shop", "agent", "buyer", "day", "rule"]
-    kept = kept.mutate(response=ibis.ifelse(_.response_s.isnull(), "", _.response_s.cast("int64").cast("string").concat("s")))
+    kept = kept.mutate(
+        response=ibis.ifelse(_.response_s.isnull(), "", _.response_s.cast("int64").cast("string").concat("s"))
+    )
     # Worst first: the longest answered wait; unanswered questions (no response) by time, the first left open.
     worst_first = ibis.window(group_by=dialogue, order_by=[ibis.desc(_.response_s.fill_null(0)), _.open_ts])
     worst = kept.mutate(rank=ibis.row_number().over(worst_first)).filter(_.rank == 0)
-    item = kept.open_ts.cast("string").substr(11, 8).concat(ibis.ifelse(kept.response == "", "", ibis.literal(" ").concat(kept.response)))
-    listed = kept.mutate(item=item).group_by(dialogue).aggregate(
-        occurrences=_.open_ts.count().cast("int32"), evidence=_.item.collect().sort().join(", "))
+    item = (
+        kept.open_ts.cast("string")
+        .substr(11, 8)
+        .concat(ibis.ifelse(kept.response == "", "", ibis.literal(" ").concat(kept.response)))
+    )
+    listed = (
+        kept.mutate(item=item)
+        .group_by(dialogue)
+        .aggregate(occurrences=_.open_ts.count().cast("int32"), evidence=_.item.collect().sort().join(", "))
+    )
     summary = worst.join(listed, dialogue)
     return summary.select(
-        "shop", "agent", "buyer", ts=_.open_ts, text=_.text.fill_null(""), rule=_.rule, match=_.response,
-        match_start=ibis.literal(0, "int32"), occurrences=_.occurrences, evidence=_.evidence,
+        "shop",
+        "agent",
+        "buyer",
+        ts=_.open_ts,
+        text=_.text.fill_null(""),
+        rule=_.rule,
+        match=_.response,
+        match_start=ibis.literal(0, "int32"),
+        occurrences=_.occurrences,
+        evidence=_.evidence,
     )

@@ -26,14 +26,38 @@ from kefu.targets import Target, progress
 
 #: The figures of the report, in order (keys of kefu.metrics.registry).
 REPORT_METRICS = (
-    "consult_buyers", "received_buyers", "reply_rate", "answer_ratio", "avg_first_response_s", "avg_response_s", "rate_3min",
-    "slow_responses", "slow_response_buyers", "inquiry_buyers", "converted_buyers", "inquiry_conversion", "lost_buyers",
-    "attributed_orders", "sales_amount", "avg_order_value", "satisfaction_rate", "complaints",
+    "consult_buyers",
+    "received_buyers",
+    "reply_rate",
+    "answer_ratio",
+    "avg_first_response_s",
+    "avg_response_s",
+    "rate_3min",
+    "slow_responses",
+    "slow_response_buyers",
+    "inquiry_buyers",
+    "converted_buyers",
+    "inquiry_conversion",
+    "lost_buyers",
+    "attributed_orders",
+    "sales_amount",
+    "avg_order_value",
+    "satisfaction_rate",
+    "complaints",
 )
 #: Per-agent columns (a narrower set so the table fits a printed page).
 AGENT_METRICS = (
-    "consult_buyers", "reply_rate", "answer_ratio", "avg_first_response_s", "avg_response_s", "rate_3min",
-    "slow_response_buyers", "inquiry_conversion", "lost_buyers", "sales_amount", "satisfaction_rate",
+    "consult_buyers",
+    "reply_rate",
+    "answer_ratio",
+    "avg_first_response_s",
+    "avg_response_s",
+    "rate_3min",
+    "slow_response_buyers",
+    "inquiry_conversion",
+    "lost_buyers",
+    "sales_amount",
+    "satisfaction_rate",
 )
 
 ORDER = {key: i for i, key in enumerate(BY_KEY)}  # targets are listed in the registry's order
@@ -70,10 +94,14 @@ def collect(kpis: KpiFetch, shop: str, day: dt.date) -> dict:
     first = day.replace(day=1)
 
     def shop_day(d):
-        return next((r for r in kpis(("shop", "day"), None, None) if r["shop"] == shop and r["day"] == d.isoformat()), {})
+        return next(
+            (r for r in kpis(("shop", "day"), None, None) if r["shop"] == shop and r["day"] == d.isoformat()), {}
+        )
 
     def agents_day(d):
-        return {r["agent"]: r for r in kpis(("agent", "day"), None, None) if r["shop"] == shop and r["day"] == d.isoformat()}
+        return {
+            r["agent"]: r for r in kpis(("agent", "day"), None, None) if r["shop"] == shop and r["day"] == d.isoformat()
+        }
 
     return {
         "team": (shop_day(day), shop_day(prev), shop_day(week)),
@@ -84,8 +112,14 @@ def collect(kpis: KpiFetch, shop: str, day: dt.date) -> dict:
     }
 
 
-def build(shop: str, day: dt.date, data: dict, targets: list[Target], names: dict[str, dict],
-          data_until: dt.datetime | None = None) -> DailyReport:
+def build(
+    shop: str,
+    day: dt.date,
+    data: dict,
+    targets: list[Target],
+    names: dict[str, dict],
+    data_until: dt.datetime | None = None,
+) -> DailyReport:
     month = day.strftime("%Y-%m")
     elapsed = day.day / calendar.monthrange(day.year, day.month)[1]
     t_day, t_prev, t_week = data["team"]
@@ -94,22 +128,40 @@ def build(shop: str, day: dt.date, data: dict, targets: list[Target], names: dic
     for key in REPORT_METRICS:
         v, p, w = t_day.get(key), t_prev.get(key), t_week.get(key)
         mtd = data["team_mtd"].get(key)
-        row = {"metric": key, "value": v, "previous": p, "last_week": w, "vs_previous": delta(v, p), "vs_last_week": delta(v, w),
-               "mtd": mtd, "target": shop_targets.get(key)}
+        row = {
+            "metric": key,
+            "value": v,
+            "previous": p,
+            "last_week": w,
+            "vs_previous": delta(v, p),
+            "vs_last_week": delta(v, w),
+            "mtd": mtd,
+            "target": shop_targets.get(key),
+        }
         row.update(_target_cols(key, mtd, shop_targets.get(key), elapsed))
         team.append(row)
 
     a_day, a_prev, a_week = data["agents"]
-    agent_targets = {(t.subject, t.metric): t.value for t in targets if t.month == month and t.shop == shop and t.scope == "agent"}
+    agent_targets = {
+        (t.subject, t.metric): t.value for t in targets if t.month == month and t.shop == shop and t.scope == "agent"
+    }
     agents = []
     for agent in sorted(a_day, key=lambda a: -(a_day[a].get("sales_amount") or 0)):
         info = names.get(agent, {})
-        row = {"agent": agent, "name": info.get("name") or agent.split(":", 1)[-1], "team": info.get("team"),
-               "employer": info.get("employer") or "in_house", "figures": {}}
+        row = {
+            "agent": agent,
+            "name": info.get("name") or agent.split(":", 1)[-1],
+            "team": info.get("team"),
+            "employer": info.get("employer") or "in_house",
+            "figures": {},
+        }
         for key in AGENT_METRICS:
             v = a_day[agent].get(key)
-            row["figures"][key] = {"value": v, "vs_previous": delta(v, a_prev.get(agent, {}).get(key)),
-                                   "vs_last_week": delta(v, a_week.get(agent, {}).get(key))}
+            row["figures"][key] = {
+                "value": v,
+                "vs_previous": delta(v, a_prev.get(agent, {}).get(key)),
+                "vs_last_week": delta(v, a_week.get(agent, {}).get(key)),
+            }
         mtd_sales = data["agents_mtd"].get(agent, {}).get("sales_amount")
         target = agent_targets.get((agent, "sales_amount"))
         row["mtd_sales"] = mtd_sales
@@ -117,22 +169,38 @@ def build(shop: str, day: dt.date, data: dict, targets: list[Target], names: dic
         row.update({f"target_{k}": v for k, v in _target_cols("sales_amount", mtd_sales, target, elapsed).items()})
         agents.append(row)
 
-    spread = [peak_to_valley(key, {a: a_day[a].get(key) for a in a_day if applies(key, names.get(a, {}).get("role"))})
-              for key in AGENT_METRICS]
+    spread = [
+        peak_to_valley(key, {a: a_day[a].get(key) for a in a_day if applies(key, names.get(a, {}).get("role"))})
+        for key in AGENT_METRICS
+    ]
     teams = team_progress(data.get("teams_mtd", {}), targets, shop, month, elapsed)
     pending = provisional(BY_KEY, day, day, data_until)  # every metric: targets can be on any
-    return DailyReport(shop, day, day - dt.timedelta(days=1), day - dt.timedelta(days=7), month, elapsed, team, agents, spread,
-                       teams=teams, data_until=data_until, provisional=pending)
+    return DailyReport(
+        shop,
+        day,
+        day - dt.timedelta(days=1),
+        day - dt.timedelta(days=7),
+        month,
+        elapsed,
+        team,
+        agents,
+        spread,
+        teams=teams,
+        data_until=data_until,
+        provisional=pending,
+    )
 
 
-def team_progress(mtd_by_team: dict[str | None, dict], targets: list[Target], shop: str, month: str, elapsed: float) -> list[dict]:
+def team_progress(
+    mtd_by_team: dict[str | None, dict], targets: list[Target], shop: str, month: str, elapsed: float
+) -> list[dict]:
     """Each team's month to date (the engine's team grouping, D7) and its progress on every team target of the month.
 
     Teams with figures or with a target are listed, by name; agents without a team
     form the row with team None (it can have no target). `gap` is month to date
     minus the monthly target, as for the shop's targets.
     """
-    goals: dict[str, dict[str, float]] = {}
+    goals: dict[str | None, dict[str, float]] = {}  # None: agents without a team (no target)
     for t in targets:
         if t.month == month and t.shop == shop and t.scope == "team":
             goals.setdefault(t.subject, {})[t.metric] = t.value
@@ -142,8 +210,18 @@ def team_progress(mtd_by_team: dict[str | None, dict], targets: list[Target], sh
         progress_rows = []
         for metric, value in sorted(goals.get(name, {}).items(), key=lambda kv: ORDER[kv[0]]):
             p = progress(mtd.get(metric), value, metric, elapsed_share=elapsed)
-            progress_rows.append({"metric": metric, "mtd": mtd.get(metric), "target": value, "expected_to_date": p["expected_to_date"],
-                                  "completion": p["completion"], "gap": p["gap"], "on_track": p["on_track"], "additive": p["additive"]})
+            progress_rows.append(
+                {
+                    "metric": metric,
+                    "mtd": mtd.get(metric),
+                    "target": value,
+                    "expected_to_date": p["expected_to_date"],
+                    "completion": p["completion"],
+                    "gap": p["gap"],
+                    "on_track": p["on_track"],
+                    "additive": p["additive"],
+                }
+            )
         rows.append({"team": name, "figures": {k: mtd.get(k) for k in TEAM_METRICS}, "targets": progress_rows})
     return rows
 
@@ -164,12 +242,24 @@ def peak_to_valley(key: str, values: dict[str, float | None]) -> dict:
     lo = min(defined, key=lambda a: (defined[a], a))
     if BY_KEY[key].higher_is_better is False:
         hi, lo = lo, hi
-    return {"metric": key, "peak": defined[hi], "peak_agent": hi, "valley": defined[lo], "valley_agent": lo,
-            "gap": abs(defined[hi] - defined[lo])}
+    return {
+        "metric": key,
+        "peak": defined[hi],
+        "peak_agent": hi,
+        "valley": defined[lo],
+        "valley_agent": lo,
+        "gap": abs(defined[hi] - defined[lo]),
+    }
 
 
-def daily_report(kpis: KpiFetch, shop: str, day: dt.date, targets: list[Target], names: dict[str, dict],
-                 data_until: dt.datetime | None = None) -> DailyReport:
+def daily_report(
+    kpis: KpiFetch,
+    shop: str,
+    day: dt.date,
+    targets: list[Target],
+    names: dict[str, dict],
+    data_until: dt.datetime | None = None,
+) -> DailyReport:
     return build(shop, day, collect(kpis, shop, day), targets, names, data_until)
 
 

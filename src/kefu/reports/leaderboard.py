@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from kefu.metrics.registry import BY_KEY, METRICS, applies
 from kefu.reports.daily import delta, peak_to_valley
@@ -62,32 +62,63 @@ def comparison_periods(date_from: dt.date, date_to: dt.date) -> dict[str, tuple[
 
 def ranked(records: list[dict], metric: str, desc: bool) -> list[tuple[int | None, dict]]:
     """Records best first by `metric`, each with its rank; undefined values last and unranked."""
-    defined = sorted((r for r in records if r.get(metric) is not None), key=lambda r: (r[metric], r["agent"]), reverse=desc)
+    defined = sorted(
+        (r for r in records if r.get(metric) is not None), key=lambda r: (r[metric], r["agent"]), reverse=desc
+    )
     undefined = [r for r in records if r.get(metric) is None]
     return [(i, r) for i, r in enumerate(defined, start=1)] + [(None, r) for r in undefined]
 
 
-def select(records: list[dict], roster: Mapping[str, dict], *, role: str | None = None, team: str | None = None,
-           employer: str | None = None) -> list[dict]:
+def select(
+    records: list[dict],
+    roster: Mapping[str, dict],
+    *,
+    role: str | None = None,
+    team: str | None = None,
+    employer: str | None = None,
+) -> list[dict]:
     """The records of the agents that pass the filters (employer: `in_house`, `vendor` for every vendor)."""
+
     def keep(info: dict) -> bool:
-        return ((role is None or info["role"] == role) and (team is None or info["team"] == team)
-                and (employer is None or (info["employer"] == "in_house") == (employer == "in_house")))
+        return (
+            (role is None or info["role"] == role)
+            and (team is None or info["team"] == team)
+            and (employer is None or (info["employer"] == "in_house") == (employer == "in_house"))
+        )
+
     return [r for r in records if keep(roster[r["agent"]])]
 
 
 def month_target(agent: str, metric: str, mtd: dict, targets: list[Target], month: str, elapsed: float) -> dict | None:
     """The agent's month to date on `metric` against their target of the month (None without a target)."""
-    goal = next((t.value for t in targets if t.scope == "agent" and t.subject == agent and t.metric == metric and t.month == month), None)
+    goal = next(
+        (
+            t.value
+            for t in targets
+            if t.scope == "agent" and t.subject == agent and t.metric == metric and t.month == month
+        ),
+        None,
+    )
     if goal is None:
         return None
     return progress(mtd.get(metric), goal, metric, elapsed_share=elapsed)
 
 
-def board(records: list[dict], roster: Mapping[str, dict], columns: Iterable[str], sort: str, desc: bool | None, *,
-          compare: Mapping[str, Mapping[str, dict]] | None = None, mtd: Mapping[str, dict] | None = None,
-          targets: list[Target] = (), month: str = "", elapsed: float = 1.0,
-          shown: Mapping[str, bool] | None = None, viewer: str | None = None) -> list[dict]:
+def board(
+    records: list[dict],
+    roster: Mapping[str, dict],
+    columns: Iterable[str],
+    sort: str,
+    desc: bool | None,
+    *,
+    compare: Mapping[str, Mapping[str, dict]] | None = None,
+    mtd: Mapping[str, dict] | None = None,
+    targets: Sequence[Target] = (),
+    month: str = "",
+    elapsed: float = 1.0,
+    shown: Mapping[str, bool] | None = None,
+    viewer: str | None = None,
+) -> list[dict]:
     """One group per role present in `records` (in ROLE_ORDER), each ranked within the role.
 
     `compare` maps "previous" / "last_week" to {agent: record} of those periods; `mtd` is {agent: month-to-date
@@ -104,8 +135,24 @@ def board(records: list[dict], roster: Mapping[str, dict], columns: Iterable[str
         cols = role_columns(columns, role)
         key = sort if applies(sort, role) else FALLBACK_SORT
         order = desc if (desc is not None and key == sort) else default_desc(key)
-        rows = [_row(rank, r, roster[r["agent"]], columns, cols, key, compare, mtd or {}, targets, month, elapsed, shown, viewer)
-                for rank, r in ranked(by_role[role], key, order)]
+        rows = [
+            _row(
+                rank,
+                r,
+                roster[r["agent"]],
+                columns,
+                cols,
+                key,
+                compare,
+                mtd or {},
+                targets,
+                month,
+                elapsed,
+                shown,
+                viewer,
+            )
+            for rank, r in ranked(by_role[role], key, order)
+        ]
         spread = {k: peak_to_valley(k, {r["agent"]: r.get(k) for r in by_role[role]}) for k in cols}
         for s in spread.values():
             s["peak_name"], s["valley_name"] = (_name(s[f"{end}_agent"], roster, shown) for end in ("peak", "valley"))
@@ -126,10 +173,17 @@ def _row(rank, r, info, columns, cols, key, compare, mtd, targets, month, elapse
     agent = r["agent"]
     visible = shown is None or shown.get(agent, True)
     return {
-        "rank": rank, "agent": agent if visible else None, "name": info["name"] if visible else None,
-        "team": info["team"], "employer": info["employer"], "role": info["role"], "me": viewer is not None and agent == viewer,
+        "rank": rank,
+        "agent": agent if visible else None,
+        "name": info["name"] if visible else None,
+        "team": info["team"],
+        "employer": info["employer"],
+        "role": info["role"],
+        "me": viewer is not None and agent == viewer,
         **{k: r.get(k) for k in columns},  # every column's value (JSON); the group's `columns` are those that apply
-        **{f"vs_{name}": {k: delta(r.get(k), other.get(agent, {}).get(k)) for k in cols} for name, other in
-           (("previous", compare.get("previous", {})), ("last_week", compare.get("last_week", {})))},
+        **{
+            f"vs_{name}": {k: delta(r.get(k), other.get(agent, {}).get(k)) for k in cols}
+            for name, other in (("previous", compare.get("previous", {})), ("last_week", compare.get("last_week", {})))
+        },
         "month_target": month_target(agent, key, mtd.get(agent, {}), targets, month, elapsed),
     }

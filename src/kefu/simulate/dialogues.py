@@ -24,8 +24,19 @@ SENDERS = ("buyer", "agent", "bot", "transfer")
 # slot kinds inside a round
 _HELLO, _QUESTION, _BURST, _GREET_REPLY, _ANSWER, _ADDON, _BOT_REPLY, _TRANSFER, _GREET = range(9)
 
-SESSION_COLUMNS = ("buyer", "kind", "agent", "t0", "bot_rounds", "transfer",
-                   "human_rounds", "unanswered", "hello", "closes", "busy")
+SESSION_COLUMNS = (
+    "buyer",
+    "kind",
+    "agent",
+    "t0",
+    "bot_rounds",
+    "transfer",
+    "human_rounds",
+    "unanswered",
+    "hello",
+    "closes",
+    "busy",
+)
 """A sessions frame has these columns:
 
 buyer (int), kind (phrases.PRESALE/AFTERSALE/REFUND), agent (human account
@@ -50,11 +61,11 @@ class Messages:
     def __len__(self) -> int:
         return len(self.ts)
 
-    def take(self, idx: np.ndarray) -> "Messages":
+    def take(self, idx: np.ndarray) -> Messages:
         return Messages(*(getattr(self, f)[idx] for f in _FIELDS))
 
     @staticmethod
-    def concat(parts: list["Messages"]) -> "Messages":
+    def concat(parts: list[Messages]) -> Messages:
         return Messages(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
 
 
@@ -109,10 +120,20 @@ def _rounds(s: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     closing = last & ~is_bot & s["closes"].to_numpy()[sess]
     topic = np.where(closing, ph.CLOSING_TOPIC, topic)
     k = np.where(closing, 1 + hello, k)  # "好的,那我拍了" needs no nudging
-    return pd.DataFrame({"sess": sess, "kind": kind, "is_bot": is_bot, "hello": hello,
-                         "ask_human": ask_human, "k": k, "m": m,
-                         "transfer": np.where(to_human, transfer, 0), "greet": greet,
-                         "topic": topic})
+    return pd.DataFrame(
+        {
+            "sess": sess,
+            "kind": kind,
+            "is_bot": is_bot,
+            "hello": hello,
+            "ask_human": ask_human,
+            "k": k,
+            "m": m,
+            "transfer": np.where(to_human, transfer, 0),
+            "greet": greet,
+            "topic": topic,
+        }
+    )
 
 
 def _slot_kinds(r: pd.DataFrame, msg_round: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -123,12 +144,8 @@ def _slot_kinds(r: pd.DataFrame, msg_round: np.ndarray, p: np.ndarray) -> np.nda
     is_bot = r["is_bot"].to_numpy()[msg_round]
     q = p - k  # position among the replies
     return np.select(
-        [p < h, p == h, p < k,
-         (q < m) & is_bot, (q < m) & (q < h), (q < m) & (q == h), q < m,
-         q == m],
-        [_HELLO, _QUESTION, _BURST,
-         _BOT_REPLY, _GREET_REPLY, _ANSWER, _ADDON,
-         _TRANSFER],
+        [p < h, p == h, p < k, (q < m) & is_bot, (q < m) & (q < h), (q < m) & (q == h), q < m, q == m],
+        [_HELLO, _QUESTION, _BURST, _BOT_REPLY, _GREET_REPLY, _ANSWER, _ADDON, _TRANSFER],
         _GREET,
     ).astype(np.int8)
 
@@ -147,11 +164,17 @@ def _texts(slot, r, msg_round, kind, rng) -> np.ndarray:
     fill(slot == _HELLO, lambda i: ph.pick(ph.HELLO, u[i]))
     fill((slot == _QUESTION) & ~ask_human, lambda i: ph.TOPIC_QUESTION[topic[i]])
     fill((slot == _QUESTION) & ask_human, lambda i: ph.pick(ph.ASK_HUMAN, u[i]))
-    fill(slot == _BURST, lambda i: ph.rarely(ph.pick(ph.BURST, u[i]), u[i], ph.BUYER_COMPLAINT_RATE, ph.BUYER_COMPLAINTS))
+    fill(
+        slot == _BURST, lambda i: ph.rarely(ph.pick(ph.BURST, u[i]), u[i], ph.BUYER_COMPLAINT_RATE, ph.BUYER_COMPLAINTS)
+    )
     fill((slot == _GREET_REPLY) | (slot == _GREET), lambda i: ph.pick(ph.GREET, u[i]))
     fill(slot == _ANSWER, lambda i: ph.answer(topic[i], u[i]))
-    fill(slot == _ADDON, lambda i: ph.rarely(ph.pick_by_kind(ph.ADDON, kind[i], u[i]), u[i], ph.AGENT_VIOLATION_RATE,
-                                             ph.AGENT_VIOLATIONS))
+    fill(
+        slot == _ADDON,
+        lambda i: ph.rarely(
+            ph.pick_by_kind(ph.ADDON, kind[i], u[i]), u[i], ph.AGENT_VIOLATION_RATE, ph.AGENT_VIOLATIONS
+        ),
+    )
     fill(slot == _BOT_REPLY, lambda i: ph.pick_by_kind(ph.BOT, kind[i], u[i]))
     return text
 
@@ -161,7 +184,7 @@ def _gaps(slot, p, r, msg_round, sess, account, busy, roster, rng) -> np.ndarray
     n = len(slot)
     transfer = r["transfer"].to_numpy()[msg_round]
     gap = np.zeros(n)
-    think = (p == 0)  # a new round: the buyer read the reply and asks again
+    think = p == 0  # a new round: the buyer read the reply and asks again
     gap[think] = _lognormal(rng, 40, 1.0, int(think.sum()), 3, 1800)
     burst = (slot <= _BURST) & (p > 0)
     gap[burst] = 2 + _lognormal(rng, 6, 0.7, int(burst.sum()), 0, 90)
@@ -170,21 +193,21 @@ def _gaps(slot, p, r, msg_round, sess, account, busy, roster, rng) -> np.ndarray
     bot = slot == _BOT_REPLY
     gap[bot] = rng.integers(1, 3, int(bot.sum()), endpoint=True)
     hand_over = slot == _TRANSFER
-    gap[hand_over] = np.where(transfer[hand_over] == 2,
-                              rng.integers(1, 4, int(hand_over.sum()), endpoint=True),
-                              rng.integers(2, 10, int(hand_over.sum()), endpoint=True))
+    gap[hand_over] = np.where(
+        transfer[hand_over] == 2,
+        rng.integers(1, 4, int(hand_over.sum()), endpoint=True),
+        rng.integers(2, 10, int(hand_over.sum()), endpoint=True),
+    )
     # A human reply to an open question takes the agent's response time; a
     # greeting after a transfer that came with the bot's answer is quicker.
-    first_reply = ((slot == _GREET_REPLY) | (slot == _ANSWER) & ~typing
-                   | (slot == _GREET) & (transfer == 2))
+    first_reply = (slot == _GREET_REPLY) | (slot == _ANSWER) & ~typing | (slot == _GREET) & (transfer == 2)
     gap[first_reply] = _reply_delay(rng, roster, account[first_reply], busy[sess[first_reply]])
     polite = (slot == _GREET) & (transfer != 2)
     gap[polite] = rng.integers(2, 15, int(polite.sum()), endpoint=True)
     return np.rint(gap).astype(np.int64)
 
 
-def render(s: pd.DataFrame, roster: Roster,
-           rng: np.random.Generator) -> tuple[Messages, np.ndarray]:
+def render(s: pd.DataFrame, roster: Roster, rng: np.random.Generator) -> tuple[Messages, np.ndarray]:
     """Messages of all sessions, and the time of each session's last message."""
     r = _rounds(s, rng)
     n_slots = (r["k"] + r["m"] + (r["transfer"] > 0) + r["greet"]).to_numpy().astype(np.int64)
@@ -196,8 +219,9 @@ def render(s: pd.DataFrame, roster: Roster,
     slot = _slot_kinds(r, msg_round, p)
     in_bot_dialogue = r["is_bot"].to_numpy()[msg_round] & (slot != _TRANSFER) & (slot != _GREET)
     account = np.where(in_bot_dialogue, roster.bot, s["agent"].to_numpy()[sess]).astype(np.int32)
-    sender = np.select([slot <= _BURST, slot == _BOT_REPLY, slot == _TRANSFER],
-                       [BUYER, BOT, TRANSFER], AGENT).astype(np.int8)
+    sender = np.select([slot <= _BURST, slot == _BOT_REPLY, slot == _TRANSFER], [BUYER, BOT, TRANSFER], AGENT).astype(
+        np.int8
+    )
     text = _texts(slot, r, msg_round, kind, rng)
 
     gap = _gaps(slot, p, r, msg_round, sess, account, s["busy"].to_numpy(), roster, rng)
@@ -207,6 +231,5 @@ def render(s: pd.DataFrame, roster: Roster,
     elapsed = np.cumsum(gap)
     ts = s["t0"].to_numpy()[sess] + elapsed - elapsed[first[sess]]
     t_end = ts[first + counts - 1]
-    messages = Messages(ts=ts, buyer=s["buyer"].to_numpy()[sess], account=account,
-                        sender=sender, text=text)
+    messages = Messages(ts=ts, buyer=s["buyer"].to_numpy()[sess], account=account, sender=sender, text=text)
     return messages, t_end

@@ -29,10 +29,15 @@ def ratings(s: pd.DataFrame, t_end: np.ndarray, roster: Roster, end_s: int, rng)
     n = len(rated)
     agent = s["agent"].to_numpy()[rated]
     ts = t_end[rated] + np.clip(10 * MINUTE * np.exp(1.2 * rng.standard_normal(n)), 30, 12 * HOUR)
-    p_unhappy = (0.5 * s["unanswered"].to_numpy()[rated]
-                 + roster.slow_share[agent] * s["busy"].to_numpy()[rated])
-    r = pd.DataFrame({"ts": ts.astype(np.int64), "buyer": s["buyer"].to_numpy()[rated],
-                      "agent": agent, "score": _score(rng, rng.random(n) < p_unhappy)})
+    p_unhappy = 0.5 * s["unanswered"].to_numpy()[rated] + roster.slow_share[agent] * s["busy"].to_numpy()[rated]
+    r = pd.DataFrame(
+        {
+            "ts": ts.astype(np.int64),
+            "buyer": s["buyer"].to_numpy()[rated],
+            "agent": agent,
+            "score": _score(rng, rng.random(n) < p_unhappy),
+        }
+    )
     return r[r["ts"] < end_s].sort_values("ts", kind="stable").reset_index(drop=True)
 
 
@@ -47,7 +52,13 @@ def complaints(s: pd.DataFrame, t_end: np.ndarray, end_s: int, rng) -> pd.DataFr
     no_answer = list(ph.COMPLAINT_KINDS).index("未回复")
     kind = np.where(s["unanswered"].to_numpy()[hit], no_answer, rng.integers(0, len(kinds), n))
     ts = t_end[hit] + rng.integers(1 * HOUR, 2 * DAY, n)
-    c = pd.DataFrame({"ts": ts, "agent": s["agent"].to_numpy()[hit],
-                      "buyer": s["buyer"].to_numpy()[hit],
-                      "kind": kinds[kind], "detail": details[kind]})
+    c = pd.DataFrame(
+        {
+            "ts": ts,
+            "agent": s["agent"].to_numpy()[hit],
+            "buyer": s["buyer"].to_numpy()[hit],
+            "kind": kinds[kind],
+            "detail": details[kind],
+        }
+    )
     return c[c["ts"] < end_s].sort_values("ts", kind="stable").reset_index(drop=True)

@@ -17,19 +17,43 @@ MINUTE = 60
 
 # Share of a normal day's pre-sale chats per hour: quiet at night, a morning
 # and an afternoon plateau, the evening peak 20:00-23:00.
-_NORMAL = [2.0, 1.0, 0.5, 0.3, 0.2, 0.2, 0.4, 1.0, 2.5, 4.0, 5.5, 5.5,
-           4.5, 5.0, 5.5, 5.5, 5.0, 4.5, 4.5, 5.5, 7.0, 8.0, 7.5, 5.0]
+_NORMAL = [
+    2.0,
+    1.0,
+    0.5,
+    0.3,
+    0.2,
+    0.2,
+    0.4,
+    1.0,
+    2.5,
+    4.0,
+    5.5,
+    5.5,
+    4.5,
+    5.0,
+    5.5,
+    5.5,
+    5.0,
+    4.5,
+    4.5,
+    5.5,
+    7.0,
+    8.0,
+    7.5,
+    5.0,
+]
 # A sales event's day: the opening rush at 00:00-02:00 and the last-chance
 # rush at 22:00-24:00 are the busiest hours of the whole season.
-_EVENT_DAY = [16, 12, 4, 1.5, 0.6, 0.5, 0.8, 1.5, 3, 4, 5, 5,
-              4.5, 4.5, 5, 5, 4.5, 4.5, 5, 6, 7, 8, 13, 15]
+_EVENT_DAY = [16, 12, 4, 1.5, 0.6, 0.5, 0.8, 1.5, 3, 4, 5, 5, 4.5, 4.5, 5, 5, 4.5, 4.5, 5, 6, 7, 8, 13, 15]
 # Its eve: the pre-sale rush starts in the evening (尾款 opens, carts fill up).
 _EVENT_EVE = _NORMAL[:20] + [8.0, 9.0, 12.0, 14.0]
 # The day after: the rush runs on until 02:00.
 _EVENT_AFTER = [8.0, 5.0] + _NORMAL[2:]
 # After-sales questions (logistics, exchanges) come in office hours mostly.
-AFTERSALE_HOURS = np.array([0.8, 0.4, 0.2, 0.1, 0.1, 0.1, 0.3, 1, 3, 6, 7, 7,
-                            5, 6, 7, 7, 6, 5, 4, 5, 6, 6, 5, 2]) / 100.0
+AFTERSALE_HOURS = (
+    np.array([0.8, 0.4, 0.2, 0.1, 0.1, 0.1, 0.3, 1, 3, 6, 7, 7, 5, 6, 7, 7, 6, 5, 4, 5, 6, 6, 5, 2]) / 100.0
+)
 
 # (month, day) -> how many normal days of pre-sale load the event day has.
 EVENTS = {(11, 11): 9.0, (6, 18): 4.0, (12, 12): 2.0}

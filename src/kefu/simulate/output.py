@@ -8,8 +8,8 @@ An empty value (unpaid order, transfer text) is null: an empty CSV field.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -56,16 +56,14 @@ def coded(values: list[str] | np.ndarray, idx: np.ndarray) -> pa.DictionaryArray
     Both writers store it as plain text (Parquet without the Arrow schema, so
     it reads back as string). No nulls: pyarrow's Parquet writer does not give
     repeatable bytes for dictionary columns with nulls."""
-    return pa.DictionaryArray.from_arrays(pa.array(idx.astype(np.int32)),
-                                          pa.array(values, pa.string()))
+    return pa.DictionaryArray.from_arrays(pa.array(idx.astype(np.int32)), pa.array(values, pa.string()))
 
 
 def repeat(value: str, n: int) -> pa.Array:
     return coded([value], np.zeros(n, dtype=np.int32))
 
 
-def write_table(path: Path, chunks: Iterable[pa.Table], fmt: str,
-                progress: Callable[[int], None] | None = None) -> int:
+def write_table(path: Path, chunks: Iterable[pa.Table], fmt: str, progress: Callable[[int], None] | None = None) -> int:
     """Write a table given as one or more chunks (same columns); returns the rows written.
 
     Parquet gets one row group per chunk and min/max statistics only where a
@@ -75,8 +73,7 @@ def write_table(path: Path, chunks: Iterable[pa.Table], fmt: str,
     rows = 0
     if fmt == "parquet":
         stats = [c for c in first.column_names if c in ("ts", "created_at", "applied_at")]
-        writer = pq.ParquetWriter(path, first.schema, compression="zstd", write_statistics=stats,
-                                  store_schema=False)
+        writer = pq.ParquetWriter(path, first.schema, compression="zstd", write_statistics=stats, store_schema=False)
     else:
         sink = pa.OSFile(str(path), "wb")
         # pyarrow quotes every string value (valid RFC 4180, and the only

@@ -69,22 +69,33 @@ _HELLO = ["在吗", "你好", "在不在", "亲在吗", "有人吗", "您好", "
 _BURST = ["在吗?", "?", "有人吗", "急", "麻烦看一下", "我等着下单呢", "人呢", "快点回复一下"]
 _GREET = ["亲,在的", "您好,在的亲,请问有什么可以帮您?", "在的呢亲", "亲,在的哦,欢迎光临"]
 _ADDON = {
-    PRESALE: ["还有其他问题可以随时找我哦", "亲,现在下单今天就能发货哦",
-              "喜欢的话可以先加购哦", "亲,这款是我们店的爆款哦"],
+    PRESALE: [
+        "还有其他问题可以随时找我哦",
+        "亲,现在下单今天就能发货哦",
+        "喜欢的话可以先加购哦",
+        "亲,这款是我们店的爆款哦",
+    ],
     AFTERSALE: ["给您带来不便非常抱歉", "有问题随时联系我们哦", "亲,已经为您备注", "祝您生活愉快"],
     REFUND: ["给您带来不便非常抱歉", "亲,已经为您备注", "请问还有其他问题吗"],
     SHIPPING: ["有问题随时联系我们哦", "亲,发货后会第一时间通知您", "感谢您的耐心等待"],
 }
 _BOT = {
-    PRESALE: ["您好,我是店小蜜,很高兴为您服务", "亲,尺码建议请查看详情页尺码表哦",
-              "亲,活动规则请查看店铺首页哦", "请问还有什么可以帮您?"],
+    PRESALE: [
+        "您好,我是店小蜜,很高兴为您服务",
+        "亲,尺码建议请查看详情页尺码表哦",
+        "亲,活动规则请查看店铺首页哦",
+        "请问还有什么可以帮您?",
+    ],
     AFTERSALE: ["您好,我是店小蜜,很高兴为您服务", "亲,您可以点击下方菜单查询物流哦"],
     REFUND: ["您好,我是店小蜜,很高兴为您服务", "亲,退货退款请在订单页面申请哦"],
     SHIPPING: ["您好,我是店小蜜,很高兴为您服务", "亲,订单会按付款顺序尽快发出哦"],
 }
 _ASK_HUMAN = ["转人工", "人工客服", "人工", "我要找人工"]
-_REMINDER = ["亲,看到您拍下还没付款哦,现在付款今天就能发货",
-             "亲,您的订单还未付款,优惠券快过期了哦", "亲,库存不多了,记得及时付款哦"]
+_REMINDER = [
+    "亲,看到您拍下还没付款哦,现在付款今天就能发货",
+    "亲,您的订单还未付款,优惠券快过期了哦",
+    "亲,库存不多了,记得及时付款哦",
+]
 _FOLLOW_UP = ["亲,还在考虑吗?有问题随时找我哦", "亲,这款今天下单有优惠哦", "亲,刚才的问题还有疑问吗"]
 
 TEXTS: list[str] = [""]
@@ -109,15 +120,25 @@ BOT = {kind: _add(p) for kind, p in _BOT.items()}
 # Rare lines a quality inspection (kefu.qc) must catch: an agent's add-on turned into a
 # violation, a buyer's nudge into a complaint threat. Rates are per add-on / nudge slot.
 AGENT_VIOLATION_RATE, BUYER_COMPLAINT_RATE = 0.003, 0.01
-AGENT_VIOLATIONS = _add(["有问题可以加我微信详聊哦", "亲,收到给个五星好评返现5元哦", "说了多少遍了,详情页都有写",
-                         "亲,不走淘宝的话可以私下转账便宜点"])
+AGENT_VIOLATIONS = _add(
+    [
+        "有问题可以加我微信详聊哦",
+        "亲,收到给个五星好评返现5元哦",
+        "说了多少遍了,详情页都有写",
+        "亲,不走淘宝的话可以私下转账便宜点",
+    ]
+)
 BUYER_COMPLAINTS = _add(["再不回复我就投诉了", "什么破服务,给差评", "你们是骗子吧"])
 
 # Topics: global topic id -> question text index, answers block (offset, count).
-_all_topics = []
+_all_topics: list[tuple[str, list[str]]] = []
 TOPICS: dict[int, tuple[int, int]] = {}  # kind -> (first topic id, number of topics)
-for _kind, _topics in ((PRESALE, _PRESALE_TOPICS), (AFTERSALE, _AFTERSALE_TOPICS),
-                       (REFUND, _REFUND_TOPICS), (SHIPPING, _SHIPPING_TOPICS)):
+for _kind, _topics in (
+    (PRESALE, _PRESALE_TOPICS),
+    (AFTERSALE, _AFTERSALE_TOPICS),
+    (REFUND, _REFUND_TOPICS),
+    (SHIPPING, _SHIPPING_TOPICS),
+):
     TOPICS[_kind] = (len(_all_topics), len(_topics))
     _all_topics.extend(_topics)
 CLOSING_TOPIC = len(_all_topics)

@@ -20,8 +20,7 @@ from .roster import PRESALES, Roster
 PRESALE_PER_AGENT_DAY = 42.0
 
 
-def route(roster: Roster, roles: tuple[str, ...], day: np.ndarray,
-          rng: np.random.Generator) -> np.ndarray:
+def route(roster: Roster, roles: tuple[str, ...], day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Assign each dialogue to an agent of the first role that has someone
     active that day (so a shop without refund agents sends refunds to after-sales)."""
     agent = np.full(len(day), -1, dtype=np.int64)
@@ -36,8 +35,7 @@ def route(roster: Roster, roles: tuple[str, ...], day: np.ndarray,
     return agent
 
 
-def _buys(roster: Roster, agent: np.ndarray, unanswered: np.ndarray,
-          rng: np.random.Generator) -> np.ndarray:
+def _buys(roster: Roster, agent: np.ndarray, unanswered: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Whether the buyer orders. Conversion is the agent's skill, split into
     ordering and then paying (about 9 in 10 orders get paid)."""
     p_order = np.where(agent >= 0, roster.conversion[agent] / 0.9, 0.3)
@@ -45,8 +43,9 @@ def _buys(roster: Roster, agent: np.ndarray, unanswered: np.ndarray,
     return rng.random(len(agent)) < np.minimum(p_order, 0.97)
 
 
-def plan_presales(load: np.ndarray, start_s: int, scale: float, roster: Roster,
-                  rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+def plan_presales(
+    load: np.ndarray, start_s: int, scale: float, roster: Roster, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Pre-sale dialogues, one per new buyer (numbered 0..), plus a second
     agent for some; and whether each buyer will order."""
     n_presales = int((roster.role == PRESALES).sum())
@@ -63,25 +62,26 @@ def plan_presales(load: np.ndarray, start_s: int, scale: float, roster: Roster,
     bot_only = with_bot & (rng.random(n) < 0.15)
     agent = np.where(bot_only, -1, route(roster, (PRESALES,), cell // 24, rng))
     unanswered = ~bot_only & (rng.random(n) < roster.unanswered_share[agent] * busy)
-    s = pd.DataFrame({
-        "buyer": np.arange(n, dtype=np.int64),
-        "kind": np.full(n, ph.PRESALE, dtype=np.int8),
-        "agent": agent,
-        "t0": t0,
-        "bot_rounds": np.where(with_bot, 1 + _flip(rng, 0.4, n) + _flip(rng, 0.1, n), 0),
-        "transfer": np.where(with_bot & ~bot_only, 1 + _flip(rng, 0.5, n), 0),
-        "human_rounds": np.where(bot_only, 0, 1 + np.minimum(rng.poisson(1.8, n), 7)),
-        "unanswered": unanswered,
-        "hello": rng.random(n) < 0.45,
-        "closes": np.zeros(n, dtype=bool),
-        "busy": busy,
-    })
+    s = pd.DataFrame(
+        {
+            "buyer": np.arange(n, dtype=np.int64),
+            "kind": np.full(n, ph.PRESALE, dtype=np.int8),
+            "agent": agent,
+            "t0": t0,
+            "bot_rounds": np.where(with_bot, 1 + _flip(rng, 0.4, n) + _flip(rng, 0.1, n), 0),
+            "transfer": np.where(with_bot & ~bot_only, 1 + _flip(rng, 0.5, n), 0),
+            "human_rounds": np.where(bot_only, 0, 1 + np.minimum(rng.poisson(1.8, n), 7)),
+            "unanswered": unanswered,
+            "hello": rng.random(n) < 0.45,
+            "closes": np.zeros(n, dtype=bool),
+            "busy": busy,
+        }
+    )
     buys = _buys(roster, agent, unanswered, rng)
     s = pd.concat([s, _second_agent(s, start_s, roster, rng)], ignore_index=True)
     # The buyer's last dialogue of the day ends with "好的,那我拍了".
     last = ~s["buyer"].duplicated(keep="last").to_numpy()
-    s["closes"] = (last & buys[s["buyer"].to_numpy()] & ~s["unanswered"].to_numpy()
-                   & (s["agent"].to_numpy() >= 0))
+    s["closes"] = last & buys[s["buyer"].to_numpy()] & ~s["unanswered"].to_numpy() & (s["agent"].to_numpy() >= 0)
     s["human_rounds"] += s["closes"]  # an extra round, after the questions
     return s, buys
 
@@ -90,8 +90,7 @@ def _flip(rng: np.random.Generator, p: float, n: int) -> np.ndarray:
     return (rng.random(n) < p).astype(np.int64)
 
 
-def _second_agent(s: pd.DataFrame, start_s: int, roster: Roster,
-                  rng: np.random.Generator) -> pd.DataFrame:
+def _second_agent(s: pd.DataFrame, start_s: int, roster: Roster, rng: np.random.Generator) -> pd.DataFrame:
     """Some buyers come back hours later the same day and land with another agent."""
     back = (s["agent"].to_numpy() >= 0) & (rng.random(len(s)) < 0.07)
     again = s[back].copy()
@@ -100,9 +99,10 @@ def _second_agent(s: pd.DataFrame, start_s: int, roster: Roster,
     again["agent"] = route(roster, (PRESALES,), day, rng)
     n = len(again)
     again["unanswered"] = rng.random(n) < roster.unanswered_share[again["agent"].to_numpy()]
-    keep = ((day == (s["t0"].to_numpy()[back] - start_s) // DAY)
-            & (again["agent"].to_numpy() != s["agent"].to_numpy()[back]))
-    again = again.assign(bot_rounds=0, transfer=0,
-                         human_rounds=1 + np.minimum(rng.poisson(1.2, n), 5),
-                         hello=rng.random(n) < 0.5)
+    keep = (day == (s["t0"].to_numpy()[back] - start_s) // DAY) & (
+        again["agent"].to_numpy() != s["agent"].to_numpy()[back]
+    )
+    again = again.assign(
+        bot_rounds=0, transfer=0, human_rounds=1 + np.minimum(rng.poisson(1.2, n), 5), hello=rng.random(n) < 0.5
+    )
     return again[keep]

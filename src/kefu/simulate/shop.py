@@ -13,10 +13,10 @@ The steps, each in its own module:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -42,17 +42,26 @@ class World:
     """Everything simulated, before it is written (times are int64 seconds)."""
 
     roster: Roster
-    messages: Messages          # sorted by ts
-    orders: pd.DataFrame        # order_id, buyer, created, paid (-1 = unpaid), cents, status
-    refunds: pd.DataFrame       # refund_id, order, applied, finished, cents, status, reason, agent
-    ratings: pd.DataFrame       # ts, buyer, agent, score
-    complaints: pd.DataFrame    # ts, agent, buyer, kind, detail
+    messages: Messages  # sorted by ts
+    orders: pd.DataFrame  # order_id, buyer, created, paid (-1 = unpaid), cents, status
+    refunds: pd.DataFrame  # refund_id, order, applied, finished, cents, status, reason, agent
+    ratings: pd.DataFrame  # ts, buyer, agent, score
+    complaints: pd.DataFrame  # ts, agent, buyer, kind, detail
     n_buyers: int
 
 
-def simulate(out: Path, *, agents: int = 25, days: int = 30, start: date = date(2026, 10, 20),
-             seed: int = 1, messages: int | None = None, fmt: str = "csv",
-             shop: str = "云裳女装旗舰店", progress: Progress | None = None) -> dict[str, int]:
+def simulate(
+    out: Path,
+    *,
+    agents: int = 25,
+    days: int = 30,
+    start: date = date(2026, 10, 20),
+    seed: int = 1,
+    messages: int | None = None,
+    fmt: str = "csv",
+    shop: str = "云裳女装旗舰店",
+    progress: Progress | None = None,
+) -> dict[str, int]:
     """Write a simulated shop's canonical tables into folder `out`.
 
     `agents` human accounts (plus the bot 店小蜜) over `days` days from `start`.
@@ -69,10 +78,18 @@ def simulate(out: Path, *, agents: int = 25, days: int = 30, start: date = date(
     if messages is not None:
         report("calibrating volume", 0.0)
         scale = _scale_for(messages, agents=agents, days=days, start=start, seed=seed, shop=shop)
-    world = generate(agents=agents, days=days, start=start, seed=seed, scale=scale, shop=shop,
-                     progress=lambda stage, f: report(stage, 0.05 + 0.45 * f))
-    counts = write(world, Path(out), fmt=fmt, shop=shop, seed=seed,
-                   progress=lambda stage, f: report(stage, 0.5 + 0.5 * f))
+    world = generate(
+        agents=agents,
+        days=days,
+        start=start,
+        seed=seed,
+        scale=scale,
+        shop=shop,
+        progress=lambda stage, f: report(stage, 0.05 + 0.45 * f),
+    )
+    counts = write(
+        world, Path(out), fmt=fmt, shop=shop, seed=seed, progress=lambda stage, f: report(stage, 0.5 + 0.5 * f)
+    )
     report("done", 1.0)
     return counts
 
@@ -88,8 +105,9 @@ def _scale_for(messages: int, *, agents, days, start, seed, shop) -> float:
     return pilot * messages / max(len(world.messages), 1)
 
 
-def generate(*, agents: int, days: int, start: date, seed: int, scale: float, shop: str,
-             progress: Progress | None = None) -> World:
+def generate(
+    *, agents: int, days: int, start: date, seed: int, scale: float, shop: str, progress: Progress | None = None
+) -> World:
     """Simulate everything in memory."""
     report = progress or (lambda stage, fraction: None)
     rng = np.random.default_rng(seed)
@@ -106,8 +124,7 @@ def generate(*, agents: int, days: int, start: date, seed: int, scale: float, sh
 
     report("orders", 0.4)
     chat = commerce.chat_orders(pre, pre_end, buys, start_s, event_day, rng)
-    silent = commerce.silent_orders(load, int((chat["paid"] >= 0).sum()), start_s,
-                                    n_chat_buyers, event_day, rng)
+    silent = commerce.silent_orders(load, int((chat["paid"] >= 0).sum()), start_s, n_chat_buyers, event_day, rng)
     orders = _export_cut(pd.concat([chat, silent], ignore_index=True), end_s)
 
     report("after-sales dialogues", 0.6)
@@ -131,8 +148,7 @@ def generate(*, agents: int, days: int, start: date, seed: int, scale: float, sh
     orders.insert(0, "order_id", _ids(rng, 4_100_000_000_000_000_000, len(orders)))
     refunds.insert(0, "refund_id", _ids(rng, 230_000_000_000_000_000, len(refunds)))
     report("simulated", 1.0)
-    return World(roster, msgs, orders, refunds, ratings, complaints,
-                 n_buyers=n_chat_buyers + len(silent))
+    return World(roster, msgs, orders, refunds, ratings, complaints, n_buyers=n_chat_buyers + len(silent))
 
 
 def _export_cut(orders: pd.DataFrame, end_s: int) -> pd.DataFrame:
@@ -157,8 +173,9 @@ def _buyer_nicks(n: int, seed: int) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pc.cast(pa.array(digits), pa.string()), "")
 
 
-def write(world: World, out: Path, *, fmt: str, shop: str, seed: int,
-          progress: Progress | None = None) -> dict[str, int]:
+def write(
+    world: World, out: Path, *, fmt: str, shop: str, seed: int, progress: Progress | None = None
+) -> dict[str, int]:
     """Write all tables; agents always as CSV."""
     report = progress or (lambda stage, fraction: None)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,8 +187,9 @@ def write(world: World, out: Path, *, fmt: str, shop: str, seed: int,
                 (out / f"{name}.{other}").unlink(missing_ok=True)
     agent_ids = world.roster.ids()
     nicks = _buyer_nicks(world.n_buyers, seed)
-    agents = pa.Table.from_pydict({c: pa.array(world.roster.table[c].to_numpy(), pa.string())
-                                   for c in world.roster.table.columns})
+    agents = pa.Table.from_pydict(
+        {c: pa.array(world.roster.table[c].to_numpy(), pa.string()) for c in world.roster.table.columns}
+    )
     counts = {"agents": output.write_table(out / "agents.csv", [agents], "csv")}
 
     m = world.messages
@@ -180,19 +198,24 @@ def write(world: World, out: Path, *, fmt: str, shop: str, seed: int,
     def message_chunks():
         for i in range(0, max(len(m), 1), output.CHUNK_ROWS):
             part = slice(i, i + output.CHUNK_ROWS)
-            yield pa.table({
-                "ts": output.timestamps(m.ts[part]),
-                "shop": output.repeat(shop, len(m.ts[part])),
-                "buyer": nicks.take(pa.array(m.buyer[part])),
-                "agent": output.coded(agent_ids, m.account[part]),
-                "sender": output.coded(list(SENDERS), m.sender[part]),
-                "text": texts.take(pa.array(m.text[part])),
-            })
+            yield pa.table(
+                {
+                    "ts": output.timestamps(m.ts[part]),
+                    "shop": output.repeat(shop, len(m.ts[part])),
+                    "buyer": nicks.take(pa.array(m.buyer[part])),
+                    "agent": output.coded(agent_ids, m.account[part]),
+                    "sender": output.coded(list(SENDERS), m.sender[part]),
+                    "text": texts.take(pa.array(m.text[part])),
+                }
+            )
 
     report("writing messages", 0.0)
     counts["messages"] = output.write_table(
-        out / f"messages.{fmt}", message_chunks(), fmt,
-        progress=lambda rows: report("writing messages", 0.9 * rows / max(len(m), 1)))
+        out / f"messages.{fmt}",
+        message_chunks(),
+        fmt,
+        progress=lambda rows: report("writing messages", 0.9 * rows / max(len(m), 1)),
+    )
 
     report("writing orders, refunds, ratings, complaints", 0.9)
     for name, table in _small_tables(world, shop, agent_ids, nicks).items():
@@ -200,44 +223,51 @@ def write(world: World, out: Path, *, fmt: str, shop: str, seed: int,
     return counts
 
 
-def _small_tables(world: World, shop: str, agent_ids: np.ndarray,
-                  nicks: pa.Array) -> dict[str, pa.Table]:
+def _small_tables(world: World, shop: str, agent_ids: np.ndarray, nicks: pa.Array) -> dict[str, pa.Table]:
     o, r, ra, c = world.orders, world.refunds, world.ratings, world.complaints
     order_ids = pc.cast(pa.array(o["order_id"].to_numpy()), pa.string())
     return {
-        "orders": pa.table({
-            "order_id": order_ids,
-            "shop": output.repeat(shop, len(o)),
-            "buyer": nicks.take(pa.array(o["buyer"].to_numpy())),
-            "created_at": output.timestamps(o["created"].to_numpy()),
-            "paid_at": output.timestamps(o["paid"].to_numpy()),
-            "amount": output.money(o["cents"].to_numpy()),
-            "status": pa.array(o["status"].to_numpy(), pa.string()),
-        }),
-        "ratings": pa.table({
-            "ts": output.timestamps(ra["ts"].to_numpy()),
-            "shop": output.repeat(shop, len(ra)),
-            "buyer": nicks.take(pa.array(ra["buyer"].to_numpy())),
-            "agent": output.lookup(agent_ids, ra["agent"].to_numpy()),
-            "score": pa.array(ra["score"].to_numpy(), pa.int64()),
-        }),
-        "refunds": pa.table({
-            "refund_id": pc.cast(pa.array(r["refund_id"].to_numpy()), pa.string()),
-            "order_id": order_ids.take(pa.array(r["order"].to_numpy())),
-            "shop": output.repeat(shop, len(r)),
-            "applied_at": output.timestamps(r["applied"].to_numpy()),
-            "finished_at": output.timestamps(r["finished"].to_numpy()),
-            "amount": output.money(r["cents"].to_numpy()),
-            "status": pa.array(r["status"].to_numpy(), pa.string()),
-            "reason": pa.array(r["reason"].to_numpy(), pa.string()),
-            "agent": output.lookup(agent_ids, r["agent"].to_numpy()),
-        }),
-        "complaints": pa.table({
-            "ts": output.timestamps(c["ts"].to_numpy()),
-            "shop": output.repeat(shop, len(c)),
-            "agent": output.lookup(agent_ids, c["agent"].to_numpy()),
-            "buyer": nicks.take(pa.array(c["buyer"].to_numpy())),
-            "kind": pa.array(c["kind"].to_numpy(), pa.string()),
-            "detail": pa.array(c["detail"].to_numpy(), pa.string()),
-        }),
+        "orders": pa.table(
+            {
+                "order_id": order_ids,
+                "shop": output.repeat(shop, len(o)),
+                "buyer": nicks.take(pa.array(o["buyer"].to_numpy())),
+                "created_at": output.timestamps(o["created"].to_numpy()),
+                "paid_at": output.timestamps(o["paid"].to_numpy()),
+                "amount": output.money(o["cents"].to_numpy()),
+                "status": pa.array(o["status"].to_numpy(), pa.string()),
+            }
+        ),
+        "ratings": pa.table(
+            {
+                "ts": output.timestamps(ra["ts"].to_numpy()),
+                "shop": output.repeat(shop, len(ra)),
+                "buyer": nicks.take(pa.array(ra["buyer"].to_numpy())),
+                "agent": output.lookup(agent_ids, ra["agent"].to_numpy()),
+                "score": pa.array(ra["score"].to_numpy(), pa.int64()),
+            }
+        ),
+        "refunds": pa.table(
+            {
+                "refund_id": pc.cast(pa.array(r["refund_id"].to_numpy()), pa.string()),
+                "order_id": order_ids.take(pa.array(r["order"].to_numpy())),
+                "shop": output.repeat(shop, len(r)),
+                "applied_at": output.timestamps(r["applied"].to_numpy()),
+                "finished_at": output.timestamps(r["finished"].to_numpy()),
+                "amount": output.money(r["cents"].to_numpy()),
+                "status": pa.array(r["status"].to_numpy(), pa.string()),
+                "reason": pa.array(r["reason"].to_numpy(), pa.string()),
+                "agent": output.lookup(agent_ids, r["agent"].to_numpy()),
+            }
+        ),
+        "complaints": pa.table(
+            {
+                "ts": output.timestamps(c["ts"].to_numpy()),
+                "shop": output.repeat(shop, len(c)),
+                "agent": output.lookup(agent_ids, c["agent"].to_numpy()),
+                "buyer": nicks.take(pa.array(c["buyer"].to_numpy())),
+                "kind": pa.array(c["kind"].to_numpy(), pa.string()),
+                "detail": pa.array(c["detail"].to_numpy(), pa.string()),
+            }
+        ),
     }

@@ -411,9 +411,7 @@ def _credit(d: _Data, params: RefParams) -> tuple[np.ndarray, np.ndarray]:
 # inquiry and conversion (spec §3, D10, D11)
 
 
-def _conversion(
-    d: _Data, sb: np.ndarray, first_open: np.ndarray, params: RefParams
-) -> dict[str, np.ndarray]:
+def _conversion(d: _Data, sb: np.ndarray, first_open: np.ndarray, params: RefParams) -> dict[str, np.ndarray]:
     """Per consultation (shop-buyer, first question's open time): inquiry,
     converted, next_day, lost."""
     day = first_open // DAY_S
@@ -606,7 +604,9 @@ def agent_day_kpis(
         "next_day_conversion": _ratio(counts["next_day_paid_buyers"], counts["inquiry_buyers"]),
         "rate_3min": _ratio(v("within_3min"), counts["questions"]),
         "sales_amount": sales,
-        "avg_order_value": _fen_ratio(np.rint(v("cents")).astype(np.int64), np.rint(v("order_buyers")).astype(np.int64)),
+        "avg_order_value": _fen_ratio(
+            np.rint(v("cents")).astype(np.int64), np.rint(v("order_buyers")).astype(np.int64)
+        ),
         "satisfaction_rate": _ratio(v("good_ratings"), counts["ratings"]),
     }
     return pd.DataFrame({c: cols[c] for c in OUTPUT_COLUMNS})
@@ -634,12 +634,16 @@ def shop_day_silent(
     )
     fr["silent_cents"] = np.where(fr["silent"], fr["cents"], 0)
     fr["consulted_cents"] = fr["cents"] - fr["silent_cents"]
-    g = fr.groupby(["shop", "day"], sort=True).agg(
-        silent_orders=("silent", "sum"),
-        silent_cents=("silent_cents", "sum"),
-        consulted_cents=("consulted_cents", "sum"),
-        paid_cents=("cents", "sum"),
-    ).reset_index()
+    g = (
+        fr.groupby(["shop", "day"], sort=True)
+        .agg(
+            silent_orders=("silent", "sum"),
+            silent_cents=("silent_cents", "sum"),
+            consulted_cents=("consulted_cents", "sum"),
+            paid_cents=("cents", "sum"),
+        )
+        .reset_index()
+    )
     res = pd.DataFrame(
         {
             "shop": np.asarray(d.shops, dtype=object)[g["shop"].to_numpy()] if len(g) else [],

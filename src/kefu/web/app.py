@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from contextlib import asynccontextmanager
@@ -10,12 +11,20 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from fastapi.staticfiles import StaticFiles
 
 from kefu.errors import KefuError
-from kefu.web.auth import CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, NotAuthenticated, Sessions, csrf_protect, current_user
+from kefu.web.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    LoginThrottle,
+    NotAuthenticated,
+    Sessions,
+    csrf_protect,
+    current_user,
+)
 from kefu.web.routers import agents, chats, heatmap, leaderboard, losses, overview, reports, session, targets, users
 from kefu.web.routers import pay as pay_router
 from kefu.web.routers import qc as qc_router
@@ -27,13 +36,17 @@ VENDOR_FILES = ("htmx.min.js", "echarts.min.js")
 
 #: Scripts only from /static (and inline ones carrying the page's nonce); inline style attributes are allowed
 #: (the bars and chart heights are set that way, and htmx adds its indicator style).
-CSP = ("default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 #: /docs and /redoc load Swagger UI and ReDoc from their CDN (FastAPI's pages) with an inline start-up script.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "worker-src blob:; object-src 'none'; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src blob:; object-src 'none'; frame-ancestors 'none'"
+)
 DOCS_PATHS = ("/docs", "/redoc")
 
 
@@ -70,15 +83,23 @@ class CsrfCookieAndHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 nonce = state.get("csp_nonce")
-                policy = DOCS_CSP if scope["path"] in DOCS_PATHS else CSP.format(nonce=f" 'nonce-{nonce}'" if nonce else "")
+                policy = (
+                    DOCS_CSP if scope["path"] in DOCS_PATHS else CSP.format(nonce=f" 'nonce-{nonce}'" if nonce else "")
+                )
                 headers.setdefault("Content-Security-Policy", policy)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = True, check_every: float = 2.0,
-               write_wait: float = 15.0) -> FastAPI:
+def create_app(
+    workspace: Path,
+    *,
+    secure_cookies: bool = True,
+    warm: bool = True,
+    check_every: float = 2.0,
+    write_wait: float = 15.0,
+) -> FastAPI:
     """The app over an in-memory snapshot of `workspace` (kefu.web.store): re-read when the file changes
     (checked every `check_every` seconds); writes wait up to `write_wait` seconds for the file, then answer 503.
     `[web] api_docs` of kefu.toml (read once, here) decides who may read /docs, /redoc and /openapi.json."""
@@ -89,10 +110,17 @@ def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = Tru
         yield
         store.close()
 
-    app = FastAPI(title="kefu 客服绩效", version="0.1.0", lifespan=lifespan, dependencies=[Depends(csrf_protect)],
-                  docs_url=None, redoc_url=None, openapi_url=None,
-                  description="JSON API of kefu's web app. Every page has a JSON twin under /api; "
-                              "log in with POST /api/session, send the kefu_csrf cookie's value as X-CSRF-Token on writes.")
+    app = FastAPI(
+        title="kefu 客服绩效",
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        description="JSON API of kefu's web app. Every page has a JSON twin under /api; "
+        "log in with POST /api/session, send the kefu_csrf cookie's value as X-CSRF-Token on writes.",
+    )
     app.state.store = store
     app.state.sessions = Sessions()
     app.state.throttle = LoginThrottle()
@@ -102,18 +130,41 @@ def create_app(workspace: Path, *, secure_cookies: bool = True, warm: bool = Tru
         store.warm()
         threading.Thread(target=store.warm_details, name="kefu-warm", daemon=True).start()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, overview, leaderboard, agents, chats, heatmap, losses, reports, targets, users, qc_router, pay_router):
+    for module in (
+        session,
+        overview,
+        leaderboard,
+        agents,
+        chats,
+        heatmap,
+        losses,
+        reports,
+        targets,
+        users,
+        qc_router,
+        pay_router,
+    ):
         app.include_router(module.router)
     _api_docs(app, store.ws.config.web.api_docs)
 
-    @app.get("/api/health", tags=["session"], summary="Liveness; signed-in users also see the warm-up, reloads and imports")
+    @app.get(
+        "/api/health", tags=["session"], summary="Liveness; signed-in users also see the warm-up, reloads and imports"
+    )
     def health(request: Request) -> dict:
         found = app.state.sessions.find(request.cookies.get(SESSION_COOKIE))
         if not found or store.user(found[0]) is None:
             return {"status": "ok"}  # anonymous callers learn nothing about the data
         imports, last_id, last_at = store.snapshot_ledger
-        return {"status": "ok", "warm": store.ready.is_set(), "reloads": store.reloads,
-                "imports": {"files": imports, "last_import_id": last_id, "last_imported_at": last_at.isoformat() if last_at else None}}
+        return {
+            "status": "ok",
+            "warm": store.ready.is_set(),
+            "reloads": store.reloads,
+            "imports": {
+                "files": imports,
+                "last_import_id": last_id,
+                "last_imported_at": last_at.isoformat() if last_at else None,
+            },
+        }
 
     @app.exception_handler(WorkspaceBusy)
     async def workspace_busy(request: Request, exc: WorkspaceBusy):
@@ -162,10 +213,8 @@ def _wants_page(request: Request, status: int) -> bool:
 def _find_user(request: Request) -> None:
     """The signed-in user, for the page's header, when no route looked them up (an unknown URL, a wrong method)."""
     if getattr(request.state, "user", None) is None:
-        try:
+        with contextlib.suppress(NotAuthenticated):
             current_user(request)
-        except NotAuthenticated:
-            pass
 
 
 def _api_docs(app: FastAPI, who: str) -> None:

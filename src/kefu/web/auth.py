@@ -89,8 +89,15 @@ class Throttle:
     """Failed attempts per key: the first `free` cost nothing; after the n-th failure (n ≥ free) the next attempt waits
     `base` × 2^(n − free) seconds, at most `cap`. A key is forgotten `forget` seconds after its last failure."""
 
-    def __init__(self, free: int, *, base: float = 1.0, cap: float = 60.0, forget: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        free: int,
+        *,
+        base: float = 1.0,
+        cap: float = 60.0,
+        forget: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.free, self.base, self.cap, self.forget, self.clock = free, base, cap, forget, clock
         self._failures: dict[str, _Failures] = {}
         self._lock = threading.Lock()
@@ -128,15 +135,20 @@ class Throttle:
         """The keys that must wait now: key, failures, seconds left."""
         with self._lock:
             keys = list(self._failures)
-        return [{"key": k, "failures": self._failures[k].count, "wait_s": round(w, 1)}
-                for k in keys if k in self._failures and (w := self.wait(k)) > 0]
+        return [
+            {"key": k, "failures": self._failures[k].count, "wait_s": round(w, 1)}
+            for k in keys
+            if k in self._failures and (w := self.wait(k)) > 0
+        ]
 
 
 class LoginThrottle:
     """Per account name: 5 free failures, then 1 s, 2 s … up to 60 s between attempts (a success clears it).
     Per client address: 20 free failures (an office shares one address), then up to 15 minutes."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, *, account_free: int = 5, address_free: int = 20) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, *, account_free: int = 5, address_free: int = 20
+    ) -> None:
         self.accounts = Throttle(account_free, cap=60.0, clock=clock)
         self.addresses = Throttle(address_free, cap=900.0, clock=clock)
 
@@ -156,7 +168,11 @@ class LoginThrottle:
         self.accounts.reset(name)  # not the address: a valid login must not reset guessing at other names
 
     def delayed(self) -> list[dict]:
-        return [{"kind": kind, **d} for kind, t in (("account", self.accounts), ("address", self.addresses)) for d in t.delayed()]
+        return [
+            {"kind": kind, **d}
+            for kind, t in (("account", self.accounts), ("address", self.addresses))
+            for d in t.delayed()
+        ]
 
 
 def _session_csrf(request: Request, session: str) -> str:
@@ -174,7 +190,7 @@ async def csrf_protect(request: Request) -> None:
     if request.method not in UNSAFE:
         return
     expected = expected_csrf(request)
-    sent = request.headers.get("x-csrf-token")
+    sent: object = request.headers.get("x-csrf-token")  # or the form's field (str; an upload would fail)
     if sent is None and "form" in request.headers.get("content-type", ""):
         sent = (await request.form()).get("csrf_token")
     if not expected or not sent or not secrets.compare_digest(expected, str(sent)):

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Path as PathParam, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
-from pydantic_core import to_json
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment
 from markupsafe import Markup, escape
+from pydantic_core import to_json
 from starlette.convertors import Convertor, register_url_convertor
 
 from kefu.metrics.registry import AGENT_METRICS, BY_KEY, METRICS
@@ -48,7 +49,7 @@ def _getattr(obj, attribute):
     return Environment.getattr(templates.env, obj, attribute)
 
 
-templates.env.getattr = _getattr
+templates.env.getattr = _getattr  # type: ignore[method-assign]  # Jinja reads attributes through this hook
 
 # Cached pages are rendered with these marks in place of the per-request CSRF token, CSP nonce and the user's name.
 # Each contains "<", which autoescaping (&lt;) and |tojson (\u003c) always rewrite: data can never form a mark.
@@ -60,8 +61,12 @@ _CSRF_MARK, _NAME_MARK, _NONCE_MARK = (Markup(f"<kefu-{k}-mark>") for k in ("csr
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (a NUL reaches no SQL)
 Shop = Annotated[str | None, Query(max_length=200, pattern=_PRINTABLE, description="a shop of the workspace")]
 Text = Annotated[str | None, Query(max_length=200, pattern=_PRINTABLE)]
-Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="YYYY-MM-DD (default: the latest day with data)")]
-Month = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2})?$", description="YYYY-MM (default: the month of the latest day)")]
+Day = Annotated[
+    str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="YYYY-MM-DD (default: the latest day with data)")
+]
+Month = Annotated[
+    str | None, Query(pattern=r"^(\d{4}-\d{2})?$", description="YYYY-MM (default: the month of the latest day)")
+]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Seed = Annotated[int, Query(ge=0, le=2**31 - 1)]
@@ -95,14 +100,25 @@ StoreDep = Annotated[Store, Depends(get_store)]
 def _context(request: Request, ctx: dict, user: User | None, csrf: str, nonce: str) -> dict:
     lang = lang_of(request)
     return ctx | dict(
-        request=request, lang=lang, t=translator(lang), user=user, csrf=csrf, csp_nonce=nonce,
-        fmt=lambda k, v: fmt(k, v, lang), fmt_delta=lambda k, v: fmt_delta(k, v, lang), tone=tone,
-        label=lambda k: label(k, lang), definition=lambda k: definition(k, lang), can=(lambda action: permissions.allowed(user, action)) if user else (lambda a: False),
-        BY_KEY=BY_KEY, METRICS=METRICS, AGENT_METRICS=AGENT_METRICS,
+        request=request,
+        lang=lang,
+        t=translator(lang),
+        user=user,
+        csrf=csrf,
+        csp_nonce=nonce,
+        fmt=lambda k, v: fmt(k, v, lang),
+        fmt_delta=lambda k, v: fmt_delta(k, v, lang),
+        tone=tone,
+        label=lambda k: label(k, lang),
+        definition=lambda k: definition(k, lang),
+        can=(lambda action: permissions.allowed(user, action)) if user else (lambda a: False),
+        BY_KEY=BY_KEY,
+        METRICS=METRICS,
+        AGENT_METRICS=AGENT_METRICS,
     )
 
 
-def render(request: Request, name: str, *, cached: bool = False, **ctx) -> object:
+def render(request: Request, name: str, *, cached: bool = False, **ctx) -> Response:
     """A page. With `cached`, for pages that depend only on the URL, the user's role and scope, the language and
     the store's data: the HTML is kept until the data changes (Store.cached) and reused for everyone with that
     role and scope (the CSRF token, the CSP nonce and the user's name are put in per request).
@@ -112,11 +128,24 @@ def render(request: Request, name: str, *, cached: bool = False, **ctx) -> objec
     if not cached:
         return templates.TemplateResponse(request, name, _context(request, ctx, user, csrf_token(request), nonce))
     scope = None if user is None else (user.role, user.shops, user.agent, user.employer)
-    key = ("page", name, lang_of(request), scope, request.url.path, request.url.query, request.headers.get("hx-request"))
+    key = (
+        "page",
+        name,
+        lang_of(request),
+        scope,
+        request.url.path,
+        request.url.query,
+        request.headers.get("hx-request"),
+    )
     masked = dataclasses.replace(user, name=_NAME_MARK) if user else None
     html = request.app.state.store.cached(
-        key, lambda: templates.get_template(name).render(_context(request, ctx, masked, _CSRF_MARK, _NONCE_MARK)))
-    marks = {_CSRF_MARK: csrf_token(request), _NONCE_MARK: nonce, _NAME_MARK: str(escape(user.name)) if user else ""}
+        key, lambda: templates.get_template(name).render(_context(request, ctx, masked, _CSRF_MARK, _NONCE_MARK))
+    )
+    marks: dict[str, str] = {
+        _CSRF_MARK: csrf_token(request),
+        _NONCE_MARK: nonce,
+        _NAME_MARK: str(escape(user.name)) if user else "",
+    }
     return HTMLResponse(_MARKS.sub(lambda m: marks[m.group(0)], html))
 
 
@@ -151,6 +180,7 @@ def latest_day(store: Store, shops: Iterable[str] | None = None) -> dt.date | No
     def compute() -> dt.date | None:
         days = [r["day"] for r in store.kpis(("shop", "day")) if wanted is None or r["shop"] in wanted]
         return dt.date.fromisoformat(max(days)) if days else None
+
     return store.cached(("latest_day", wanted), compute)
 
 

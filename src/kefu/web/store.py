@@ -36,6 +36,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,18 @@ from kefu.metrics.kpis import facts
 from kefu.schema import HISTORY, TABLES
 from kefu.targets import ensure_table as ensure_targets
 from kefu.users import ensure_tables
-from kefu.workspace import CONFIG_FILE, DB_FILE, Workspace, WorkspaceBusy, WorkspaceError, connect, is_busy, upgrade
+from kefu.workspace import (
+    CONFIG_FILE,
+    DB_FILE,
+    Workspace,
+    WorkspaceBusy,
+    WorkspaceError,
+    connect,
+    fetch_one,
+    is_busy,
+    scalar,
+    upgrade,
+)
 
 log = logging.getLogger("kefu.web")
 
@@ -73,11 +85,15 @@ class Snapshot:
     lock: threading.RLock = field(default_factory=threading.RLock)  # engine calls share the snapshot's connection
     engine: dict[tuple, Any] = field(default_factory=dict)  # KPI tables, agents, loss lists …
     explained: OrderedDict = field(default_factory=OrderedDict)  # (agent, day) -> Explanation, the latest 256
-    derived: OrderedDict = field(default_factory=OrderedDict)  # `Store.cached` (pages, reports …): may depend on web tables too
+    derived: OrderedDict = field(
+        default_factory=OrderedDict
+    )  # `Store.cached` (pages, reports …): may depend on web tables too
     derived_generation: int = 0  # bumped when `derived` is dropped, so a result computed before is not stored after
     derived_lock: threading.Lock = field(default_factory=threading.Lock)
     derived_text: int = 0  # characters of the cached pages (str values) in `derived`
-    computing: dict[tuple, threading.Lock] = field(default_factory=dict)  # key -> lock held while one thread computes it
+    computing: dict[tuple, threading.Lock] = field(
+        default_factory=dict
+    )  # key -> lock held while one thread computes it
 
     def put_tables(self, tables: dict[str, Any], *, append: bool = False) -> None:
         """Replace (or append to) tables of the snapshot with Arrow tables read from the file, in one transaction."""
@@ -127,19 +143,33 @@ def _quote(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+def _ensure_web_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The web app's own tables: kefu.users' and the targets table."""
+    ensure_tables(con)
+    ensure_targets(con)
+
+
 def _ledger(con: duckdb.DuckDBPyConnection, db: str) -> tuple:
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'imports'", [db]).fetchone()[0]
+    found = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'imports'", [db])
     if not found:
         return (0, None, None)
-    return con.execute(f'SELECT count(*), max(import_id), max(imported_at) FROM "{db}".main.imports').fetchone()
+    return fetch_one(con, f'SELECT count(*), max(import_id), max(imported_at) FROM "{db}".main.imports')
 
 
 def _web_tables(con: duckdb.DuckDBPyConnection, db: str, skip: Iterable[str] = ()) -> dict[str, Any]:
     """Every table an import does not own, as Arrow tables (small: users, targets, reviews …)."""
-    names = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' ORDER BY table_name", [db]).fetchall()]
-    return {n: con.execute(f'SELECT * FROM "{db}".main."{n}"').to_arrow_table()
-            for n in names if n not in IMPORT_OWNED and n not in set(skip)}
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' ORDER BY table_name",
+            [db],
+        ).fetchall()
+    ]
+    return {
+        n: con.execute(f'SELECT * FROM "{db}".main."{n}"').to_arrow_table()
+        for n in names
+        if n not in IMPORT_OWNED and n not in set(skip)
+    }
 
 
 def _snapshot(ws: Workspace, ledger: tuple) -> Snapshot:
@@ -154,8 +184,12 @@ class Store:
         self.path = Path(path)
         self.db = self.path / DB_FILE
         if not self.db.exists():
-            raise WorkspaceError(f"{self.path} is not a kefu workspace (no {DB_FILE}); run `kefu init {self.path}` or import into it")
-        upgrade(self.path)  # the snapshot copies the file as it is: a workspace of an earlier kefu gets the new columns first
+            raise WorkspaceError(
+                f"{self.path} is not a kefu workspace (no {DB_FILE}); run `kefu init {self.path}` or import into it"
+            )
+        upgrade(
+            self.path
+        )  # the snapshot copies the file as it is: a workspace of an earlier kefu gets the new columns first
         self.check_every, self.write_wait = check_every, write_wait
         self.ready = threading.Event()  # set once warm_details has run
         self.targets_version = 0  # bumped on every change of targets (kept for callers; `cached` is dropped anyway)
@@ -168,7 +202,7 @@ class Store:
         self._audit_lock = threading.Lock()
         self._stop = threading.Event()
         self._pending: Snapshot | None = None  # a new snapshot being warmed up; writes go to it too
-        self.write(lambda con: (ensure_tables(con), ensure_targets(con)), wait=max(write_wait, 60.0))
+        self.write(_ensure_web_tables, wait=max(write_wait, 60.0))
         self._known: FileSig = self._file_sig()
         self._snap = self._load(wait=60.0)
         threading.Thread(target=self._flush_loop, name="kefu-audit", daemon=True).start()
@@ -210,6 +244,7 @@ class Store:
                 return (s.st_mtime_ns, s.st_size)
             except FileNotFoundError:
                 return None
+
         return (stat(self.db), stat(self.db.with_name(DB_FILE + ".wal")), stat(self.path / CONFIG_FILE))
 
     def _attach(self, con: duckdb.DuckDBPyConnection, wait: float) -> None:
@@ -331,7 +366,7 @@ class Store:
 
     @staticmethod
     def _db_name(con: duckdb.DuckDBPyConnection) -> str:
-        return con.execute("SELECT current_database()").fetchone()[0]
+        return scalar(con, "SELECT current_database()")
 
     def audit(self, user: str | None, action: str, obj: str = "", ip: str | None = None) -> None:
         with self._audit_lock:
@@ -343,14 +378,18 @@ class Store:
             rows, self._audit = self._audit, []
         if not rows:
             return
-        arrow = pa.Table.from_pandas(pd.DataFrame(rows, columns=["ts", "user_name", "action", "object", "ip"]), preserve_index=False)
+        arrow = pa.Table.from_pandas(
+            pd.DataFrame(rows, columns=["ts", "user_name", "action", "object", "ip"]), preserve_index=False
+        )
         with self._file_lock:
             before = self._file_sig()
             try:
                 con = connect(self.db, wait=wait)
                 try:
                     con.register("_kefu_audit", arrow)
-                    con.execute(f"INSERT INTO {AUDIT_TABLE} SELECT * FROM _kefu_audit")  # one statement: all rows or none
+                    con.execute(
+                        f"INSERT INTO {AUDIT_TABLE} SELECT * FROM _kefu_audit"
+                    )  # one statement: all rows or none
                 finally:
                     con.close()
             except Exception:  # not written: keep them, oldest first, for the next try
@@ -429,8 +468,11 @@ class Store:
         return self._kpis(self._snap, tuple(by), date_from, date_to)
 
     def _kpis(self, snap: Snapshot, by: tuple[str, ...], date_from=None, date_to=None) -> list[dict]:
-        return self._engine(snap, ("kpis", by, date_from, date_to),
-                            lambda ws: api.kpis(ws, list(by), date_from=date_from, date_to=date_to))
+        return self._engine(
+            snap,
+            ("kpis", by, date_from, date_to),
+            lambda ws: api.kpis(ws, list(by), date_from=date_from, date_to=date_to),
+        )
 
     def explain(self, agent: str, day: dt.date) -> Explanation:
         snap, key = self._snap, (agent, day)
@@ -456,8 +498,17 @@ class Store:
                 cur.close()
             found = {r["agent"]: r for r in listed.to_dict("records")}
             for rec in self._kpis(snap, ("agent", "day")):
-                found.setdefault(rec["agent"], {"agent": rec["agent"], "name": None, "shop": rec["shop"], "team": None,
-                                                "role": "presales", "employer": "in_house"})
+                found.setdefault(
+                    rec["agent"],
+                    {
+                        "agent": rec["agent"],
+                        "name": None,
+                        "shop": rec["shop"],
+                        "team": None,
+                        "role": "presales",
+                        "employer": "in_house",
+                    },
+                )
             out = {}
             for a, r in found.items():
                 r = {k: (None if pd.isna(v) else v) for k, v in r.items()}
@@ -467,6 +518,7 @@ class Store:
                 if r["role"] != "bot":
                     out[a] = r
             return out
+
         return self._engine(snap, ("agents",), compute)
 
     def shops(self) -> list[str]:
@@ -475,7 +527,11 @@ class Store:
 
     def days(self) -> list[dt.date]:
         snap = self._snap
-        return self._engine(snap, ("days",), lambda ws: sorted({dt.date.fromisoformat(r["day"]) for r in self._kpis(snap, ("shop", "day"))}))
+        return self._engine(
+            snap,
+            ("days",),
+            lambda ws: sorted({dt.date.fromisoformat(r["day"]) for r in self._kpis(snap, ("shop", "day"))}),
+        )
 
     def lost(self, shop: str, day: dt.date, day_to: dt.date | None = None) -> pd.DataFrame:
         """Lost inquiries (询单流失) of a shop from `day` to `day_to` (default: that day): agent, buyer, first question, answered."""
@@ -484,13 +540,21 @@ class Store:
         def compute(ws: Workspace) -> pd.DataFrame:
             rows = facts(workspace_sources(ws), ws.config.params)["consultations"].rows
             rows = rows.filter(_.lost & (_.shop == shop) & (_.first_open.date() >= day) & (_.first_open.date() <= last))
-            return rows.select("shop", "agent", "buyer", "first_open", "answered", "first_response_s").order_by(["agent", "first_open"]).execute()
+            return (
+                rows.select("shop", "agent", "buyer", "first_open", "answered", "first_response_s")
+                .order_by(["agent", "first_open"])
+                .execute()
+            )
+
         return self._engine(self._snap, ("lost", shop, day, last), compute)
 
     def section_measures(self) -> dict[str, set[str]]:
         """Fact name -> the measures it adds (which drill-down sections explain a metric)."""
-        return self._engine(self._snap, ("sections",),
-                            lambda ws: {n: set(f.measures) for n, f in facts(workspace_sources(ws), ws.config.params).items()})
+        return self._engine(
+            self._snap,
+            ("sections",),
+            lambda ws: {n: set(f.measures) for n, f in facts(workspace_sources(ws), ws.config.params).items()},
+        )
 
     # -- plain SQL on the snapshot -------------------------------------------------------
 
@@ -546,10 +610,14 @@ class Store:
         """Month to date of the last week, the latest day's loss lists and drill-downs; run in the background."""
         snap = self._snap
         days = self.days()
-        steps = [lambda d=d, by=by: self._kpis(snap, by, d.replace(day=1), d) for d in days[-7:] for by in (("shop",), ("agent",), ("team",))]
-        steps += [lambda s=s: self.lost(s, days[-1]) for s in self.shops()]
+        steps: list[Callable[[], object]] = [
+            partial(self._kpis, snap, by, d.replace(day=1), d)
+            for d in days[-7:]
+            for by in (("shop",), ("agent",), ("team",))
+        ]
+        steps += [partial(self.lost, s, days[-1]) for s in self.shops()]
         steps += [self.section_measures]
-        steps += [lambda a=a: self.explain(a, days[-1]) for a in sorted(self.agents())]
+        steps += [partial(self.explain, a, days[-1]) for a in sorted(self.agents())]
         try:
             for step in steps:
                 if self._stop.is_set() or snap is not self._snap:
@@ -558,5 +626,3 @@ class Store:
                     step()
         finally:
             self.ready.set()
-
-

@@ -22,8 +22,18 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from kefu.ingest.formats import detect, parse  # noqa: E402
 
-TEXTS = ["在吗", "这个有大码吗", "能便宜点吗", "亲，在的，有什么可以帮您？", "好的亲，今天下午四点前发出",
-         "拍了XL的\n备注一下要黑色", "亲，帮您查一下\n稍等哦", "包邮吗", "谢谢亲的支持", "什么时候发货"]
+TEXTS = [
+    "在吗",
+    "这个有大码吗",
+    "能便宜点吗",
+    "亲，在的，有什么可以帮您？",
+    "好的亲，今天下午四点前发出",
+    "拍了XL的\n备注一下要黑色",
+    "亲，帮您查一下\n稍等哦",
+    "包邮吗",
+    "谢谢亲的支持",
+    "什么时候发货",
+]
 
 
 def write_chat(path: Path, buyer: str, n: int, rng: random.Random) -> None:
@@ -87,13 +97,16 @@ def main() -> None:
         read += parsed.read
     parse_s, parse_cpu = time.perf_counter() - start, time.process_time() - cpu
     assert read == rows + events + rejects
-    print(f"formats {formats}; {len(paths)} files, {rows} message rows, {events} events, "
-          f"{rejects} rejects")
-    print(f"wall: detect {detect_s:.1f} s, parse {parse_s:.1f} s "
-          f"({rows / parse_s:,.0f} messages/s), together {detect_s + parse_s:.1f} s")
-    print(f"CPU:  detect {detect_cpu:.1f} s, parse {parse_cpu:.1f} s, "
-          f"together {detect_cpu + parse_cpu:.1f} s (the wall time includes waiting for a "
-          "busy machine)")
+    print(f"formats {formats}; {len(paths)} files, {rows} message rows, {events} events, {rejects} rejects")
+    print(
+        f"wall: detect {detect_s:.1f} s, parse {parse_s:.1f} s "
+        f"({rows / parse_s:,.0f} messages/s), together {detect_s + parse_s:.1f} s"
+    )
+    print(
+        f"CPU:  detect {detect_cpu:.1f} s, parse {parse_cpu:.1f} s, "
+        f"together {detect_cpu + parse_cpu:.1f} s (the wall time includes waiting for a "
+        "busy machine)"
+    )
 
 
 if __name__ == "__main__":

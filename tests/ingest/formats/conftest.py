@@ -40,10 +40,12 @@ def exports() -> Path:
 @pytest.fixture
 def write(tmp_path):
     """write(text, name="chat.txt", encoding="utf-8") -> path of a new file."""
+
     def _write(text: str, name: str = "chat.txt", encoding: str = "utf-8") -> Path:
         path = tmp_path / name
         path.write_bytes(text.encode(encoding))
         return path
+
     return _write
 
 

@@ -12,10 +12,16 @@ from kefu.ingest.formats.encoding import decode, decode_prefix
 CHAT = "tb_b 2026-3-5 10:00:00\n这个有大码吗\n测试旗舰店:小王 2026-3-5 10:00:09\n有的亲\n"
 
 
-@pytest.mark.parametrize("encoding, reported", [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"), ("gb18030", "gb18030"),
-    ("utf-16", "utf-16"),
-])
+@pytest.mark.parametrize(
+    "encoding, reported",
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("gbk", "gb18030"),
+        ("gb18030", "gb18030"),
+        ("utf-16", "utf-16"),
+    ],
+)
 def test_encodings_give_the_same_rows(write, encoding, reported):
     parsed = parse(write(CHAT, encoding=encoding))
     assert parsed.encoding == reported
@@ -24,7 +30,7 @@ def test_encodings_give_the_same_rows(write, encoding, reported):
 
 def test_utf8_is_tried_before_gb18030(tmp_path):
     # These bytes are valid in both encodings; UTF-8 must win.
-    data = "大码".encode("utf-8")
+    data = "大码".encode()
     assert data.decode("gb18030") != "大码"
     assert decode(data, tmp_path / "x") == ("大码", "utf-8")
 

@@ -20,9 +20,15 @@ def test_fixture_folding(exports, check):
     # 12 lines: 7 orders + 1 line whose order number Excel destroyed = 8 records
     assert (parsed.read, len(rows), len(parsed.rejects)) == (8, 6, 2)
     assert rows["301234567890"] == {
-        "order_id": "301234567890", "shop": SHOP, "buyer": "jd_buyer_a",
-        "created_at": "2026-06-18 00:05:11", "paid_at": "2026-06-18 00:05:40",
-        "amount": "288.00", "status": "success", "_line": 2}  # 应付金额 once, not 3 × 288
+        "order_id": "301234567890",
+        "shop": SHOP,
+        "buyer": "jd_buyer_a",
+        "created_at": "2026-06-18 00:05:11",
+        "paid_at": "2026-06-18 00:05:40",
+        "amount": "288.00",
+        "status": "success",
+        "_line": 2,
+    }  # 应付金额 once, not 3 × 288
     assert rows["301234567891"]["paid_at"] == "" and rows["301234567891"]["status"] == "unpaid"
     assert rows["301234567892"]["amount"] == "208.00"  # values only on the first line
     assert rows["301234567893"]["status"] == "shipped"
@@ -46,17 +52,21 @@ def test_fixture_xlsx(exports, check):
 
 
 def test_order_amount_falls_back_to_order_total(write):
-    text = ("订单号,商品ID,下单时间,订单金额,订单状态,下单帐号,付款确认时间\n"
-            "1001,a,2026-06-18 10:00:00,50.00,完成,jd_x,2026-06-18 10:00:05\n"
-            "1001,b,2026-06-18 10:00:00,50.00,完成,jd_x,2026-06-18 10:00:05\n")
+    text = (
+        "订单号,商品ID,下单时间,订单金额,订单状态,下单帐号,付款确认时间\n"
+        "1001,a,2026-06-18 10:00:00,50.00,完成,jd_x,2026-06-18 10:00:05\n"
+        "1001,b,2026-06-18 10:00:00,50.00,完成,jd_x,2026-06-18 10:00:05\n"
+    )
     assert orders(parse(write(text, name="jd.csv"), shop=SHOP))["1001"]["amount"] == "50.00"
 
 
 def test_lines_of_one_order_need_not_be_adjacent(write, check):
-    text = (HEADER + "\n"
-            "2001,a,1,2026-06-18 10:00:00,10,30,25,完成,jd_x,2026-06-18 10:00:05\n"
-            "2002,a,1,2026-06-18 11:00:00,10,10,10,等待付款,jd_y,\n"
-            "2001,b,2,2026-06-18 10:00:00,10,30,25,完成,jd_x,2026-06-18 10:00:05\n")
+    text = (
+        HEADER + "\n"
+        "2001,a,1,2026-06-18 10:00:00,10,30,25,完成,jd_x,2026-06-18 10:00:05\n"
+        "2002,a,1,2026-06-18 11:00:00,10,10,10,等待付款,jd_y,\n"
+        "2001,b,2,2026-06-18 10:00:00,10,30,25,完成,jd_x,2026-06-18 10:00:05\n"
+    )
     parsed = parse(write(text, name="jd.csv"), shop=SHOP)
     check(parsed)
     rows = orders(parsed)
@@ -64,8 +74,10 @@ def test_lines_of_one_order_need_not_be_adjacent(write, check):
 
 
 def test_disagreeing_buyer_is_rejected(write):
-    text = (HEADER + "\n"
-            "3001,a,1,2026-06-18 10:00:00,10,30,25,完成,jd_x,2026-06-18 10:00:05\n"
-            "3001,b,1,2026-06-18 10:00:00,10,30,25,完成,jd_z,2026-06-18 10:00:05\n")
+    text = (
+        HEADER + "\n"
+        "3001,a,1,2026-06-18 10:00:00,10,30,25,完成,jd_x,2026-06-18 10:00:05\n"
+        "3001,b,1,2026-06-18 10:00:00,10,30,25,完成,jd_z,2026-06-18 10:00:05\n"
+    )
     parsed = parse(write(text, name="jd.csv"), shop=SHOP)
     assert parsed.read == 1 and "disagree on 下单帐号" in parsed.rejects[0].reason

@@ -41,14 +41,38 @@ def survive(data: bytes, suffix: str, check, scratch: Path) -> None:
 
 
 # Pieces that steer random input into the parsers' interesting branches.
-TOKENS = [t.encode(enc) for t in (
-    "测试旗舰店:小王 2026-3-5 10:18:10\n", "tb_b2026-13-5 25:61:61\n", "\n2026-3-5 1:2:3\n",
-    "A --> B 2026-3-5 10:00:00\n", " --> ", "tb_b 撤回了一条消息\n", "已读\n", "cntaobao",
-    "原因：【离线留言自动分配】\n", ":", "：", '="', '"', "\t", ",", "\r", "\r\n", "1.23457E+18",
-    "订单编号,买家会员名,买家实付金额,订单状态,买家下单时间,买家付款时间\n",
-    "订单号,下单帐号,下单时间,应付金额,付款确认时间,订单状态\n", "0000-00-00 00:00:00", "\x00",
-    "\ufeff", "9999999999999999999", "交易成功", "锁定",
-) for enc in ("utf-8", "gb18030")]
+TOKENS = [
+    t.encode(enc)
+    for t in (
+        "测试旗舰店:小王 2026-3-5 10:18:10\n",
+        "tb_b2026-13-5 25:61:61\n",
+        "\n2026-3-5 1:2:3\n",
+        "A --> B 2026-3-5 10:00:00\n",
+        " --> ",
+        "tb_b 撤回了一条消息\n",
+        "已读\n",
+        "cntaobao",
+        "原因：【离线留言自动分配】\n",
+        ":",
+        "：",
+        '="',
+        '"',
+        "\t",
+        ",",
+        "\r",
+        "\r\n",
+        "1.23457E+18",
+        "订单编号,买家会员名,买家实付金额,订单状态,买家下单时间,买家付款时间\n",
+        "订单号,下单帐号,下单时间,应付金额,付款确认时间,订单状态\n",
+        "0000-00-00 00:00:00",
+        "\x00",
+        "\ufeff",
+        "9999999999999999999",
+        "交易成功",
+        "锁定",
+    )
+    for enc in ("utf-8", "gb18030")
+]
 
 
 TEXT_TOKENS = [t.decode("utf-8") for t in TOKENS[::2]]
@@ -64,10 +88,12 @@ def mutate_text(data: bytes, rng: random.Random, rounds: int) -> bytes:
         if op == 0:
             chars[pos:pos] = rng.choice(TEXT_TOKENS)
         elif op == 1:
-            del chars[pos:pos + rng.randrange(1, 40)]
+            del chars[pos : pos + rng.randrange(1, 40)]
         elif op == 2:
-            chars[pos:pos] = [chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x4e00, 0x9fff),
-                                              rng.randrange(0, 0x110000)])) for _ in range(3)]
+            chars[pos:pos] = [
+                chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x4E00, 0x9FFF), rng.randrange(0, 0x110000)]))
+                for _ in range(3)
+            ]
         else:  # repeat a stretch: a duplicated message, row or header
             end = min(len(chars), pos + rng.randrange(1, 200))
             chars[end:end] = chars[pos:end]
@@ -88,7 +114,7 @@ def mutate(data: bytes, rng: random.Random, rounds: int) -> bytes:
         elif op == 1:
             buf[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 8)))
         elif op == 2:
-            del buf[pos:pos + rng.randrange(1, 64)]
+            del buf[pos : pos + rng.randrange(1, 64)]
         elif op == 3:
             buf[pos:pos] = rng.choice(TOKENS)
         else:  # repeat or drop a whole line
@@ -109,30 +135,33 @@ def test_random_bytes(check, scratch, data, suffix):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
-@given(pieces=st.lists(st.sampled_from(TOKENS) | st.binary(max_size=12), max_size=60),
-       suffix=st.sampled_from([".txt", ".csv"]))
+@given(
+    pieces=st.lists(st.sampled_from(TOKENS) | st.binary(max_size=12), max_size=60),
+    suffix=st.sampled_from([".txt", ".csv"]),
+)
 def test_random_token_soup(check, scratch, pieces, suffix):
     survive(b"".join(pieces), suffix, check, scratch)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=SUPPRESS)
-@given(fixture=st.sampled_from(FIXTURES), seed=st.integers(0, 2**32 - 1),
-       rounds=st.integers(1, 12))
+@given(fixture=st.sampled_from(FIXTURES), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 12))
 def test_mutated_fixtures(check, scratch, fixture, seed, rounds):
     data = mutate(FIXTURE_BYTES[fixture], random.Random(seed), rounds)
     survive(data, fixture.suffix, check, scratch)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
-@given(text=st.text(alphabet=st.sampled_from(list("测试店:小王tb_b 0123456789-/\n\t撤回了一条消息已读-->,=\"")),
-                    max_size=400))
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list('测试店:小王tb_b 0123456789-/\n\t撤回了一条消息已读-->,="')), max_size=400
+    )
+)
 def test_chat_like_text_keeps_the_invariant(check, scratch, text):
     survive(text.encode("utf-8"), ".txt", check, scratch)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=SUPPRESS)
-@given(fixture=st.sampled_from(TEXT_FIXTURES), seed=st.integers(0, 2**32 - 1),
-       rounds=st.integers(1, 12))
+@given(fixture=st.sampled_from(TEXT_FIXTURES), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 12))
 def test_text_edits_of_fixtures(check, scratch, fixture, seed, rounds):
     data = mutate_text(FIXTURE_BYTES[fixture], random.Random(seed), rounds)
     survive(data, fixture.suffix, check, scratch)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from kefu.ingest.formats import detect, parse
 
-_spec = importlib.util.spec_from_file_location(
-    "bench_chat_speed", Path(__file__).with_name("bench_chat_speed.py"))
+_spec = importlib.util.spec_from_file_location("bench_chat_speed", Path(__file__).with_name("bench_chat_speed.py"))
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
@@ -35,8 +34,7 @@ def test_folder_of_chat_files_parses_fast(tmp_path):
 def test_long_lines_stay_linear(write):
     # Long runs of blanks and digits used to be the classic regex backtracking traps.
     junk = "a" + " " * 200_000 + "2026-3-5" + " " * 100_000 + "x\n"
-    text = ("tb_b 2026-3-5 10:00:00\n" + junk + "1" * 300_000 + "\n"
-            "测试旗舰店:小王 2026-3-5 10:00:09\n好\n")
+    text = "tb_b 2026-3-5 10:00:00\n" + junk + "1" * 300_000 + "\n测试旗舰店:小王 2026-3-5 10:00:09\n好\n"
     start = time.process_time()
     parsed = parse(write(text))
     assert time.process_time() - start < 5

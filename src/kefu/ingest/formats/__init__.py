@@ -33,8 +33,9 @@ LEGACY_XLS = "legacy Excel .xls workbook: save it as .xlsx or CSV first"
 _NO_AGENTS: Mapping[str, str] = MappingProxyType({})
 
 
-def parse(path: Path, *, shop: str | None = None,
-          agents: Mapping[str, str] = _NO_AGENTS, data: bytes | None = None) -> Parsed:
+def parse(
+    path: Path, *, shop: str | None = None, agents: Mapping[str, str] = _NO_AGENTS, data: bytes | None = None
+) -> Parsed:
     """Parse a real export (`data`: its content, when already read); FormatError when the whole file cannot be read."""
     path = Path(path)
     try:
@@ -51,8 +52,7 @@ def parse(path: Path, *, shop: str | None = None,
         tables, rejects, read = qianniu.parse_text(text, path, shop, agents)
     elif fmt in ORDER_FORMATS:
         lines, records = csv_records(text)
-        tables, rejects, read = ORDER_FORMATS[fmt].parse_records(
-            records, lines, path, _order_shop(shop, path))
+        tables, rejects, read = ORDER_FORMATS[fmt].parse_records(records, lines, path, _order_shop(shop, path))
     else:
         raise file_error(path, "not a known export (千牛 chat, 淘宝/天猫 or 京东 order export)")
     return Parsed(fmt, encoding, tables, rejects, read)
@@ -72,8 +72,7 @@ def _parse_xlsx(data: bytes, path: Path, shop: str | None) -> Parsed:
     fmt = classify_xlsx_rows(rows)
     if fmt is None:
         raise file_error(path, "workbook without a 淘宝/天猫 or 京东 order header row")
-    tables, rejects, read = ORDER_FORMATS[fmt].parse_records(
-        iter(rows), None, path, _order_shop(shop, path))
+    tables, rejects, read = ORDER_FORMATS[fmt].parse_records(iter(rows), None, path, _order_shop(shop, path))
     return Parsed(fmt, "xlsx", tables, rejects, read)
 
 

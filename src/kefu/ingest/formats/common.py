@@ -71,9 +71,7 @@ def _build(columns: tuple[str, ...], data: list) -> pa.Table:
 
 # What exports write: 2026-3-5 9:05:07, 2026-03-05 09:05:07, 2026/3/5 9:05:07,
 # sometimes with fractional seconds (truncated: the data model is per second).
-_TS_PARTS_RE = re.compile(
-    r"\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ \t]+(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d{1,6})?\s*"
-)
+_TS_PARTS_RE = re.compile(r"\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ \t]+(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d{1,6})?\s*")
 # Excel re-formats date cells as "2026/3/5 10:18": the seconds are gone.
 _TS_NO_SECONDS_RE = re.compile(r"\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}[ \t]+\d{1,2}:\d{1,2}\s*")
 _DATE_ONLY_RE = re.compile(r"\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}\s*")
@@ -112,15 +110,24 @@ _DATE_RE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{1,2}):(\d{1,2})")
 
 
+def _groups(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:
+    match = pattern.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} does not match {pattern.pattern}")
+    return match.groups()
+
+
 def ts_from_date_time(date: str, time: str) -> str | None:
     """normalize_ts of "date time", from the two texts already found by a regex."""
     day = _DATES.get(date, _MISSING)
     if day is _MISSING:
-        full = ts_from_parts(*_DATE_RE.fullmatch(date).groups(), "0", "0", "0")
+        y, mo, d = _groups(_DATE_RE, date)
+        full = ts_from_parts(y, mo, d, "0", "0", "0")
         day = _cached(_DATES, date, full and full[:10])
     clock = _TIMES.get(time, _MISSING)
     if clock is _MISSING:
-        full = ts_from_parts("2000", "1", "1", *_TIME_RE.fullmatch(time).groups())
+        h, mi, s = _groups(_TIME_RE, time)
+        full = ts_from_parts("2000", "1", "1", h, mi, s)
         clock = _cached(_TIMES, time, full and full[11:])
     return f"{day} {clock}" if day and clock else None
 

@@ -20,8 +20,7 @@ HEAD_LINES = 100  # lines searched for an order header row or a chat message hea
 ZIP_MAGIC = b"PK\x03\x04"  # .xlsx is a zip
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (BIFF)
 # Chat exports are plain text: a table file is never read as a chat.
-TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".json",
-                            ".jsonl"})
+TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".json", ".jsonl"})
 ORDER_FORMATS = {
     taobao_orders.FORMAT: taobao_orders,
     jd_orders.FORMAT: jd_orders,
@@ -43,7 +42,7 @@ def classify_header_rows(rows) -> str | None:
 def classify_text(prefix: str, suffix: str) -> str | None:
     # Only the first lines are looked at: detection must stay cheap next to parsing.
     head = prefix.split("\n", HEAD_LINES)[:HEAD_LINES]
-    top = head[:HEADER_SEARCH_ROWS * 2]  # header rows are short: no need to read further
+    top = head[: HEADER_SEARCH_ROWS * 2]  # header rows are short: no need to read further
     rows = csv.reader(top, delimiter=guess_delimiter(top))
     try:
         fmt = classify_header_rows(rows)

@@ -27,10 +27,11 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
         # A BOM is a UTF-8 promise: if the rest is not UTF-8, the file is damaged
         # (re-reading it as GB18030 would turn the BOM into 锘� garbage).
         try:
-            return data[len(UTF8_BOM):].decode("utf-8"), "utf-8-sig"
+            return data[len(UTF8_BOM) :].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as e:
-            raise file_error(path, f"starts with a UTF-8 BOM but byte offset "
-                             f"{e.start + len(UTF8_BOM)} is not valid UTF-8") from None
+            raise file_error(
+                path, f"starts with a UTF-8 BOM but byte offset {e.start + len(UTF8_BOM)} is not valid UTF-8"
+            ) from None
     if data.startswith(UTF16_BOMS):
         # Excel's "Unicode 文本" save: UTF-16 with a BOM.
         try:

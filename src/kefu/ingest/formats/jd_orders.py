@@ -29,8 +29,7 @@ COLUMNS = Columns(
 
 
 def is_header(cells: set[str]) -> bool:
-    return (bool(cells & set(COLUMNS.order_id)) and bool(cells & set(COLUMNS.buyer))
-            and "下单时间" in cells)
+    return bool(cells & set(COLUMNS.order_id)) and bool(cells & set(COLUMNS.buyer)) and "下单时间" in cells
 
 
 def parse_records(records, lines, path: Path, shop: str):
@@ -56,23 +55,25 @@ def parse_records(records, lines, path: Path, shop: str):
             raw = "\n".join(ln.raw for ln in order_lines)
             rejects.append(Reject(first, "; ".join(problems), raw))
         else:
+            assert row is not None  # finish_order returns a row when it finds no problem
             rows.append((*row, first))
     rejects.sort(key=lambda r: r.line)
-    return {"orders": make_table(ORDER_COLUMNS, rows)}, rejects, len(orders) + sum(
-        1 for ln in items if ln.problems)
+    return {"orders": make_table(ORDER_COLUMNS, rows)}, rejects, len(orders) + sum(1 for ln in items if ln.problems)
 
 
 def fold(order_lines: list[Line], names: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """One value per order-level field: lines must agree (empty cells are ignored)."""
     values, problems = {}, []
-    for field in order_lines[0].values:
+    for field in order_lines[0].texts:
         seen: dict[str, int] = {}  # value -> first line holding it
         for ln in order_lines:
-            if ln.values[field]:
-                seen.setdefault(ln.values[field], ln.first)
+            if ln.texts[field]:
+                seen.setdefault(ln.texts[field], ln.first)
         if len(seen) > 1:
             (a, la), (b, lb) = list(seen.items())[:2]
-            problems.append(f"lines {la} and {lb} of order {order_lines[0].order_id} disagree "
-                            f"on {names[field]} ('{a[:40]}' vs '{b[:40]}')")
+            problems.append(
+                f"lines {la} and {lb} of order {order_lines[0].order_id} disagree "
+                f"on {names[field]} ('{a[:40]}' vs '{b[:40]}')"
+            )
         values[field] = next(iter(seen), "")
     return values, problems

@@ -10,6 +10,7 @@ CSV reader could not split the record.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -43,15 +44,45 @@ STATUS_NOISE_RE = re.compile(r"[\s,，、;；:：()（）]")
 # leaves a live paid order (部分退款 → paid: a later 已发货/交易成功 moves it on); a full one closes it.
 _STATUSES = {
     "unpaid": ("等待买家付款", "待付款", "等待付款", "等待付款确认"),
-    "paid": ("买家已付款", "等待卖家发货", "买家已付款等待卖家发货", "等待卖家发货即买家已付款",
-             "待发货", "已付款", "等待出库", "正在出库", "等待发货", "部分退款", "部分退款成功"),
-    "shipped": ("卖家已发货", "等待买家确认", "卖家已发货等待买家确认", "等待买家确认收货",
-                "等待买家确认收货即卖家已发货", "卖家部分发货", "部分发货", "已发货", "待收货",
-                "等待确认收货"),
+    "paid": (
+        "买家已付款",
+        "等待卖家发货",
+        "买家已付款等待卖家发货",
+        "等待卖家发货即买家已付款",
+        "待发货",
+        "已付款",
+        "等待出库",
+        "正在出库",
+        "等待发货",
+        "部分退款",
+        "部分退款成功",
+    ),
+    "shipped": (
+        "卖家已发货",
+        "等待买家确认",
+        "卖家已发货等待买家确认",
+        "等待买家确认收货",
+        "等待买家确认收货即卖家已发货",
+        "卖家部分发货",
+        "部分发货",
+        "已发货",
+        "待收货",
+        "等待确认收货",
+    ),
     "refunding": ("退款中", "锁定"),
     "success": ("交易成功", "交易完成", "完成", "已完成"),
-    "closed": ("交易关闭", "付款以后用户退款成功交易自动关闭", "交易自动关闭", "已取消",
-               "交易取消", "订单取消", "已关闭", "退款成功", "已退款", "全额退款"),
+    "closed": (
+        "交易关闭",
+        "付款以后用户退款成功交易自动关闭",
+        "交易自动关闭",
+        "已取消",
+        "交易取消",
+        "订单取消",
+        "已关闭",
+        "退款成功",
+        "已退款",
+        "全额退款",
+    ),
 }
 STATUS_MAP = {text: status for status, texts in _STATUSES.items() for text in texts}
 
@@ -59,6 +90,7 @@ STATUS_MAP = {text: status for status, texts in _STATUSES.items() for text in te
 @dataclass(frozen=True)
 class Columns:
     """Header names of each canonical field, in order of preference."""
+
     order_id: tuple[str, ...]
     buyer: tuple[str, ...]
     created_at: tuple[str, ...]
@@ -71,7 +103,7 @@ class Columns:
 
     def resolve(self, header: list[str], path: Path) -> dict[str, tuple[int, str]]:
         """field -> (column index, header name); FormatError if a required one is missing."""
-        position = {}
+        position: dict[str, int] = {}
         for i, name in enumerate(header):
             position.setdefault(name, i)
         found, missing = {}, []
@@ -88,6 +120,7 @@ class Columns:
 
 
 # --- cells -------------------------------------------------------------------
+
 
 def header_text(value: object) -> str:
     return text_of(value).strip().strip("\ufeff").strip()
@@ -114,10 +147,9 @@ def text_of(value: object) -> str:
 def order_id_of(value: object) -> tuple[str, bool, str | None]:
     """(order number, written as text?, problem) of a cell."""
     if isinstance(value, float):  # an .xlsx number cell holds at most 15-17 digits
-        if math.isfinite(value) and value.is_integer() and abs(value) < 2 ** 53:
+        if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
             return str(int(value)), False, None
-        return repr(value), False, (f"order number stored as a number by Excel ({value:.6g}): "
-                                    "digits lost")
+        return repr(value), False, (f"order number stored as a number by Excel ({value:.6g}): digits lost")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value), False, None
     raw = value if isinstance(value, str) else text_of(value)
@@ -151,8 +183,10 @@ def excel_rounded(ids: Iterable[tuple[str, bool]]) -> bool:
 
 
 def rounded_reason(oid: str) -> str:
-    return (f"order number {oid} rounded by Excel to {EXCEL_DIGITS} digits (all long order "
-            "numbers of this file end in zeros): digits lost")
+    return (
+        f"order number {oid} rounded by Excel to {EXCEL_DIGITS} digits (all long order "
+        "numbers of this file end in zeros): digits lost"
+    )
 
 
 def status_of(raw: str) -> str | None:
@@ -165,8 +199,9 @@ def amount_of(raw: str) -> str:
     return cleaned if AMOUNT_RE.fullmatch(cleaned) else raw
 
 
-def finish_order(order_id: str, values: dict[str, str], names: dict[str, str],
-                 shop: str) -> tuple[tuple | None, list[str]]:
+def finish_order(
+    order_id: str, values: dict[str, str], names: dict[str, str], shop: str
+) -> tuple[tuple | None, list[str]]:
     """Canonical row (without _line) from cleaned texts, or the reasons it is refused.
 
     names maps each field to the header it was read from, for the reasons.
@@ -181,7 +216,7 @@ def finish_order(order_id: str, values: dict[str, str], names: dict[str, str],
             problems.append(f"{names['created_at']} {ts_problem(values['created_at'])}")
         else:
             problems.append(f"{names['created_at']} empty")
-    paid = ""  # empty payment time = never paid
+    paid: str | None = ""  # empty payment time = never paid
     if values["paid_at"]:
         paid = normalize_ts(values["paid_at"])
         if paid is None:
@@ -189,7 +224,7 @@ def finish_order(order_id: str, values: dict[str, str], names: dict[str, str],
     amount = amount_of(values["amount"])
     if not amount:
         problems.append(f"{names['amount']} empty")
-    status = ""
+    status: str | None = ""
     if "status" in names:
         status = status_of(values["status"]) if values["status"] else None
         if status is None:
@@ -201,6 +236,7 @@ def finish_order(order_id: str, values: dict[str, str], names: dict[str, str],
 
 
 # --- row sources ---------------------------------------------------------------
+
 
 def csv_records(text: str) -> tuple[list[str], Iterator[tuple]]:
     """(physical lines, records) of CSV text; the delimiter is a comma or a tab."""
@@ -264,16 +300,25 @@ def find_header(records: Iterator[tuple], is_header, path: Path) -> list[str]:
 @dataclass
 class Line:
     """One non-blank data row of an order export."""
+
     first: int  # first physical line (a quoted field may span several)
     raw: str
     order_id: str = ""
     protected: bool = False  # order number written as ="…" or after a tab
     values: dict[str, str] | None = None  # cleaned texts of the other fields
-    problems: list[str] | None = None
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """The cleaned texts of a line read without problems."""
+        if self.values is None:
+            raise ValueError(f"line {self.first} was not read: {'; '.join(self.problems)}")
+        return self.values
 
 
-def read_lines(records: Iterator[tuple], lines: list[str] | None, path: Path,
-               columns: Columns, is_header) -> tuple[list[Line], dict[str, str]]:
+def read_lines(
+    records: Iterator[tuple], lines: list[str] | None, path: Path, columns: Columns, is_header
+) -> tuple[list[Line], dict[str, str]]:
     """Data rows after the header, and the header name each field was read from."""
     header = find_header(records, is_header, path)
     cols = columns.resolve(header, path)
@@ -306,5 +351,5 @@ def blank(cells: list) -> bool:
 
 def raw_text(lines: list[str] | None, first: int, last: int, cells: list | None) -> str:
     if lines is not None:
-        return "".join(lines[first - 1:last]).rstrip("\r\n")
+        return "".join(lines[first - 1 : last]).rstrip("\r\n")
     return ",".join(text_of(c) for c in cells or ())

@@ -17,8 +17,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from .common import (EVENT_COLUMNS, MESSAGE_COLUMNS, Reject, file_error, make_table, ts_from_date_time,
-                     ts_problem)
+from .common import EVENT_COLUMNS, MESSAGE_COLUMNS, Reject, file_error, make_table, ts_from_date_time, ts_problem
 
 FORMAT = "qianniu_chat"
 
@@ -32,8 +31,8 @@ FORMAT = "qianniu_chat"
 # when its sender also writes headers with seconds in the file (a buyer typing "明天
 # 2026-3-6 10:00" is text); such a header is rejected, never merged into the message before.
 TS_AT_LINE_END_RE = re.compile(
-    r"(?P<date>(?:19|20)\d\d[-/]\d{1,2}[-/]\d{1,2})[ \t]+(?P<time>\d{1,2}:\d{1,2})(?P<sec>:\d{1,2})?$",
-    re.M)
+    r"(?P<date>(?:19|20)\d\d[-/]\d{1,2}[-/]\d{1,2})[ \t]+(?P<time>\d{1,2}:\d{1,2})(?P<sec>:\d{1,2})?$", re.M
+)
 # Blanks at line ends carry nothing (CRLF files, copy-paste padding).
 LINE_END_BLANKS = " \t\r\u3000\xa0"
 TRAILING_BLANKS_RE = re.compile(f"[{LINE_END_BLANKS}]+$", re.M)
@@ -49,7 +48,9 @@ STATUS_LINES = frozenset({"已读", "未读", "发送中"})
 # lines, newline included, are dropped from the text.
 DROPPED_LINE_RE = re.compile(
     r"^[ \t]*(?:已读|未读|发送中|由 [^\n]+ 转交给[^\n]*|原因[：:]【[^】\n]*】[^\n]*|当前用户来自[^\n]*)"
-    r"(?:\n|\Z)", re.M)
+    r"(?:\n|\Z)",
+    re.M,
+)
 SITE_PREFIX = "cntaobao"  # wangwang's site prefix in front of nicks
 
 # Block layout (lists, not objects: a million of them must stay cheap):
@@ -64,7 +65,7 @@ def _account(name: str) -> str | None:
     if not ACCOUNT_RE.fullmatch(name):
         return None
     if name.startswith(SITE_PREFIX) and len(name) > len(SITE_PREFIX):
-        name = name[len(SITE_PREFIX):]
+        name = name[len(SITE_PREFIX) :]
     if ":" in name:
         shop, _, agent = name.partition(":")
         if not shop or not agent or ":" in agent:
@@ -103,10 +104,11 @@ def scan(text: str) -> list[list]:
         start, name, two_lines = _sender(text, m.start())
         if start < position:
             continue
-        parsed = names.get(name, _UNSEEN)
-        if parsed is _UNSEEN:
+        if name in names:
+            parsed = names[name]
+        else:
             parsed = names[name] = _parse_name(name)
-        if parsed is None or m.start("sec") < 0 and name not in short_names:
+        if parsed is None or (m.start("sec") < 0 and name not in short_names):
             continue
         chunk = text[position:start]
         if current is None or RECALL_SUFFIX in chunk:
@@ -137,8 +139,13 @@ def _short_time_senders(text: str, matches: list[re.Match], names: dict) -> set[
         return name, names[name] and names[name][1]
 
     with_seconds = {account for m in matches if m.start("sec") >= 0 for _, account in [sender(m)]}
-    return {name for m in matches if m.start("sec") < 0 for name, account in [sender(m)]
-            if account is not None and account in with_seconds}
+    return {
+        name
+        for m in matches
+        if m.start("sec") < 0
+        for name, account in [sender(m)]
+        if account is not None and account in with_seconds
+    }
 
 
 def strip_line_ends(text: str) -> str:
@@ -164,15 +171,13 @@ def _sender(text: str, ts_start: int) -> tuple[int, str, bool]:
 
 def has_header(text: str) -> bool:
     """Is there a message header in text? (stops at the first one: used for detection)"""
-    return any(m.start("sec") >= 0 and _parse_name(_sender(text, m.start())[1]) is not None
-               for m in TS_AT_LINE_END_RE.finditer(text))
+    return any(
+        m.start("sec") >= 0 and _parse_name(_sender(text, m.start())[1]) is not None
+        for m in TS_AT_LINE_END_RE.finditer(text)
+    )
 
 
-_UNSEEN = object()
-
-
-def _add_text(blocks: list[list], block: list | None, text: str, a: int, b: int,
-              line: int) -> None:
+def _add_text(blocks: list[list], block: list | None, text: str, a: int, b: int, line: int) -> None:
     """Give text[a:b] (starting on `line`) to block; recall lines in it start new blocks."""
     chunk = text[a:b]
     if RECALL_SUFFIX in chunk:
@@ -181,10 +186,8 @@ def _add_text(blocks: list[list], block: list | None, text: str, a: int, b: int,
             name = _account(m["name"])
             if name is None:
                 continue
-            _set_text(blocks, block, text, a + done, a + m.start(),
-                      line + chunk.count("\n", 0, done))
-            block = [RECALL, line + chunk.count("\n", 0, m.start()), name, None,
-                     m.group(0).strip(), a + m.start(), ""]
+            _set_text(blocks, block, text, a + done, a + m.start(), line + chunk.count("\n", 0, done))
+            block = [RECALL, line + chunk.count("\n", 0, m.start()), name, None, m.group(0).strip(), a + m.start(), ""]
             blocks.append(block)
             done = m.end()
         a += done
@@ -192,16 +195,21 @@ def _add_text(blocks: list[list], block: list | None, text: str, a: int, b: int,
     _set_text(blocks, block, text, a, b, line)
 
 
-def _set_text(blocks: list[list], block: list | None, text: str, a: int, b: int,
-              line: int) -> None:
+def _set_text(blocks: list[list], block: list | None, text: str, a: int, b: int, line: int) -> None:
     cleaned = DROPPED_LINE_RE.sub("", text[a:b]).strip("\n")
     if block is not None:
         if cleaned:
             block[4] = f"{block[4]}\n{cleaned}" if block[4] else cleaned
         return
     if cleaned.strip():  # text before the first header: a record that will be rejected
-        first = next((offset for offset, raw_line in _lines(text, a, b)
-                      if raw_line.strip() and not DROPPED_LINE_RE.fullmatch(raw_line)), a)
+        first = next(
+            (
+                offset
+                for offset, raw_line in _lines(text, a, b)
+                if raw_line.strip() and not DROPPED_LINE_RE.fullmatch(raw_line)
+            ),
+            a,
+        )
         blocks.append([ORPHAN, line + text.count("\n", a, first), None, None, cleaned, first, ""])
 
 
@@ -216,8 +224,7 @@ def _lines(text: str, a: int, b: int):
 class _Parties:
     """Who is the shop side, who is the buyer, and each account's shop."""
 
-    def __init__(self, blocks: list[list], path: Path, shop: str | None,
-                 agents: Mapping[str, str]) -> None:
+    def __init__(self, blocks: list[list], path: Path, shop: str | None, agents: Mapping[str, str]) -> None:
         self.path, self.shop, self.agents = path, shop, agents
         senders: dict[str, None] = {}  # ordered set
         self.transfer_accounts: set[str] = set()
@@ -227,30 +234,42 @@ class _Parties:
             elif block[0] == TRANSFER:
                 self.transfer_accounts.update(block[2])
         # A name equal to the shop part of a sub-account is that shop's main account.
-        self.shop_names = {s.partition(":")[0]
-                           for s in (*senders, *self.transfer_accounts) if ":" in s}
+        self.shop_names = {s.partition(":")[0] for s in (*senders, *self.transfer_accounts) if ":" in s}
         self.side = {name: self._shop_side(name) for name in senders}
         self.first_account: str | None = None  # the file's shop account
         for block in blocks:
-            if block[0] == TRANSFER or block[0] == MSG and self.side[block[2]]:
+            if block[0] == TRANSFER or (block[0] == MSG and self.side[block[2]]):
                 self.first_account = block[2] if block[0] == MSG else block[2][0]
                 break
         buyers = [name for name, shop_side in self.side.items() if not shop_side]
         if len(buyers) > 1:
-            raise file_error(path, (
-                f"cannot tell the buyer: {', '.join(buyers[:4])} are neither sub-accounts "
-                "(店铺:客服) nor accounts of the agents table; add the shop's main account "
-                "to the agents table (or import with shop=<its name>)"))
+            raise file_error(
+                path,
+                (
+                    f"cannot tell the buyer: {', '.join(buyers[:4])} are neither sub-accounts "
+                    "(店铺:客服) nor accounts of the agents table; add the shop's main account "
+                    "to the agents table (or import with shop=<its name>)"
+                ),
+            )
         self.buyer = buyers[0] if buyers else None
         if self.first_account is None and not shop:
-            raise file_error(path, (
-                "the shop is unknown: no shop account (店铺:客服 sub-account or main account of "
-                "the agents table) wrote in this file and no shop was given"))
+            raise file_error(
+                path,
+                (
+                    "the shop is unknown: no shop account (店铺:客服 sub-account or main account of "
+                    "the agents table) wrote in this file and no shop was given"
+                ),
+            )
         self._shops: dict[str, str] = {}
 
     def _shop_side(self, name: str) -> bool:
-        return (":" in name or name in self.agents or name in self.shop_names
-                or name in self.transfer_accounts or name == self.shop)
+        return (
+            ":" in name
+            or name in self.agents
+            or name in self.shop_names
+            or name in self.transfer_accounts
+            or name == self.shop
+        )
 
     def is_shop_side(self, name: str) -> bool:
         side = self.side.get(name)
@@ -268,15 +287,18 @@ class _Parties:
             else:
                 shop = self.shop
             if not shop:
-                raise file_error(self.path, (
-                    f"the shop of account {account} is unknown: it is not a sub-account "
-                    "店铺:客服, not in the agents table, and no shop was given"))
+                raise file_error(
+                    self.path,
+                    (
+                        f"the shop of account {account} is unknown: it is not a sub-account "
+                        "店铺:客服, not in the agents table, and no shop was given"
+                    ),
+                )
             self._shops[account] = shop
         return shop
 
 
-def resolve(blocks: list[list], text: str, path: Path, shop: str | None,
-            agents: Mapping[str, str]):
+def resolve(blocks: list[list], text: str, path: Path, shop: str | None, agents: Mapping[str, str]):
     """Blocks -> (message rows, event rows, rejects)."""
     parties = _Parties(blocks, path, shop, agents)
     buyer = parties.buyer
@@ -290,7 +312,7 @@ def resolve(blocks: list[list], text: str, path: Path, shop: str | None,
 
     def reject(index: int, reason: str) -> None:
         end = blocks[index + 1][5] if index + 1 < len(blocks) else len(text)
-        raw = text[blocks[index][5]:min(end, blocks[index][5] + 1000)].rstrip("\n")
+        raw = text[blocks[index][5] : min(end, blocks[index][5] + 1000)].rstrip("\n")
         rejects.append(Reject(blocks[index][1], reason, raw))
 
     for index, block in enumerate(blocks):
@@ -316,8 +338,7 @@ def resolve(blocks: list[list], text: str, path: Path, shop: str | None,
             elif last_ts is None:
                 waiting_recalls.append(index)
             else:
-                events.append((last_ts, parties.shop_of(agent), buyer, agent, "recall",
-                               block[4], line_no))
+                events.append((last_ts, parties.shop_of(agent), buyer, agent, "recall", block[4], line_no))
             continue
         else:
             reject(index, "text before the first message header (no sender and time)")
@@ -331,8 +352,7 @@ def resolve(blocks: list[list], text: str, path: Path, shop: str | None,
             last_ts = ts
             for waiting in waiting_recalls:  # best known time: the first message after it
                 recall = blocks[waiting]
-                events.append((ts, parties.shop_of(recall[2]), buyer, recall[2], "recall",
-                               recall[4], recall[1]))
+                events.append((ts, parties.shop_of(recall[2]), buyer, recall[2], "recall", recall[4], recall[1]))
             waiting_recalls.clear()
     for waiting in waiting_recalls:
         reject(waiting, "recall with no time: the file has no timed message")
@@ -341,8 +361,9 @@ def resolve(blocks: list[list], text: str, path: Path, shop: str | None,
 
 def _time_problem(raw: str) -> str:
     if raw.count(":") == 1:
-        return (f"message time '{raw}' has no seconds (the header was edited or re-formatted): "
-                "re-export the chat from 千牛")
+        return (
+            f"message time '{raw}' has no seconds (the header was edited or re-formatted): re-export the chat from 千牛"
+        )
     return f"message time {ts_problem(raw)}"
 
 

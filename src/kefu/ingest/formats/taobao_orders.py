@@ -40,5 +40,6 @@ def parse_records(records, lines, path: Path, shop: str):
         if problems:
             rejects.append(Reject(line.first, "; ".join(problems), line.raw))
         else:
+            assert row is not None  # finish_order returns a row when it finds no problem
             rows.append((*row, line.first))
     return {"orders": make_table(ORDER_COLUMNS, rows)}, rejects, len(items)

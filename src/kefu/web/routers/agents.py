@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
 
 from kefu import api
 from kefu.metrics.explain import focus, measures_of
@@ -21,9 +22,23 @@ from kefu.web.store import Store
 router = APIRouter()
 
 #: The daily table of the agent page (the metrics that apply to the agent's role: kefu.reports.leaderboard.applies).
-SHOWN = ("consult_buyers", "reply_rate", "answer_ratio", "avg_first_response_s", "avg_response_s", "slow_responses",
-         "slow_response_buyers", "rate_3min", "inquiry_buyers", "inquiry_conversion", "lost_buyers", "attributed_orders",
-         "sales_amount", "satisfaction_rate", "complaints")
+SHOWN = (
+    "consult_buyers",
+    "reply_rate",
+    "answer_ratio",
+    "avg_first_response_s",
+    "avg_response_s",
+    "slow_responses",
+    "slow_response_buyers",
+    "rate_3min",
+    "inquiry_buyers",
+    "inquiry_conversion",
+    "lost_buyers",
+    "attributed_orders",
+    "sales_amount",
+    "satisfaction_rate",
+    "complaints",
+)
 
 
 def jsonable(frame: pd.DataFrame) -> list[dict]:
@@ -35,9 +50,16 @@ def jsonable(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", date_format="iso", force_ascii=False))
 
 
-def agent_days(store: Store, agent: str, date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict]:
+def agent_days(
+    store: Store, agent: str, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> list[dict]:
     rows = [r for r in store.kpis(("agent", "day")) if r["agent"] == agent]
-    return [r for r in rows if (date_from is None or r["day"] >= date_from.isoformat()) and (date_to is None or r["day"] <= date_to.isoformat())]
+    return [
+        r
+        for r in rows
+        if (date_from is None or r["day"] >= date_from.isoformat())
+        and (date_to is None or r["day"] <= date_to.isoformat())
+    ]
 
 
 def with_provisional(store: Store, days: list[dict]) -> list[dict]:
@@ -64,9 +86,15 @@ def _drilldown(store: Store, agent: str, day: dt.date, metric: str | None) -> di
         frame = focus(metric, name, frame)  # only the rows that make up the number (kefu.metrics.explain.FOCUS)
         sections[name] = jsonable(frame)
     record = next((r for r in agent_days(store, agent, day, day)), {})
-    return {"agent": agent, "day": day.isoformat(), "metric": metric, "value": record.get(metric) if metric else None,
-            "figures": {m.key: record.get(m.key) for m in AGENT_METRICS}, "sections": sections,
-            "lost_chats": {b: jsonable(f) for b, f in ex.lost_chats.items()} if (metric in (None, "lost_buyers")) else {}}
+    return {
+        "agent": agent,
+        "day": day.isoformat(),
+        "metric": metric,
+        "value": record.get(metric) if metric else None,
+        "figures": {m.key: record.get(m.key) for m in AGENT_METRICS},
+        "sections": sections,
+        "lost_chats": {b: jsonable(f) for b, f in ex.lost_chats.items()} if (metric in (None, "lost_buyers")) else {},
+    }
 
 
 @router.get("/api/agents", tags=["agents"], summary="Agents visible to the user")
@@ -78,17 +106,27 @@ def api_agents(user: CurrentUser, store: StoreDep) -> list[dict]:
 
 
 # {agent:path}: an account name may contain "/" ({day:day} is YYYY-MM-DD; the drill-down page comes before the agent page)
-@router.get("/api/agents/{agent:path}/kpis", tags=["agents"], summary="An agent's KPIs per day")
-def api_agent_kpis(request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None,
-                   date_to: Day = None) -> list[dict]:
+@router.get(
+    "/api/agents/{agent:path}/kpis", response_model=list[dict], tags=["agents"], summary="An agent's KPIs per day"
+)
+def api_agent_kpis(
+    request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None, date_to: Day = None
+) -> Response:
     permissions.require(user, "agent")
     permissions.require_agent(user, agent, store.agents())
     d_from, d_to = parse_day(date_from, store) if date_from else None, parse_day(date_to, store) if date_to else None
     return cached_json(request, lambda: with_provisional(store, agent_days(store, agent, d_from, d_to)))
 
 
-@router.get("/api/agents/{agent:path}/days/{day:day}", tags=["agents"], summary="The rows behind an agent's figures on a day")
-def api_drilldown(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None) -> dict:
+@router.get(
+    "/api/agents/{agent:path}/days/{day:day}",
+    response_model=dict,
+    tags=["agents"],
+    summary="The rows behind an agent's figures on a day",
+)
+def api_drilldown(
+    request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None
+) -> Response:
     permissions.require(user, "agent")
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
@@ -97,13 +135,22 @@ def api_drilldown(request: Request, user: CurrentUser, store: StoreDep, agent: N
 
 
 @router.get("/agents/{agent:path}/days/{day:day}", include_in_schema=False)
-def drilldown_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None):
+def drilldown_page(
+    request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None
+):
     permissions.require(user, "agent")
     agents = store.agents()
     permissions.require_agent(user, agent, agents)
     d = parse_day(day, store)
     log(request, "view_drilldown", f"{agent} {d} {metric or ''}".strip())
-    return render(request, "drilldown.html", cached=True, agent=agents[agent], data=drilldown(store, agent, d, metric), page="agent")
+    return render(
+        request,
+        "drilldown.html",
+        cached=True,
+        agent=agents[agent],
+        data=drilldown(store, agent, d, metric),
+        page="agent",
+    )
 
 
 @router.get("/agents/{agent:path}", include_in_schema=False)
@@ -117,5 +164,14 @@ def agent_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name
         raise HTTPException(422, f"unknown agent metric {metric!r}")
     days = with_provisional(store, agent_days(store, agent))
     log(request, "view_agent", agent)
-    return render(request, "agent.html", cached=True, agent=agents[agent], days=days, shown=lb.role_columns(SHOWN, role),
-                  metrics=[m.key for m in AGENT_METRICS if lb.applies(m.key, role)], metric=metric, page="agent")
+    return render(
+        request,
+        "agent.html",
+        cached=True,
+        agent=agents[agent],
+        days=days,
+        shown=lb.role_columns(SHOWN, role),
+        metrics=[m.key for m in AGENT_METRICS if lb.applies(m.key, role)],
+        metric=metric,
+        page="agent",
+    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
 
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
@@ -26,20 +28,38 @@ def _chat_data(store: Store, agent: str, day: dt.date, buyer: str) -> dict:
         raise HTTPException(404, f"no chat of {buyer} with {agent} on {day}")
     questions = store.explain(agent, day).sections["questions"]
     mine = questions[questions["buyer"] == buyer]
-    replies = {}  # close ts -> (response_s, slow)
+    replies: dict[Any, tuple[Any, bool]] = {}  # close ts -> (response_s, slow)
     for q in mine.itertuples():
         if q.answered and q.close_ts is not None:
-            replies.setdefault(q.close_ts.to_pydatetime() if hasattr(q.close_ts, "to_pydatetime") else q.close_ts, (q.response_s, bool(q.slow)))
+            replies.setdefault(
+                q.close_ts.to_pydatetime() if hasattr(q.close_ts, "to_pydatetime") else q.close_ts,
+                (q.response_s, bool(q.slow)),
+            )
     messages, seen_close = [], set()
     for m in frame.itertuples():
         ts = m.ts.to_pydatetime()
         reply = replies.get(ts) if m.sender == "agent" and ts not in seen_close else None
         if reply:
             seen_close.add(ts)
-        messages.append({"ts": ts.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender, "text": m.text,
-                         "response_s": reply[0] if reply else None, "slow": bool(reply and reply[1])})
-    return {"agent": agent, "shop": shop, "day": day.isoformat(), "buyer": buyer, "slow_threshold_s": store.params.slow_threshold_s,
-            "messages": messages, "questions": len(mine), "slow_replies": sum(m["slow"] for m in messages)}
+        messages.append(
+            {
+                "ts": ts.strftime("%Y-%m-%d %H:%M:%S"),
+                "sender": m.sender,
+                "text": m.text,
+                "response_s": reply[0] if reply else None,
+                "slow": bool(reply and reply[1]),
+            }
+        )
+    return {
+        "agent": agent,
+        "shop": shop,
+        "day": day.isoformat(),
+        "buyer": buyer,
+        "slow_threshold_s": store.params.slow_threshold_s,
+        "messages": messages,
+        "questions": len(mine),
+        "slow_replies": sum(m["slow"] for m in messages),
+    }
 
 
 def buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
@@ -48,22 +68,40 @@ def buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
 
 def _buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
     cons = store.explain(agent, day).sections["consultations"]
-    return [{"buyer": r.buyer, "first_open": r.first_open.strftime("%H:%M:%S"), "answered": bool(r.answered),
-             "first_response_s": None if r.first_response_s != r.first_response_s else r.first_response_s,
-             "any_slow": bool(r.any_slow), "lost": bool(r.lost)} for r in cons.itertuples()]
+    return [
+        {
+            "buyer": r.buyer,
+            "first_open": r.first_open.strftime("%H:%M:%S"),
+            "answered": bool(r.answered),
+            "first_response_s": None if r.first_response_s != r.first_response_s else r.first_response_s,
+            "any_slow": bool(r.any_slow),
+            "lost": bool(r.lost),
+        }
+        for r in cons.itertuples()
+    ]
 
 
 # {agent:path} and {buyer:path}: names may contain "/"; {day:day} (YYYY-MM-DD, kefu.web.common) tells them apart.
-@router.get("/api/chats/{agent:path}/{day:day}", tags=["chats"], summary="Buyers an agent talked with on a day")
-def api_chat_list(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay) -> list[dict]:
+@router.get(
+    "/api/chats/{agent:path}/{day:day}",
+    response_model=list[dict],
+    tags=["chats"],
+    summary="Buyers an agent talked with on a day",
+)
+def api_chat_list(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay) -> Response:
     permissions.require(user, "chats")
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
     return cached_json(request, lambda: buyers_of(store, agent, d))
 
 
-@router.get("/api/chats/{agent:path}/{day:day}/{buyer:path}", tags=["chats"], summary="A buyer's chat with an agent on a day")
-def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name) -> dict:
+@router.get(
+    "/api/chats/{agent:path}/{day:day}/{buyer:path}",
+    response_model=dict,
+    tags=["chats"],
+    summary="A buyer's chat with an agent on a day",
+)
+def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name) -> Response:
     permissions.require(user, "chats")
     permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
@@ -82,16 +120,32 @@ def chats_page(request: Request, user: CurrentUser, store: StoreDep, agent: Text
         permissions.require_agent(user, agent, agents)
     d = parse_day(date, store, [agents[agent]["shop"]] if agent else visible_shops(user, store))
     buyers = buyers_of(store, agent, d) if agent else []
-    return render(request, "chats.html", agents=[agents[a] for a in visible], agent=agent, day=d, buyers=buyers,
-                  days=store.days(), page="chats")
+    return render(
+        request,
+        "chats.html",
+        agents=[agents[a] for a in visible],
+        agent=agent,
+        day=d,
+        buyers=buyers,
+        days=store.days(),
+        page="chats",
+    )
 
 
 @router.get("/chats/{agent:path}/{day:day}/{buyer:path}", include_in_schema=False)
-def chat_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name, fragment: bool = False):
+def chat_page(
+    request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name, fragment: bool = False
+):
     permissions.require(user, "chats")
     agents = store.agents()
     permissions.require_agent(user, agent, agents)
     d = parse_day(day, store)
     log(request, "view_chat", f"{agent} {d} {buyer}")
-    return render(request, "chat_fragment.html" if fragment else "chat.html", cached=True, agent=agents[agent],
-                  data=chat_data(store, agent, d, buyer), page="chats")
+    return render(
+        request,
+        "chat_fragment.html" if fragment else "chat.html",
+        cached=True,
+        agent=agents[agent],
+        data=chat_data(store, agent, d, buyer),
+        page="chats",
+    )

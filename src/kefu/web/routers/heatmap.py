@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
@@ -19,11 +20,30 @@ def heatmap_data(store: Store, shop: str, date_from: dt.date, date_to: dt.date) 
 
 
 def _heatmap_data(store: Store, shop: str, date_from: dt.date, date_to: dt.date) -> dict:
-    rows = [r for r in store.kpis(("shop", "day", "hour")) if r["shop"] == shop and date_from.isoformat() <= r["day"] <= date_to.isoformat()]
+    rows = [
+        r
+        for r in store.kpis(("shop", "day", "hour"))
+        if r["shop"] == shop and date_from.isoformat() <= r["day"] <= date_to.isoformat()
+    ]
     days = sorted({r["day"] for r in rows})
-    cells = [{"day": r["day"], "hour": r["hour"], "consult_buyers": r["consult_buyers"], "questions": r["questions"],
-              "avg_response_s": r["avg_response_s"], "slow_responses": r["slow_responses"]} for r in rows]
-    return {"shop": shop, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "days": days, "cells": cells}
+    cells = [
+        {
+            "day": r["day"],
+            "hour": r["hour"],
+            "consult_buyers": r["consult_buyers"],
+            "questions": r["questions"],
+            "avg_response_s": r["avg_response_s"],
+            "slow_responses": r["slow_responses"],
+        }
+        for r in rows
+    ]
+    return {
+        "shop": shop,
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "days": days,
+        "cells": cells,
+    }
 
 
 def _period(store, date_from, date_to, shop):
@@ -32,9 +52,12 @@ def _period(store, date_from, date_to, shop):
     return d_from, d_to
 
 
-@router.get("/api/heatmap", tags=["heatmap"], summary="Consultations and response time per day and hour")
-def api_heatmap(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date_from: Day = None,
-                date_to: Day = None) -> dict:
+@router.get(
+    "/api/heatmap", response_model=dict, tags=["heatmap"], summary="Consultations and response time per day and hour"
+)
+def api_heatmap(
+    request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date_from: Day = None, date_to: Day = None
+) -> Response:
     permissions.require(user, "heatmap")
     shop = pick_shop(user, shop, store)
     period = _period(store, date_from, date_to, shop)
@@ -42,13 +65,16 @@ def api_heatmap(request: Request, user: CurrentUser, store: StoreDep, shop: Shop
 
 
 @router.get("/heatmap", include_in_schema=False)
-def heatmap_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None,
-                 date_from: Day = None, date_to: Day = None):
+def heatmap_page(
+    request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date_from: Day = None, date_to: Day = None
+):
     permissions.require(user, "heatmap")
     shop = pick_shop(user, shop, store)
     data = heatmap_data(store, shop, *_period(store, date_from, date_to, shop))
     peaks = {field: peak_cell(data["cells"], field) for field in ("consult_buyers", "avg_response_s")}
-    return render(request, "heatmap.html", cached=True, data=data, peaks=peaks, shops=visible_shops(user, store), page="heatmap")
+    return render(
+        request, "heatmap.html", cached=True, data=data, peaks=peaks, shops=visible_shops(user, store), page="heatmap"
+    )
 
 
 def peak_cell(cells: list[dict], field: str) -> dict | None:

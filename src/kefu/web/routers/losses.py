@@ -42,8 +42,19 @@ class LossQuery:
     page_size: int = 50
 
 
-def loss_query(user: User, store: Store, *, shop: str | None, date: str | None, date_from: str | None, date_to: str | None,
-               agent: str | None, team: str | None, page: int = 1, page_size: int = 50) -> LossQuery:
+def loss_query(
+    user: User,
+    store: Store,
+    *,
+    shop: str | None,
+    date: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    agent: str | None,
+    team: str | None,
+    page: int = 1,
+    page_size: int = 50,
+) -> LossQuery:
     """The request's filters, checked: `date` is one day (both ends); a missing end defaults to the other, or the latest day."""
     shop = pick_shop(user, shop, store)
     first = parse_day(date_from or date, store) if (date_from or date) else None
@@ -66,7 +77,10 @@ def loss_query(user: User, store: Store, *, shop: str | None, date: str | None, 
 def loss_agents(user: User, store: Store, shop: str) -> list[dict]:
     """The agents of `shop` the user may see (the agent filter's choices)."""
     agents = store.agents()
-    return sorted((agents[a] for a in permissions.visible_agents(user, agents) if agents[a]["shop"] == shop), key=lambda a: a["agent"])
+    return sorted(
+        (agents[a] for a in permissions.visible_agents(user, agents) if agents[a]["shop"] == shop),
+        key=lambda a: a["agent"],
+    )
 
 
 def loss_teams(user: User, store: Store, shop: str) -> list[str]:
@@ -76,29 +90,55 @@ def loss_teams(user: User, store: Store, shop: str) -> list[str]:
 def matching_losses(store: Store, user: User, q: LossQuery) -> list[dict]:
     """Every lost inquiry the filters select (without chats), in the engine's order (agent, first question)."""
     visible = permissions.visible_agents(user, store.agents())
-    every = store.cached(("losses", q.shop, q.date_from, q.date_to), lambda: _all_losses(store, q.shop, q.date_from, q.date_to))
-    return [r for r in every if r["agent"] in visible and (q.agent is None or r["agent"] == q.agent)
-            and (q.team is None or r["team"] == q.team)]
+    every = store.cached(
+        ("losses", q.shop, q.date_from, q.date_to), lambda: _all_losses(store, q.shop, q.date_from, q.date_to)
+    )
+    return [
+        r
+        for r in every
+        if r["agent"] in visible
+        and (q.agent is None or r["agent"] == q.agent)
+        and (q.team is None or r["team"] == q.team)
+    ]
 
 
 def losses_data(store: Store, user: User, q: LossQuery) -> dict:
     """One page of the list with each buyer's chat; `total` rows match the filters, on `pages` pages."""
     rows = matching_losses(store, user, q)
     pages = max(1, -(-len(rows) // q.page_size))
-    shown = rows[(q.page - 1) * q.page_size:q.page * q.page_size]
-    return {"shop": q.shop, "day": q.date_to.isoformat(), "date_from": q.date_from.isoformat(), "date_to": q.date_to.isoformat(),
-            "agent": q.agent, "team": q.team, "total": len(rows), "page": q.page, "pages": pages, "page_size": q.page_size,
-            "lost": with_chats(store, q.shop, shown)}
+    shown = rows[(q.page - 1) * q.page_size : q.page * q.page_size]
+    return {
+        "shop": q.shop,
+        "day": q.date_to.isoformat(),
+        "date_from": q.date_from.isoformat(),
+        "date_to": q.date_to.isoformat(),
+        "agent": q.agent,
+        "team": q.team,
+        "total": len(rows),
+        "page": q.page,
+        "pages": pages,
+        "page_size": q.page_size,
+        "lost": with_chats(store, q.shop, shown),
+    }
 
 
 def _all_losses(store: Store, shop: str, date_from: dt.date, date_to: dt.date) -> list[dict]:
     agents = store.agents()
     frame = store.lost(shop, date_from, date_to)
     frame = frame[frame["agent"].isin(set(agents))]
-    return [{"agent": r.agent, "name": agents[r.agent]["name"], "team": agents[r.agent]["team"], "buyer": r.buyer,
-             "day": r.first_open.date().isoformat(), "first_question": r.first_open.strftime("%H:%M:%S"), "answered": bool(r.answered),
-             "first_response_s": None if r.first_response_s != r.first_response_s else float(r.first_response_s)}
-            for r in frame.itertuples()]
+    return [
+        {
+            "agent": r.agent,
+            "name": agents[r.agent]["name"],
+            "team": agents[r.agent]["team"],
+            "buyer": r.buyer,
+            "day": r.first_open.date().isoformat(),
+            "first_question": r.first_open.strftime("%H:%M:%S"),
+            "answered": bool(r.answered),
+            "first_response_s": None if r.first_response_s != r.first_response_s else float(r.first_response_s),
+        }
+        for r in frame.itertuples()
+    ]
 
 
 def with_chats(store: Store, shop: str, rows: list[dict]) -> list[dict]:
@@ -107,7 +147,9 @@ def with_chats(store: Store, shop: str, rows: list[dict]) -> list[dict]:
     for day in sorted({r["day"] for r in rows}):
         chats = store.chats(shop, sorted({r["buyer"] for r in rows if r["day"] == day}), dt.date.fromisoformat(day))
         for m in chats.itertuples():
-            by_pair.setdefault((day, m.buyer, m.agent), []).append({"ts": m.ts.strftime("%H:%M:%S"), "sender": m.sender, "text": m.text})
+            by_pair.setdefault((day, m.buyer, m.agent), []).append(
+                {"ts": m.ts.strftime("%H:%M:%S"), "sender": m.sender, "text": m.text}
+            )
     return [r | {"chat": by_pair.get((r["day"], r["buyer"], r["agent"]), [])} for r in rows]
 
 
@@ -115,47 +157,146 @@ Agent = Annotated[str | None, Query(max_length=200, description="only this agent
 Team = Annotated[str | None, Query(max_length=200, description="only this team (组别)")]
 
 
-@router.get("/api/losses", tags=["losses"], summary="Lost inquiries, a page at a time, with each buyer's chat")
-def api_losses(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None, date_from: Day = None,
-               date_to: Day = None, agent: Agent = None, team: Team = None, page: PageNo = 1, page_size: PageSize = 50) -> dict:
+@router.get(
+    "/api/losses",
+    response_model=dict,
+    tags=["losses"],
+    summary="Lost inquiries, a page at a time, with each buyer's chat",
+)
+def api_losses(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    shop: Shop = None,
+    date: Day = None,
+    date_from: Day = None,
+    date_to: Day = None,
+    agent: Agent = None,
+    team: Team = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> Response:
     permissions.require(user, "losses")
-    q = loss_query(user, store, shop=shop, date=date, date_from=date_from, date_to=date_to, agent=agent, team=team,
-                   page=page, page_size=page_size)
+    q = loss_query(
+        user,
+        store,
+        shop=shop,
+        date=date,
+        date_from=date_from,
+        date_to=date_to,
+        agent=agent,
+        team=team,
+        page=page,
+        page_size=page_size,
+    )
     log(request, "view_losses", _described(q))
     return cached_json(request, lambda: losses_data(store, user, q))
 
 
-@router.get("/losses.csv", tags=["losses"], summary="Every lost inquiry the filters select, as CSV for follow-up (UTF-8 with BOM)")
-def export_losses(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None, date_from: Day = None,
-                  date_to: Day = None, agent: Agent = None, team: Team = None):
+@router.get(
+    "/losses.csv",
+    tags=["losses"],
+    summary="Every lost inquiry the filters select, as CSV for follow-up (UTF-8 with BOM)",
+)
+def export_losses(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    shop: Shop = None,
+    date: Day = None,
+    date_from: Day = None,
+    date_to: Day = None,
+    agent: Agent = None,
+    team: Team = None,
+):
     permissions.require(user, "export")
     q = loss_query(user, store, shop=shop, date=date, date_from=date_from, date_to=date_to, agent=agent, team=team)
     rows = with_chats(store, q.shop, matching_losses(store, user, q))
     t = translator(lang_of(request))
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow([t(k) for k in ("csv_shop", "csv_day", "csv_agent", "csv_buyer", "csv_first_question", "csv_answered",
-                               "csv_first_response_s", "csv_chat")])
+    w.writerow(
+        [
+            t(k)
+            for k in (
+                "csv_shop",
+                "csv_day",
+                "csv_agent",
+                "csv_buyer",
+                "csv_first_question",
+                "csv_answered",
+                "csv_first_response_s",
+                "csv_chat",
+            )
+        ]
+    )
     for r in rows:
         chat = "\n".join(f"{m['ts']} {t('sender_' + m['sender'])}: {m['text']}" for m in r["chat"])
-        w.writerow(csv_row([q.shop, r["day"], r["agent"], r["buyer"], r["first_question"], t("yes" if r["answered"] else "no"),
-                            r["first_response_s"], chat]))
+        w.writerow(
+            csv_row(
+                [
+                    q.shop,
+                    r["day"],
+                    r["agent"],
+                    r["buyer"],
+                    r["first_question"],
+                    t("yes" if r["answered"] else "no"),
+                    r["first_response_s"],
+                    chat,
+                ]
+            )
+        )
     log(request, "export_losses", f"{_described(q)} ({len(rows)} rows)")
-    name = f"lost-{q.date_from.isoformat()}" + ("" if q.date_from == q.date_to else f"-{q.date_to.isoformat()}") + ".csv"
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name = (
+        f"lost-{q.date_from.isoformat()}" + ("" if q.date_from == q.date_to else f"-{q.date_to.isoformat()}") + ".csv"
+    )
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/losses", include_in_schema=False)
-def losses_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None, date_from: Day = None,
-                date_to: Day = None, agent: Agent = None, team: Team = None, page: PageNo = 1, page_size: PageSize = 50):
+def losses_page(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    shop: Shop = None,
+    date: Day = None,
+    date_from: Day = None,
+    date_to: Day = None,
+    agent: Agent = None,
+    team: Team = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+):
     permissions.require(user, "losses")
-    q = loss_query(user, store, shop=shop, date=date, date_from=date_from, date_to=date_to, agent=agent, team=team,
-                   page=page, page_size=page_size)
+    q = loss_query(
+        user,
+        store,
+        shop=shop,
+        date=date,
+        date_from=date_from,
+        date_to=date_to,
+        agent=agent,
+        team=team,
+        page=page,
+        page_size=page_size,
+    )
     log(request, "view_losses", _described(q))
-    return render(request, "losses.html", cached=True, data=losses_data(store, user, q), shops=visible_shops(user, store),
-                  days=store.days(), agents=loss_agents(user, store, q.shop), teams=loss_teams(user, store, q.shop),
-                  page_sizes=PAGE_SIZES, page="losses")
+    return render(
+        request,
+        "losses.html",
+        cached=True,
+        data=losses_data(store, user, q),
+        shops=visible_shops(user, store),
+        days=store.days(),
+        agents=loss_agents(user, store, q.shop),
+        teams=loss_teams(user, store, q.shop),
+        page_sizes=PAGE_SIZES,
+        page="losses",
+    )
 
 
 def _described(q: LossQuery) -> str:

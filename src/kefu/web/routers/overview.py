@@ -7,19 +7,32 @@ import calendar
 import datetime as dt
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from kefu import targets as targets_mod
 from kefu.reports.daily import team_progress
-from kefu.web.routers.leaderboard import provisional_of
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
 from kefu.web.common import Day, Shop, StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
+from kefu.web.routers.leaderboard import provisional_of
 from kefu.web.store import Store
 
 router = APIRouter()
 
-HEADLINE = ("consult_buyers", "reply_rate", "avg_first_response_s", "avg_response_s", "rate_3min", "inquiry_conversion",
-            "lost_buyers", "sales_amount", "attributed_orders", "avg_order_value", "satisfaction_rate", "complaints")
+HEADLINE = (
+    "consult_buyers",
+    "reply_rate",
+    "avg_first_response_s",
+    "avg_response_s",
+    "rate_3min",
+    "inquiry_conversion",
+    "lost_buyers",
+    "sales_amount",
+    "attributed_orders",
+    "avg_order_value",
+    "satisfaction_rate",
+    "complaints",
+)
 
 
 def overview_data(store: Store, shop: str, day: dt.date) -> dict:
@@ -40,8 +53,17 @@ def _overview(store: Store, shop: str, day: dt.date) -> dict:
     def delta(a, b):
         return None if a is None or b is None else a - b
 
-    figures = [{"metric": k, "day": cur.get(k), "previous": prev.get(k), "last_week": week.get(k),
-                "vs_previous": delta(cur.get(k), prev.get(k)), "vs_last_week": delta(cur.get(k), week.get(k))} for k in HEADLINE]
+    figures = [
+        {
+            "metric": k,
+            "day": cur.get(k),
+            "previous": prev.get(k),
+            "last_week": week.get(k),
+            "vs_previous": delta(cur.get(k), prev.get(k)),
+            "vs_last_week": delta(cur.get(k), week.get(k)),
+        }
+        for k in HEADLINE
+    ]
     month_rows = []
     for k in HEADLINE:
         row = {"metric": k, "mtd": mtd.get(k), "target": goals.get(k)}
@@ -49,16 +71,34 @@ def _overview(store: Store, shop: str, day: dt.date) -> dict:
             row.update(targets_mod.progress(mtd.get(k), goals[k], k, elapsed_share=elapsed))
         month_rows.append(row)
     share = cur.get("consulted_sales_share")
-    trend = [{"day": d, "sales_amount": r.get("sales_amount"), "silent_sales": r.get("silent_sales"),
-              "consult_buyers": r.get("consult_buyers"), "avg_response_s": r.get("avg_response_s")}
-             for d, r in sorted(by_day.items()) if d <= day.isoformat()]
+    trend = [
+        {
+            "day": d,
+            "sales_amount": r.get("sales_amount"),
+            "silent_sales": r.get("silent_sales"),
+            "consult_buyers": r.get("consult_buyers"),
+            "avg_response_s": r.get("avg_response_s"),
+        }
+        for d, r in sorted(by_day.items())
+        if d <= day.isoformat()
+    ]
     return {
-        "shop": shop, "day": day.isoformat(), "previous_day": (day - dt.timedelta(days=1)).isoformat(),
-        "same_day_last_week": (day - dt.timedelta(days=7)).isoformat(), "month": month, "elapsed_share": elapsed,
-        "figures": figures, "month_to_date": month_rows,
-        "silent": {"silent_orders": cur.get("silent_orders"), "silent_sales": cur.get("silent_sales"),
-                   "consulted_sales_share": share, "silent_sales_share": None if share is None else 1 - share,
-                   "mtd_silent_sales": mtd.get("silent_sales"), "mtd_consulted_sales_share": mtd.get("consulted_sales_share")},
+        "shop": shop,
+        "day": day.isoformat(),
+        "previous_day": (day - dt.timedelta(days=1)).isoformat(),
+        "same_day_last_week": (day - dt.timedelta(days=7)).isoformat(),
+        "month": month,
+        "elapsed_share": elapsed,
+        "figures": figures,
+        "month_to_date": month_rows,
+        "silent": {
+            "silent_orders": cur.get("silent_orders"),
+            "silent_sales": cur.get("silent_sales"),
+            "consulted_sales_share": share,
+            "silent_sales_share": None if share is None else 1 - share,
+            "mtd_silent_sales": mtd.get("silent_sales"),
+            "mtd_consulted_sales_share": mtd.get("consulted_sales_share"),
+        },
         "trend": trend,
         "teams": team_progress(teams_mtd, targets, shop, month, elapsed),
         # figures of the day (and so of the month to date) that later rows can still change: {metric: final on}
@@ -66,8 +106,13 @@ def _overview(store: Store, shop: str, day: dt.date) -> dict:
     }
 
 
-@router.get("/api/overview", tags=["overview"], summary="A shop's day, comparisons, month to date against targets")
-def api_overview(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None) -> dict:
+@router.get(
+    "/api/overview",
+    response_model=dict,
+    tags=["overview"],
+    summary="A shop's day, comparisons, month to date against targets",
+)
+def api_overview(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None) -> Response:
     permissions.require(user, "overview")
     shop = pick_shop(user, shop, store)
     day = parse_day(date, store, [shop])
@@ -79,4 +124,12 @@ def overview_page(request: Request, user: CurrentUser, store: StoreDep, shop: Sh
     permissions.require(user, "overview")
     shop = pick_shop(user, shop, store)
     data = overview_data(store, shop, parse_day(date, store, [shop]))
-    return render(request, "overview.html", cached=True, data=data, shops=visible_shops(user, store), days=store.days(), page="overview")
+    return render(
+        request,
+        "overview.html",
+        cached=True,
+        data=data,
+        shops=visible_shops(user, store),
+        days=store.days(),
+        page="overview",
+    )

@@ -34,7 +34,19 @@ from kefu.pay.sources import MonthError, gather, month_range
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Month, Name, Shop, StoreDep, Text, log, pick_shop, render, templates, user_day, visible_shops
+from kefu.web.common import (
+    Month,
+    Name,
+    Shop,
+    StoreDep,
+    Text,
+    log,
+    pick_shop,
+    render,
+    templates,
+    user_day,
+    visible_shops,
+)
 from kefu.web.i18n import lang_of, translator
 from kefu.web.store import Store
 from kefu.workspace import Workspace
@@ -42,8 +54,10 @@ from kefu.workspace import Workspace
 router = APIRouter()
 FILE_RE = re.compile(r"[\w\-.\u4e00-\u9fff]+\.toml")
 #: The standalone payslip: its own <style>, and one inline handler (the print button's onclick="window.print()").
-PRINT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
-             "script-src 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='")
+PRINT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    "script-src 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='"
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # the payslip partial is shared with the standalone page (kefu.pay.slip), which registers the same two
 templates.env.filters["yuan"] = yuan
@@ -106,7 +120,9 @@ def scoped_problems(user: User, store: Store, problems: list[str]) -> list[str]:
     files = {f"{SCHEMES_DIR}/{name}" for name in hidden_scheme_files(user, store)}
     shown = [p for p in problems if not any(a in p for a in unseen) and not any(f in p for f in files)]
     if len(shown) < len(problems):
-        shown.append(f"{len(problems) - len(shown)} more problem(s) concern other shops' agents or schemes: an admin sees them")
+        shown.append(
+            f"{len(problems) - len(shown)} more problem(s) concern other shops' agents or schemes: an admin sees them"
+        )
     return shown
 
 
@@ -119,10 +135,14 @@ def _workspace(cur, store: Store) -> Workspace:
 def month_data(store: Store, month: str) -> MonthData:
     def compute_data():
         try:
-            return store.con_read(lambda cur: gather(_workspace(cur, store), month, store.params,
-                                                     kpis=lambda by, f, t: store.kpis(tuple(by), f, t)))
+            return store.con_read(
+                lambda cur: gather(
+                    _workspace(cur, store), month, store.params, kpis=lambda by, f, t: store.kpis(tuple(by), f, t)
+                )
+            )
         except MonthError as exc:
             raise HTTPException(404, str(exc)) from None
+
     return store.cached(("pay_data", month), compute_data)
 
 
@@ -146,14 +166,26 @@ def _visible(user: User, store: Store, payroll: Payroll, shop: Shop = None) -> P
 
     def shown(a) -> bool:
         return a.agent in seen and (shop is None or a.shop == shop)
-    return Payroll(payroll.month, tuple(s for s in payroll.slips if shown(s.agent)),
-                   tuple(a for a in payroll.unassigned if shown(a)), payroll.coverage, payroll.days_from_chats)
+
+    return Payroll(
+        payroll.month,
+        tuple(s for s in payroll.slips if shown(s.agent)),
+        tuple(a for a in payroll.unassigned if shown(a)),
+        payroll.coverage,
+        payroll.days_from_chats,
+    )
 
 
 def payroll_json(payroll: Payroll, shop: str) -> dict[str, Any]:
-    return {"month": payroll.month, "shop": shop, "coverage": [d.isoformat() for d in payroll.coverage] if payroll.coverage else None,
-            "days_from_chats": payroll.days_from_chats, "rows": [slip_summary(s) for s in payroll.slips],
-            "total": money_number(payroll.total), "unassigned": [a.agent for a in payroll.unassigned]}
+    return {
+        "month": payroll.month,
+        "shop": shop,
+        "coverage": [d.isoformat() for d in payroll.coverage] if payroll.coverage else None,
+        "days_from_chats": payroll.days_from_chats,
+        "rows": [slip_summary(s) for s in payroll.slips],
+        "total": money_number(payroll.total),
+        "unassigned": [a.agent for a in payroll.unassigned],
+    }
 
 
 def explanation(store: Store, user: User, month: str, agent: str) -> dict[str, Any]:
@@ -163,13 +195,22 @@ def explanation(store: Store, user: User, month: str, agent: str) -> dict[str, A
 
     def run():
         try:
-            return store.con_read(lambda cur: pay_api.explain(
-                _workspace(cur, store), month, agent, schemes, data=data, params=store.params,
-                day_kpis=store.kpis(("agent", "day"), first, last)))
+            return store.con_read(
+                lambda cur: pay_api.explain(
+                    _workspace(cur, store),
+                    month,
+                    agent,
+                    schemes,
+                    data=data,
+                    params=store.params,
+                    day_kpis=store.kpis(("agent", "day"), first, last),
+                )
+            )
         except KeyError as exc:
             raise HTTPException(404, str(exc).strip("'\"")) from None
         except (SchemeError, PayrollError) as exc:
             raise HTTPException(422, scoped_problems(user, store, exc.problems)) from None
+
     return store.cached(("pay_explain", month, agent, _digest(schemes)), run)
 
 
@@ -209,10 +250,23 @@ def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: Mo
         return _page_error(request, exc, month=month, shop=shop, shops=visible_shops(user, store))
     log(request, "view_payroll", f"{shop} {month}")
     names = list(dict.fromkeys(line.component for s in payroll.slips for line in s.lines if line.kind != "base"))
-    chart = [{"agent": s.agent.name, **{line.component: money_number(line.amount) for line in s.lines}} for s in payroll.slips]
-    return render(request, "pay_payroll.html", payroll=payroll, names=names, month=month, chart=chart, problems=[],
-                  shop=shop, shops=visible_shops(user, store),
-                  vendors=sorted({s.agent.employer for s in payroll.slips if s.agent.employer != "in_house"}), page="pay")
+    chart = [
+        {"agent": s.agent.name, **{line.component: money_number(line.amount) for line in s.lines}}
+        for s in payroll.slips
+    ]
+    return render(
+        request,
+        "pay_payroll.html",
+        payroll=payroll,
+        names=names,
+        month=month,
+        chart=chart,
+        problems=[],
+        shop=shop,
+        shops=visible_shops(user, store),
+        vendors=sorted({s.agent.employer for s in payroll.slips if s.agent.employer != "in_house"}),
+        page="pay",
+    )
 
 
 @router.get("/pay/payroll.xlsx", tags=["pay"], summary="The payroll workbook (工资表, 明细, 方案, 图表)")
@@ -229,8 +283,11 @@ def payroll_xlsx(request: Request, user: CurrentUser, store: StoreDep, month: Mo
 
 
 def _download(buf: io.BytesIO, ascii_name: str, utf8_name: str) -> Response:
-    return Response(buf.getvalue(), media_type=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{utf8_name}"})
+    return Response(
+        buf.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{utf8_name}"},
+    )
 
 
 # -- payslips -----------------------------------------------------------------------------------------
@@ -242,8 +299,12 @@ def _slip_args(user: User, store: Store, agent: str, month: str | None) -> str:
     return _month(month, store, user)
 
 
-@router.get("/api/pay/agents/{agent:path}", tags=["pay"], summary="An agent's payslip: every line's rule, values, formula, "
-            "the rows behind it, and which KPI would raise the pay most")
+@router.get(
+    "/api/pay/agents/{agent:path}",
+    tags=["pay"],
+    summary="An agent's payslip: every line's rule, values, formula, "
+    "the rows behind it, and which KPI would raise the pay most",
+)
 def api_slip(request: Request, user: CurrentUser, store: StoreDep, agent: Name, month: Month = None) -> dict:
     month = _slip_args(user, store, agent, month)
     log(request, "view_payslip", f"{agent} {month}")
@@ -287,8 +348,9 @@ def _settlements(user: User, store: Store, month: str, employer: str | None, sho
 
 
 @router.get("/api/pay/settlement", tags=["pay"], summary="Settlement per outsourcing vendor (外包结算单)")
-def api_settlement(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None,
-                   shop: Shop = None) -> list[dict]:
+def api_settlement(
+    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None, shop: Shop = None
+) -> list[dict]:
     month = _month(month, store, user)
     found = _settlements(user, store, month, employer, shop)
     log(request, "view_settlement", f"{employer or ''} {month}".strip())
@@ -296,8 +358,9 @@ def api_settlement(request: Request, user: CurrentUser, store: StoreDep, month: 
 
 
 @router.get("/pay/settlement", include_in_schema=False)
-def settlement_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None,
-                    shop: Shop = None):
+def settlement_page(
+    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None, shop: Shop = None
+):
     month = _month(month, store, user)
     try:
         found = _settlements(user, store, month, employer, shop)
@@ -310,8 +373,9 @@ def settlement_page(request: Request, user: CurrentUser, store: StoreDep, month:
 
 
 @router.get("/pay/settlement.xlsx", tags=["pay"], summary="Vendor settlements as XLSX (汇总 and one sheet per vendor)")
-def settlement_xlsx(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None,
-                    shop: Shop = None):
+def settlement_xlsx(
+    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None, shop: Shop = None
+):
     permissions.require(user, "export")
     from kefu.pay.xlsx import write_settlement_xlsx
 
@@ -355,17 +419,34 @@ def _parsed(store: Store) -> dict[str, Scheme | None]:
 def scheme_files(store: Store, user: User) -> list[dict[str, Any]]:
     """The scheme files the user may read (may_read_scheme), with their text and problems."""
     folder = Path(store.path) / SCHEMES_DIR
-    out = []
+    out: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         text = path.read_text(encoding="utf-8")
         if not may_read_scheme(user, text):
             continue
         try:
             s = parse_scheme(text, f"{SCHEMES_DIR}/{path.name}")
-            out.append({"file": path.name, "name": s.name, "effective_from": s.effective_from, "text": text, "problems": [],
-                        "components": [c.name for c in s.components]})
+            out.append(
+                {
+                    "file": path.name,
+                    "name": s.name,
+                    "effective_from": s.effective_from,
+                    "text": text,
+                    "problems": [],
+                    "components": [c.name for c in s.components],
+                }
+            )
         except SchemeError as exc:
-            out.append({"file": path.name, "name": None, "effective_from": None, "text": text, "problems": exc.problems, "components": []})
+            out.append(
+                {
+                    "file": path.name,
+                    "name": None,
+                    "effective_from": None,
+                    "text": text,
+                    "problems": exc.problems,
+                    "components": [],
+                }
+            )
     return out
 
 
@@ -387,14 +468,22 @@ def preview(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
     except (SchemeError, PayrollError) as exc:
         return {"ok": False, "problems": scoped_problems(user, store, exc.problems), "file": file, "month": month}
     try:  # the saved set may itself be broken (the file being fixed): then compare with nothing
-        a = compute(data, list(parsed.values())) if parsed and None not in parsed.values() else None
+        saved = [s for s in parsed.values() if s is not None]
+        a = compute(data, saved) if parsed and len(saved) == len(parsed) else None
     except (SchemeError, PayrollError):
         a = None
     a = _visible(user, store, a) if a else Payroll(month, ())
     b = _visible(user, store, b)
     rows = compare_mod.compare(a, b)
-    return {"ok": True, "problems": [], "file": file, "month": month, "rows": rows, "summary": compare_mod.summary(rows),
-            "scheme": {"name": edited.name, "effective_from": edited.effective_from}}
+    return {
+        "ok": True,
+        "problems": [],
+        "file": file,
+        "month": month,
+        "rows": rows,
+        "summary": compare_mod.summary(rows),
+        "scheme": {"name": edited.name, "effective_from": edited.effective_from},
+    }
 
 
 def save_scheme(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
@@ -408,8 +497,13 @@ def save_scheme(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
     if user.role != "admin":
         old = _parsed(store).get(file)
         for scheme in (edited, old):
-            if scheme is not None and (not scheme.applies_to.shops or not set(scheme.applies_to.shops) <= set(user.shops)):
-                raise HTTPException(403, f"a manager saves schemes whose applies_to.shops lists only their shops ({', '.join(user.shops)})")
+            if scheme is not None and (
+                not scheme.applies_to.shops or not set(scheme.applies_to.shops) <= set(user.shops)
+            ):
+                raise HTTPException(
+                    403,
+                    f"a manager saves schemes whose applies_to.shops lists only their shops ({', '.join(user.shops)})",
+                )
     folder.mkdir(exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -425,14 +519,20 @@ def api_schemes(user: CurrentUser, store: StoreDep, shop: Shop = None) -> list[d
     return scheme_files(store, user)
 
 
-@router.post("/api/pay/schemes/preview", tags=["pay"], summary="What-if: the month under an edited scheme vs the saved ones (nothing saved)")
+@router.post(
+    "/api/pay/schemes/preview",
+    tags=["pay"],
+    summary="What-if: the month under an edited scheme vs the saved ones (nothing saved)",
+)
 def api_preview(request: Request, user: CurrentUser, store: StoreDep, body: SchemeIn) -> dict:
     permissions.require(user, "pay_schemes")
     log(request, "preview_scheme", body.file)
     return preview(store, user, body)
 
 
-@router.post("/api/pay/schemes", tags=["pay"], summary="Validate and save a scheme file (refused with every problem when wrong)")
+@router.post(
+    "/api/pay/schemes", tags=["pay"], summary="Validate and save a scheme file (refused with every problem when wrong)"
+)
 def api_save(request: Request, user: CurrentUser, store: StoreDep, body: SchemeIn) -> dict:
     result = save_scheme(store, user, body)
     log(request, "edit_scheme", result["file"])
@@ -446,18 +546,28 @@ FormMonth = Annotated[str, Form(pattern=r"^(\d{4}-\d{2})?$")]
 
 
 @router.get("/pay/schemes", include_in_schema=False)
-def schemes_page(request: Request, user: CurrentUser, store: StoreDep, file: Text = None, month: Month = None,
-                 shop: Shop = None):
+def schemes_page(
+    request: Request, user: CurrentUser, store: StoreDep, file: Text = None, month: Month = None, shop: Shop = None
+):
     permissions.require(user, "pay_schemes")
     pick_shop(user, shop, store)
     files = scheme_files(store, user)
     current = next((f for f in files if f["file"] == file), files[0] if files else None)
-    return render(request, "pay_schemes.html", files=files, current=current, month=_month(month, store, user), page="pay",
-                  saved=request.query_params.get("saved"))
+    return render(
+        request,
+        "pay_schemes.html",
+        files=files,
+        current=current,
+        month=_month(month, store, user),
+        page="pay",
+        saved=request.query_params.get("saved"),
+    )
 
 
 @router.post("/pay/schemes/preview", include_in_schema=False)
-def preview_fragment(request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""):
+def preview_fragment(
+    request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""
+):
     permissions.require(user, "pay_schemes")
     log(request, "preview_scheme", file)
     try:
@@ -468,20 +578,28 @@ def preview_fragment(request: Request, user: CurrentUser, store: StoreDep, file:
 
 
 @router.post("/pay/schemes", include_in_schema=False)
-def save_form(request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""):
+def save_form(
+    request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""
+):
     try:
         result = save_scheme(store, user, SchemeIn(file=file, text=text, month=month or None))
     except HTTPException as exc:
         if exc.status_code != 422:
             raise
         files = scheme_files(store, user)
-        resp = render(request, "pay_schemes.html", files=files, current={"file": file, "text": text, "problems": exc.detail},
-                      month=_month(month or None, store, user), page="pay", saved=None)
+        resp = render(
+            request,
+            "pay_schemes.html",
+            files=files,
+            current={"file": file, "text": text, "problems": exc.detail},
+            month=_month(month or None, store, user),
+            page="pay",
+            saved=None,
+        )
         resp.status_code = 422
         return resp
     log(request, "edit_scheme", result["file"])
     return RedirectResponse(f"/pay/schemes?file={result['file']}&month={result['month']}&saved=1", status_code=303)
-
 
 
 # -- schemes by form (kefu.pay.scheme_form): the TOML the form writes goes through the same preview and save ----------
@@ -501,10 +619,12 @@ def _choices(store: Store, user: User) -> dict[str, list[str]]:
 
     agents = store.agents()
     seen = [agents[a] for a in sorted(permissions.visible_agents(user, agents))]
-    return {"applies_to.roles": [r for r in ROLES if r != "bot"],
-            "applies_to.shops": visible_shops(user, store) if user.role != "admin" else sorted(set(store.shops())),
-            "applies_to.teams": sorted({a["team"] for a in seen if a.get("team")}),
-            "applies_to.employers": sorted({"in_house", *(a["employer"] for a in seen if a.get("employer"))})}
+    return {
+        "applies_to.roles": [r for r in ROLES if r != "bot"],
+        "applies_to.shops": visible_shops(user, store) if user.role != "admin" else sorted(set(store.shops())),
+        "applies_to.teams": sorted({a["team"] for a in seen if a.get("team")}),
+        "applies_to.employers": sorted({"in_house", *(a["employer"] for a in seen if a.get("employer"))}),
+    }
 
 
 def _header(store: Store, user: User, *files: str) -> str:
@@ -519,17 +639,40 @@ def _header(store: Store, user: User, *files: str) -> str:
     return ""
 
 
-def _form_page(request: Request, store: Store, user: User, values: dict, *, file: str, month: str, problems=(),
-               result=None, status: int = 200, saved: bool = False, from_file: str = "", toml_only=()):
+def _form_page(
+    request: Request,
+    store: Store,
+    user: User,
+    values: dict,
+    *,
+    file: str,
+    month: str,
+    problems=(),
+    result=None,
+    status: int = 200,
+    saved: bool = False,
+    from_file: str = "",
+    toml_only=(),
+):
     from kefu.pay.measures import MEASURES
     from kefu.pay.scheme_form import build_form
 
     form = build_form(values, problems, _choices(store, user))
     measures = [(m.key, m.zh, m.en) for m in MEASURES.values()]
     partial = request.headers.get("hx-request") == "true"
-    resp = render(request, "pay_scheme_fields.html" if partial else "pay_scheme_form.html", form=form, file=file,
-                  from_file=from_file or file, month=month, r=result, measures=measures, saved=saved, page="pay",
-                  toml_only=list(toml_only))
+    resp = render(
+        request,
+        "pay_scheme_fields.html" if partial else "pay_scheme_form.html",
+        form=form,
+        file=file,
+        from_file=from_file or file,
+        month=month,
+        r=result,
+        measures=measures,
+        saved=saved,
+        page="pay",
+        toml_only=list(toml_only),
+    )
     resp.status_code = status
     return resp
 
@@ -544,7 +687,9 @@ def scheme_form_page(request: Request, user: CurrentUser, store: StoreDep, file:
     month = _month(month, store, user)
     if not file:
         shops = ", ".join(user.shops) if user.role != "admin" else ""
-        return _form_page(request, store, user, {"effective_from": month, "applies_to": {"shops": shops}}, file="", month=month)
+        return _form_page(
+            request, store, user, {"effective_from": month, "applies_to": {"shops": shops}}, file="", month=month
+        )
     name = _file(file)
     path = Path(store.path) / SCHEMES_DIR / name
     if not path.is_file() or name in hidden_scheme_files(user, store):
@@ -553,8 +698,16 @@ def scheme_form_page(request: Request, user: CurrentUser, store: StoreDep, file:
         scheme = parse_scheme(path.read_text(encoding="utf-8"), f"{SCHEMES_DIR}/{name}")
     except SchemeError as exc:  # the TOML editor shows and fixes it
         return _form_page(request, store, user, {}, file=name, month=month, toml_only=exc.problems)
-    return _form_page(request, store, user, scheme_values(scheme), file=name, month=month, toml_only=not_by_form(scheme),
-                      saved=request.query_params.get("saved") == "1")
+    return _form_page(
+        request,
+        store,
+        user,
+        scheme_values(scheme),
+        file=name,
+        month=month,
+        toml_only=not_by_form(scheme),
+        saved=request.query_params.get("saved") == "1",
+    )
 
 
 async def _posted(request: Request, store: Store, user: User) -> tuple[SchemeIn, list[tuple[str, str]], str]:
@@ -584,8 +737,17 @@ async def scheme_form_preview(request: Request, user: CurrentUser, store: StoreD
     except HTTPException as exc:
         result = {"ok": False, "problems": exc.detail if isinstance(exc.detail, list) else [exc.detail]}
     month = body.month or _month(None, store, user)
-    return _form_page(request, store, user, unflatten(items), file=body.file, month=month, from_file=from_file,
-                      problems=[] if result["ok"] else result["problems"], result=result if result["ok"] else None)
+    return _form_page(
+        request,
+        store,
+        user,
+        unflatten(items),
+        file=body.file,
+        month=month,
+        from_file=from_file,
+        problems=[] if result["ok"] else result["problems"],
+        result=result if result["ok"] else None,
+    )
 
 
 @router.post("/pay/schemes/form", include_in_schema=False)
@@ -599,7 +761,18 @@ async def scheme_form_save(request: Request, user: CurrentUser, store: StoreDep)
     except HTTPException as exc:
         if exc.status_code != 422:
             raise
-        return _form_page(request, store, user, unflatten(items), file=body.file, month=body.month or _month(None, store, user),
-                          from_file=from_file, problems=exc.detail if isinstance(exc.detail, list) else [exc.detail], status=422)
+        return _form_page(
+            request,
+            store,
+            user,
+            unflatten(items),
+            file=body.file,
+            month=body.month or _month(None, store, user),
+            from_file=from_file,
+            problems=exc.detail if isinstance(exc.detail, list) else [exc.detail],
+            status=422,
+        )
     log(request, "edit_scheme", result["file"])
-    return RedirectResponse(f"/pay/schemes/form?file={quote(result['file'])}&month={result['month']}&saved=1", status_code=303)
+    return RedirectResponse(
+        f"/pay/schemes/form?file={quote(result['file'])}&month={result['month']}&saved=1", status_code=303
+    )

@@ -20,7 +20,21 @@ from kefu.qc import ledger, peer_chat, review
 from kefu.users import User, hide_names
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Day, Month, Name, Page, Seed, Shop, StoreDep, Text, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import (
+    Day,
+    Month,
+    Name,
+    Page,
+    Seed,
+    Shop,
+    StoreDep,
+    Text,
+    log,
+    parse_day,
+    pick_shop,
+    render,
+    visible_shops,
+)
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -64,10 +78,24 @@ def require_workspace_shop(user: User, store: Store) -> None:
         raise HTTPException(404, "no shop with data is visible to this user")
 
 
-def queue_filter(user: User, store: Store, shop: str | None, agent: str | None, day: str | None, date_from: str | None,
-                 date_to: str | None, rule: str | None, severity: str | None, status: str | None, source: str | None,
-                 page: int, per_agent: int = 10, seed: int = 7, team: str | None = None,
-                 min_severity: str | None = None) -> QueueFilter:
+def queue_filter(
+    user: User,
+    store: Store,
+    shop: str | None,
+    agent: str | None,
+    day: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    rule: str | None,
+    severity: str | None,
+    status: str | None,
+    source: str | None,
+    page: int,
+    per_agent: int = 10,
+    seed: int = 7,
+    team: str | None = None,
+    min_severity: str | None = None,
+) -> QueueFilter:
     """The queue's filters. Left out, status is open and min_severity high (review.DEFAULT_QUEUE; a sample:
     every severity): low and medium findings are counted, not queued; `all` lifts either. An exact
     `severity` replaces min_severity."""
@@ -97,22 +125,44 @@ def queue_filter(user: User, store: Store, shop: str | None, agent: str | None, 
         first = first or last - dt.timedelta(days=6)
         if not 1 <= per_agent <= 200:
             raise HTTPException(422, "per_agent is 1 to 200")
-    return QueueFilter(shop or None, agent or None, first, last, rule or None, severity or None,
-                       None if status == "all" else status, source or "all", max(page, 1), per_agent, seed, team or None,
-                       None if min_severity == "all" else min_severity)
+    return QueueFilter(
+        shop or None,
+        agent or None,
+        first,
+        last,
+        rule or None,
+        severity or None,
+        None if status == "all" else status,
+        source or "all",
+        max(page, 1),
+        per_agent,
+        seed,
+        team or None,
+        None if min_severity == "all" else min_severity,
+    )
 
 
 def scope_agents(user: User, store: Store, shop: str | None, team: str | None = None) -> list[str]:
     """The accounts whose findings the user may see, in one shop (and team) or in all their shops."""
     agents = store.agents()
-    return sorted(a for a in permissions.visible_agents(user, agents)
-                  if (shop is None or agents[a]["shop"] == shop) and (team is None or agents[a]["team"] == team))
+    return sorted(
+        a
+        for a in permissions.visible_agents(user, agents)
+        if (shop is None or agents[a]["shop"] == shop) and (team is None or agents[a]["team"] == team)
+    )
 
 
 def review_filters(user: User, store: Store, f: QueueFilter) -> tuple[dict[str, Any], list[dict] | None]:
     """The arguments of review.queue / counts for the filter (status aside), and the sample when it is one."""
-    filters: dict[str, Any] = {"agents": scope_agents(user, store, f.shop, f.team), "agent": f.agent, "date_from": f.date_from,
-                               "date_to": f.date_to, "rule": f.rule, "severity": f.severity, "min_severity": f.min_severity}
+    filters: dict[str, Any] = {
+        "agents": scope_agents(user, store, f.shop, f.team),
+        "agent": f.agent,
+        "date_from": f.date_from,
+        "date_to": f.date_to,
+        "rule": f.rule,
+        "severity": f.severity,
+        "min_severity": f.min_severity,
+    }
     picked = sampled_dialogues(store, f, set(filters["agents"])) if f.source == "sample" else None
     if picked is not None:
         filters["dialogues"] = [(d["agent"], d["buyer"], d["day"]) for d in picked]
@@ -121,41 +171,119 @@ def review_filters(user: User, store: Store, f: QueueFilter) -> tuple[dict[str, 
 
 def queue_data(user: User, store: Store, f: QueueFilter) -> dict:
     filters, picked = review_filters(user, store, f)
-    found = store.con_read(lambda c: review.queue(c, **filters, status=f.status, limit=PAGE_SIZE, offset=(f.page - 1) * PAGE_SIZE))
+    found = store.con_read(
+        lambda c: review.queue(c, **filters, status=f.status, limit=PAGE_SIZE, offset=(f.page - 1) * PAGE_SIZE)
+    )
     counts = store.con_read(lambda c: review.counts(c, **filters))
     total = counts[f.status] if f.status else sum(counts.values())
-    return {"filters": asdict(f), "counts": counts, "total": total, "page": f.page, "page_size": PAGE_SIZE,
-            "pages": max(1, -(-total // PAGE_SIZE)), "findings": found, "sample": picked}
+    return {
+        "filters": asdict(f),
+        "counts": counts,
+        "total": total,
+        "page": f.page,
+        "page_size": PAGE_SIZE,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "findings": found,
+        "sample": picked,
+    }
 
 
 def sampled_dialogues(store: Store, f: QueueFilter, visible: set[str]) -> list[dict]:
     """The reproducible stratified sample of the period (kefu.qc.sample): dialogues with findings and clean ones."""
     from kefu.qc import sample
 
-    picked = store.con_read(lambda c: sample.sample(c, f.date_from, f.date_to, f.per_agent, f.seed, agent=f.agent, shop=f.shop))
+    picked = store.con_read(
+        lambda c: sample.sample(c, f.date_from, f.date_to, f.per_agent, f.seed, agent=f.agent, shop=f.shop)
+    )
     return [d for d in picked if d["agent"] in visible]
 
 
-@router.get("/api/qc/findings", tags=["qc"], summary="The review queue: findings of the user's shops with their review, open first")
-def api_findings(user: CurrentUser, store: StoreDep, shop: Shop = None, agent: Text = None, day: Day = None,
-                 date_from: Day = None, date_to: Day = None, rule: Text = None, severity: Text = None,
-                 status: Text = None, source: Text = None, page: Page = 1, per_agent: Annotated[int, Query(ge=1, le=200)] = 10, seed: Seed = 7,
-                 team: Text = None, min_severity: Text = None) -> dict:
+@router.get(
+    "/api/qc/findings",
+    tags=["qc"],
+    summary="The review queue: findings of the user's shops with their review, open first",
+)
+def api_findings(
+    user: CurrentUser,
+    store: StoreDep,
+    shop: Shop = None,
+    agent: Text = None,
+    day: Day = None,
+    date_from: Day = None,
+    date_to: Day = None,
+    rule: Text = None,
+    severity: Text = None,
+    status: Text = None,
+    source: Text = None,
+    page: Page = 1,
+    per_agent: Annotated[int, Query(ge=1, le=200)] = 10,
+    seed: Seed = 7,
+    team: Text = None,
+    min_severity: Text = None,
+) -> dict:
     permissions.require(user, "qc_review")
-    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed,
-                     team, min_severity)
+    f = queue_filter(
+        user,
+        store,
+        shop,
+        agent,
+        day,
+        date_from,
+        date_to,
+        rule,
+        severity,
+        status,
+        source,
+        page,
+        per_agent,
+        seed,
+        team,
+        min_severity,
+    )
     return queue_data(user, store, f)
 
 
 @router.get("/qc", include_in_schema=False)
-def queue_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, agent: Text = None,
-               day: Day = None, date_from: Day = None, date_to: Day = None, rule: Text = None,
-               severity: Text = None, status: Text = None, source: Text = None, page: Page = 1,
-               per_agent: Annotated[int, Query(ge=1, le=200)] = 10, seed: Seed = 7, part: Text = None,
-               team: Text = None, min_severity: Text = None, bulk: Annotated[int | None, Query(ge=0)] = None):
+def queue_page(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    shop: Shop = None,
+    agent: Text = None,
+    day: Day = None,
+    date_from: Day = None,
+    date_to: Day = None,
+    rule: Text = None,
+    severity: Text = None,
+    status: Text = None,
+    source: Text = None,
+    page: Page = 1,
+    per_agent: Annotated[int, Query(ge=1, le=200)] = 10,
+    seed: Seed = 7,
+    part: Text = None,
+    team: Text = None,
+    min_severity: Text = None,
+    bulk: Annotated[int | None, Query(ge=0)] = None,
+):
     permissions.require(user, "qc_review")
-    f = queue_filter(user, store, shop, agent, day, date_from, date_to, rule, severity, status, source, page, per_agent, seed,
-                     team, min_severity)
+    f = queue_filter(
+        user,
+        store,
+        shop,
+        agent,
+        day,
+        date_from,
+        date_to,
+        rule,
+        severity,
+        status,
+        source,
+        page,
+        per_agent,
+        seed,
+        team,
+        min_severity,
+    )
     data = queue_data(user, store, f)
     agents = store.agents()
     query = urlencode({k: v for k, v in request.query_params.items() if k not in ("page", "part", "bulk")})
@@ -163,11 +291,23 @@ def queue_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop 
         return render(request, "qc_counts.html", data=data, query=query)
     log(request, "view_qc_queue", " ".join(f"{k}={v}" for k, v in asdict(f).items() if v not in (None, "all", 1)))
     visible = scope_agents(user, store, f.shop)
-    return render(request, "qc_queue.html", data=data, f=f, shops=visible_shops(user, store),
-                  agents=agents, choices=[agents[a] for a in scope_agents(user, store, f.shop, f.team)], severities=SEVERITIES,
-                  teams=sorted({agents[a]["team"] for a in visible if agents[a]["team"]}),
-                  rules=store.con_read(review.rules_found), statuses=review.QUEUE_STATUSES, days=store.days(),
-                  query=query, bulk=bulk, page="qc")
+    return render(
+        request,
+        "qc_queue.html",
+        data=data,
+        f=f,
+        shops=visible_shops(user, store),
+        agents=agents,
+        choices=[agents[a] for a in scope_agents(user, store, f.shop, f.team)],
+        severities=SEVERITIES,
+        teams=sorted({agents[a]["team"] for a in visible if agents[a]["team"]}),
+        rules=store.con_read(review.rules_found),
+        statuses=review.QUEUE_STATUSES,
+        days=store.days(),
+        query=query,
+        bulk=bulk,
+        page="qc",
+    )
 
 
 # -- reviewing ------------------------------------------------------------------------------------
@@ -188,7 +328,9 @@ def visible_finding(user: User, store: Store, finding_id: str) -> dict:
     return found
 
 
-def apply_review(request: Request, user: User, store: Store, finding_id: str, status: str | None, comment: str | None) -> dict:
+def apply_review(
+    request: Request, user: User, store: Store, finding_id: str, status: str | None, comment: str | None
+) -> dict:
     """Record a review (audited) and return the finding as the next page shows it."""
     permissions.require(user, "qc_review")
     found = visible_finding(user, store, finding_id)
@@ -199,15 +341,24 @@ def apply_review(request: Request, user: User, store: Store, finding_id: str, st
         elif status is None:
             store.write(lambda con: review.set_comment(con, finding_id, user.name, comment or ""), tables=reviews)
         else:
-            store.write(lambda con: review.set_status(con, finding_id, status, user.name, comment or ""), tables=reviews)
+            store.write(
+                lambda con: review.set_status(con, finding_id, status, user.name, comment or ""), tables=reviews
+            )
     except review.ReviewError as e:
         raise HTTPException(422, str(e)) from None
-    log(request, "qc_review", f"{finding_id} {status or 'comment'} {found['agent']}" + (f": {comment}" if comment else ""))
+    log(
+        request,
+        "qc_review",
+        f"{finding_id} {status or 'comment'} {found['agent']}" + (f": {comment}" if comment else ""),
+    )
     return store.con_read(lambda c: review.get_finding(c, finding_id))
 
 
-@router.post("/api/qc/findings/{finding_id}/review", tags=["qc"],
-             summary="Confirm or dismiss a finding, reopen it (status open), or change only its comment (no status)")
+@router.post(
+    "/api/qc/findings/{finding_id}/review",
+    tags=["qc"],
+    summary="Confirm or dismiss a finding, reopen it (status open), or change only its comment (no status)",
+)
 def api_review(request: Request, user: CurrentUser, store: StoreDep, finding_id: str, body: ReviewIn) -> dict:
     return apply_review(request, user, store, finding_id, body.status, body.comment)
 
@@ -216,8 +367,14 @@ ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open", "co
 
 
 @router.post("/qc/findings/{finding_id}/review", include_in_schema=False)
-def review_form(request: Request, user: CurrentUser, store: StoreDep, finding_id: str, action: str = Form(...),
-                comment: str = Form("")):
+def review_form(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    finding_id: str,
+    action: str = Form(...),
+    comment: str = Form(""),
+):
     if action not in ACTIONS:
         raise HTTPException(422, f"action is one of {', '.join(ACTIONS)}")
     try:
@@ -241,8 +398,12 @@ class BulkReviewIn(BaseModel):
     status: Literal["confirmed", "dismissed", "open"]
     comment: str | None = None
     finding_ids: list[str] | None = None  # these findings …
-    filters: dict[str, str] | None = None  # … or every one the queue's filters match (the parameters of /api/qc/findings)
-    expected: int | None = None  # with filters: how many the user was shown; refused if the filter now matches more or fewer
+    filters: dict[str, str] | None = (
+        None  # … or every one the queue's filters match (the parameters of /api/qc/findings)
+    )
+    expected: int | None = (
+        None  # with filters: how many the user was shown; refused if the filter now matches more or fewer
+    )
 
 
 def apply_bulk_review(request: Request, user: User, store: Store, body: BulkReviewIn) -> dict:
@@ -253,8 +414,11 @@ def apply_bulk_review(request: Request, user: User, store: Store, body: BulkRevi
     if body.filters is not None:
         ids = matching_ids(user, store, body.filters)
         if body.expected is not None and body.expected != len(ids):
-            raise HTTPException(409, f"the filter now matches {len(ids)} findings, not {body.expected}: reload and check again")
+            raise HTTPException(
+                409, f"the filter now matches {len(ids)} findings, not {body.expected}: reload and check again"
+            )
     else:
+        assert body.finding_ids is not None  # checked above: finding_ids or filters
         ids = sorted(set(body.finding_ids))
     found = store.con_read(lambda c: review.queue(c, finding_ids=ids, limit=None))
     agents = store.agents()
@@ -264,19 +428,38 @@ def apply_bulk_review(request: Request, user: User, store: Store, body: BulkRevi
         if user.role != "admin" or agent in agents:
             permissions.require_agent(user, agent, agents)
     try:
-        n = store.write(lambda con: review.set_many(con, ids, body.status, user.name, body.comment or ""), tables=("qc_reviews",))
+        n = store.write(
+            lambda con: review.set_many(con, ids, body.status, user.name, body.comment or ""), tables=("qc_reviews",)
+        )
     except review.ReviewError as e:
         raise HTTPException(422, str(e)) from None
     for x in found:
-        log(request, "qc_review", f"{x['finding_id']} {body.status} {x['agent']}" + (f": {body.comment}" if body.comment else ""))
+        log(
+            request,
+            "qc_review",
+            f"{x['finding_id']} {body.status} {x['agent']}" + (f": {body.comment}" if body.comment else ""),
+        )
     log(request, "qc_review_bulk", f"{n} {body.status}")
     return {"status": body.status, "reviewed": n}
 
 
 def matching_ids(user: User, store: Store, params: dict[str, str]) -> list[str]:
     """Every finding (all pages) the queue would list for these parameters, within what the user may see."""
-    known = {"shop", "agent", "day", "date_from", "date_to", "rule", "severity", "status", "source", "per_agent", "seed",
-             "team", "min_severity"}
+    known = {
+        "shop",
+        "agent",
+        "day",
+        "date_from",
+        "date_to",
+        "rule",
+        "severity",
+        "status",
+        "source",
+        "per_agent",
+        "seed",
+        "team",
+        "min_severity",
+    }
     if unknown := sorted(set(params) - known):
         raise HTTPException(422, f"unknown filter {unknown[0]!r}")
     try:
@@ -284,14 +467,33 @@ def matching_ids(user: User, store: Store, params: dict[str, str]) -> list[str]:
     except ValueError:
         raise HTTPException(422, "per_agent and seed are whole numbers") from None
     p = {k: params.get(k) or None for k in known - {"per_agent", "seed"}}
-    f = queue_filter(user, store, p["shop"], p["agent"], p["day"], p["date_from"], p["date_to"], p["rule"], p["severity"],
-                     p["status"], p["source"], 1, numbers.get("per_agent", 10), numbers.get("seed", 7), p["team"], p["min_severity"])
+    f = queue_filter(
+        user,
+        store,
+        p["shop"],
+        p["agent"],
+        p["day"],
+        p["date_from"],
+        p["date_to"],
+        p["rule"],
+        p["severity"],
+        p["status"],
+        p["source"],
+        1,
+        numbers.get("per_agent", 10),
+        numbers.get("seed", 7),
+        p["team"],
+        p["min_severity"],
+    )
     filters, _picked = review_filters(user, store, f)
     return store.con_read(lambda c: review.matching_ids(c, **filters, status=f.status))
 
 
-@router.post("/api/qc/findings/review", tags=["qc"],
-             summary="Review many findings in one transaction: the given finding_ids, or all the filters match (expected: their count)")
+@router.post(
+    "/api/qc/findings/review",
+    tags=["qc"],
+    summary="Review many findings in one transaction: the given finding_ids, or all the filters match (expected: their count)",
+)
 def api_bulk_review(request: Request, user: CurrentUser, store: StoreDep, body: BulkReviewIn) -> dict:
     return apply_bulk_review(request, user, store, body)
 
@@ -300,18 +502,30 @@ BULK_ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open"
 
 
 @router.post("/qc/findings/bulk", include_in_schema=False)
-def bulk_form(request: Request, user: CurrentUser, store: StoreDep, action: str = Form(...), scope: str = Form("selected"),
-              finding_id: list[str] = Form([]), filters: str = Form(""), expected: int | None = Form(None),
-              comment: str = Form("")):
+def bulk_form(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    action: str = Form(...),
+    scope: str = Form("selected"),
+    finding_id: list[str] = Form([]),
+    filters: str = Form(""),
+    expected: int | None = Form(None),
+    comment: str = Form(""),
+):
     """The queue's bulk bar: the checked findings (scope selected) or all the filter matches (scope all)."""
     from urllib.parse import parse_qsl
 
     if action not in BULK_ACTIONS or scope not in ("selected", "all"):
         raise HTTPException(422, "action is confirm, dismiss or reopen; scope selected or all")
     params = dict(parse_qsl(filters))
-    body = BulkReviewIn(status=BULK_ACTIONS[action], comment=comment.strip() or None,
-                        finding_ids=finding_id if scope == "selected" else None,
-                        filters=params if scope == "all" else None, expected=expected if scope == "all" else None)
+    body = BulkReviewIn(
+        status=BULK_ACTIONS[action],
+        comment=comment.strip() or None,
+        finding_ids=finding_id if scope == "selected" else None,
+        filters=params if scope == "all" else None,
+        expected=expected if scope == "all" else None,
+    )
     if scope == "selected" and not finding_id:
         raise HTTPException(422, "select at least one finding")
     done = apply_bulk_review(request, user, store, body)
@@ -328,21 +542,36 @@ def feedback_of(user: User, store: Store, agent: str, date_from: str | None, dat
     return store.con_read(lambda c: review.feedback(c, agent, _date(date_from), _date(date_to)))
 
 
-@router.get("/api/qc/feedback/{agent:path}", tags=["qc"], summary="An agent's confirmed findings (质检反馈), newest first")
-def api_feedback(request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None,
-                 date_to: Day = None) -> list[dict]:
+@router.get(
+    "/api/qc/feedback/{agent:path}", tags=["qc"], summary="An agent's confirmed findings (质检反馈), newest first"
+)
+def api_feedback(
+    request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None, date_to: Day = None
+) -> list[dict]:
     found = feedback_of(user, store, agent, date_from, date_to)
     log(request, "view_qc_feedback", agent)
     return found
 
 
 @router.get("/qc/feedback/{agent:path}", include_in_schema=False)
-def feedback_page(request: Request, user: CurrentUser, store: StoreDep, agent: str, fragment: bool = False,
-                  date_from: Day = None, date_to: Day = None):
+def feedback_page(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    agent: str,
+    fragment: bool = False,
+    date_from: Day = None,
+    date_to: Day = None,
+):
     found = feedback_of(user, store, agent, date_from, date_to)
     log(request, "view_qc_feedback", agent)
-    return render(request, "qc_feedback_list.html" if fragment else "qc_feedback.html", agent=store.agents()[agent],
-                  feedback=found, page="qc")
+    return render(
+        request,
+        "qc_feedback_list.html" if fragment else "qc_feedback.html",
+        agent=store.agents()[agent],
+        feedback=found,
+        page="qc",
+    )
 
 
 # -- the rule library ---------------------------------------------------------------------------------
@@ -356,7 +585,7 @@ def rules_data(store: Store) -> dict:
     from kefu.qc import rules
 
     ws = store.ws
-    path = ws.path / "qc-rules.toml"
+    path = store.path / "qc-rules.toml"
     text = path.read_text(encoding="utf-8") if path.exists() else rules.default_rules_text()
     parsed = rules.load_rules(ws)
     return {"custom": path.exists(), "text": text, "rules": [_rule_dict(r) for r in parsed.rules]}
@@ -386,7 +615,9 @@ def api_rules(user: CurrentUser, store: StoreDep) -> dict:
     return rules_data(store)
 
 
-@router.put("/api/qc/rules", tags=["qc"], summary="Replace the rule library (validated first; 422 names the line and rule)")
+@router.put(
+    "/api/qc/rules", tags=["qc"], summary="Replace the rule library (validated first; 422 names the line and rule)"
+)
 def api_save_rules(request: Request, user: CurrentUser, store: StoreDep, body: RulesIn) -> dict:
     return save_rules(request, user, store, body.text)
 
@@ -399,12 +630,22 @@ def rules_page(request: Request, user: CurrentUser, store: StoreDep, saved: bool
     editing = next((r for r in data["rules"] if r["id"] == edit), None)
     if edit and editing is None:
         raise HTTPException(404, f"no rule {edit!r}")
-    return render(request, "qc_rules.html", data=data, error=None, saved=saved, days=store.days(), editing=editing,
-                  severities=SEVERITIES, page="qc")
+    return render(
+        request,
+        "qc_rules.html",
+        data=data,
+        error=None,
+        saved=saved,
+        days=store.days(),
+        editing=editing,
+        severities=SEVERITIES,
+        page="qc",
+    )
 
 
 class RuleEditIn(BaseModel):
     """The fields of one rule the form edits (kefu.qc.rule_form.EDITABLE); the others stay as they are."""
+
     name: str | None = None
     severity: str | None = None
     scope: str | None = None
@@ -427,8 +668,11 @@ def edit_rule(request: Request, user: User, store: Store, rule_id: str, changes:
     return save_rules(request, user, store, text)
 
 
-@router.put("/api/qc/rules/{rule_id}", tags=["qc"],
-            summary="Edit one rule (name, severity, scope, points, cap, patterns, exceptions) without TOML; validated as a save")
+@router.put(
+    "/api/qc/rules/{rule_id}",
+    tags=["qc"],
+    summary="Edit one rule (name, severity, scope, points, cap, patterns, exceptions) without TOML; validated as a save",
+)
 def api_edit_rule(request: Request, user: CurrentUser, store: StoreDep, rule_id: str, body: RuleEditIn) -> dict:
     return edit_rule(request, user, store, rule_id, body.model_dump(exclude_unset=True))
 
@@ -437,16 +681,27 @@ def api_edit_rule(request: Request, user: CurrentUser, store: StoreDep, rule_id:
 async def rule_edit_form(request: Request, user: CurrentUser, store: StoreDep, rule_id: str):
     from kefu.qc import rule_form
 
-    form = {k: v for k, v in (await request.form()).items() if k in rule_form.EDITABLE}
+    posted = (await request.form()).items()
+    form = {k: v for k, v in posted if k in rule_form.EDITABLE and isinstance(v, str)}  # text fields, as the pay form
     try:
         edit_rule(request, user, store, rule_id, rule_form.form_changes(form))
     except HTTPException as e:
         if e.status_code != 422:
             raise
         data = rules_data(store)
-        editing = next(r for r in data["rules"] if r["id"] == rule_id) | rule_form.form_changes(form)  # keep what was typed
-        response = render(request, "qc_rules.html", data=data, error=e.detail, saved=False, days=store.days(),
-                          editing=editing, severities=SEVERITIES, page="qc")
+        # keep what was typed
+        editing = next(r for r in data["rules"] if r["id"] == rule_id) | rule_form.form_changes(form)
+        response = render(
+            request,
+            "qc_rules.html",
+            data=data,
+            error=e.detail,
+            saved=False,
+            days=store.days(),
+            editing=editing,
+            severities=SEVERITIES,
+            page="qc",
+        )
         response.status_code = 422
         return response
     return RedirectResponse(f"/qc/rules?saved=true&edit={rule_id}", status_code=303)
@@ -460,8 +715,17 @@ def rules_form(request: Request, user: CurrentUser, store: StoreDep, text: str =
         if e.status_code != 422:
             raise
         data = rules_data(store) | {"text": text}  # keep what the user typed
-        response = render(request, "qc_rules.html", data=data, error=e.detail, saved=False, days=store.days(),
-                          editing=None, severities=SEVERITIES, page="qc")
+        response = render(
+            request,
+            "qc_rules.html",
+            data=data,
+            error=e.detail,
+            saved=False,
+            days=store.days(),
+            editing=None,
+            severities=SEVERITIES,
+            page="qc",
+        )
         response.status_code = 422
         return response
     return RedirectResponse("/qc/rules?saved=true", status_code=303)
@@ -498,8 +762,12 @@ def api_run(request: Request, user: CurrentUser, store: StoreDep, body: RunIn) -
 
 
 @router.post("/qc/run", include_in_schema=False)
-def run_form(request: Request, user: CurrentUser, store: StoreDep, date_from: str = Form(...), date_to: str = Form(...)):
+def run_form(
+    request: Request, user: CurrentUser, store: StoreDep, date_from: str = Form(...), date_to: str = Form(...)
+):
     first, last = _date(date_from), _date(date_to)
+    if first is None or last is None:  # FastAPI refuses an empty required field first; this is for the type
+        raise HTTPException(422, "give both dates of the period (YYYY-MM-DD)")
     run_qc(request, user, store, first, last)
     return RedirectResponse("/qc?" + urlencode({"date_from": first, "date_to": last}), status_code=303)
 
@@ -562,7 +830,9 @@ def _as_seen_by(user: User, store: Store, shop: str, reports: list[dict]) -> lis
 
 
 @router.get("/api/qc/ledger", tags=["qc"], summary="互查: each agent's fund for a month (an agent: their own row)")
-def api_ledger(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> list[dict]:
+def api_ledger(
+    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None
+) -> list[dict]:
     permissions.require(user, "qc_public")
     shop = pick_shop(user, shop, store)
     month = month_of(month, store, [shop])
@@ -570,8 +840,14 @@ def api_ledger(request: Request, user: CurrentUser, store: StoreDep, month: Mont
     return ledger_rows(user, store, month, shop)
 
 
-@router.get("/api/qc/ledger/errors", tags=["qc"], summary="互查: the errors behind a month's deductions, each with its report or finding")
-def api_ledger_errors(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> list[dict]:
+@router.get(
+    "/api/qc/ledger/errors",
+    tags=["qc"],
+    summary="互查: the errors behind a month's deductions, each with its report or finding",
+)
+def api_ledger_errors(
+    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None
+) -> list[dict]:
     permissions.require(user, "qc_ledger")
     shop = pick_shop(user, shop, store)
     month = month_of(month, store, [shop])
@@ -579,7 +855,9 @@ def api_ledger_errors(request: Request, user: CurrentUser, store: StoreDep, mont
     return store.con_read(lambda c: ledger.month_errors(c, month, shop, settings=settings))
 
 
-@router.get("/api/qc/ledger/public", tags=["qc"], summary="互查: the month's errors of a shop with who made them hidden (匿名)")
+@router.get(
+    "/api/qc/ledger/public", tags=["qc"], summary="互查: the month's errors of a shop with who made them hidden (匿名)"
+)
 def api_ledger_public(user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> list[dict]:
     permissions.require(user, "qc_public")
     shop = pick_shop(user, shop, store)
@@ -589,8 +867,9 @@ def api_ledger_public(user: CurrentUser, store: StoreDep, month: Month = None, s
 
 
 @router.get("/api/qc/reports", tags=["qc"], summary="互查 reports of a shop (an agent: the ones they filed)")
-def api_reports(user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None,
-                status: Text = None) -> list[dict]:
+def api_reports(
+    user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None, status: Text = None
+) -> list[dict]:
     permissions.require(user, "qc_report")
     shop = pick_shop(user, shop, store)
     if status and status not in ledger.STATUSES:
@@ -600,10 +879,20 @@ def api_reports(user: CurrentUser, store: StoreDep, month: Month = None, shop: S
 
 def _by_chat(store: Store, user: User, body: ReportIn) -> ReportIn:
     """The report with the colleague, day and buyer found from a chat of the reporting agent's own."""
+    reporter = user.agent
+    assert reporter is not None  # called for agent users, who have their account
     try:
-        agent, day, buyer = store.con_read(lambda c: peer_chat.colleague_of_chat(
-            c, shop=store.agents()[user.agent]["shop"], reporter=user.agent, chat=body.chat, buyer=body.buyer,
-            day=body.day, ts=body.ts))
+        agent, day, buyer = store.con_read(
+            lambda c: peer_chat.colleague_of_chat(
+                c,
+                shop=store.agents()[reporter]["shop"],
+                reporter=reporter,
+                chat=body.chat,
+                buyer=body.buyer,
+                day=body.day,
+                ts=body.ts,
+            )
+        )
     except ledger.ReportError as e:
         raise HTTPException(422, str(e)) from None
     return body.model_copy(update={"agent": agent, "day": day, "buyer": buyer})
@@ -612,10 +901,10 @@ def _by_chat(store: Store, user: User, body: ReportIn) -> ReportIn:
 def file_report(request: Request, user: User, store: Store, body: ReportIn) -> dict:
     permissions.require(user, "qc_report")
     agents = store.agents()
-    if body.finding_id:
-        finding = store.con_read(lambda c: review.get_finding(c, body.finding_id))
+    if finding_id := body.finding_id:
+        finding = store.con_read(lambda c: review.get_finding(c, finding_id))
         if finding is None:
-            raise HTTPException(422, f"no QC finding {body.finding_id!r}")
+            raise HTTPException(422, f"no QC finding {finding_id!r}")
         agent = finding["agent"]
     else:
         if body.agent is None and user.role == "agent" and user.agent in agents:
@@ -628,17 +917,33 @@ def file_report(request: Request, user: User, store: Store, body: ReportIn) -> d
     reporter = user.agent if user.role == "agent" else body.reporter
     if user.role != "agent" and (not reporter or reporter not in agents or agents[reporter]["shop"] != shop):
         raise HTTPException(422, "name the reporting agent (an account of the same shop)")
+    assert reporter is not None  # an agent user has their account; anyone else named one above
     try:
-        report_id = store.write(lambda con: ledger.file_report(
-            con, reporter=reporter, description=body.description, finding_id=body.finding_id, shop=shop, agent=agent,
-            day=body.day, buyer=body.buyer or None, ts=body.ts), tables=("qc_peer_reports",))
+        report_id = store.write(
+            lambda con: ledger.file_report(
+                con,
+                reporter=reporter,
+                description=body.description,
+                finding_id=body.finding_id,
+                shop=shop,
+                agent=agent,
+                day=body.day,
+                buyer=body.buyer or None,
+                ts=body.ts,
+            ),
+            tables=("qc_peer_reports",),
+        )
     except ledger.ReportError as e:
         raise HTTPException(422, str(e)) from None
     log(request, "qc_peer_report", f"{report_id} {reporter} -> {agent}")
     return _as_seen_by(user, store, shop, [store.con_read(lambda c: ledger.get_report(c, report_id))])[0]
 
 
-@router.post("/api/qc/reports", tags=["qc"], summary="File a 互查 report of a colleague's error (open until a supervisor decides)")
+@router.post(
+    "/api/qc/reports",
+    tags=["qc"],
+    summary="File a 互查 report of a colleague's error (open until a supervisor decides)",
+)
 def api_file_report(request: Request, user: CurrentUser, store: StoreDep, body: ReportIn) -> dict:
     return file_report(request, user, store, body)
 
@@ -657,14 +962,19 @@ def decide(request: Request, user: User, store: Store, report_id: str, status: s
     return decided
 
 
-@router.post("/api/qc/reports/{report_id}/decision", tags=["qc"], summary="Confirm or reject a 互查 report (open undoes the decision)")
+@router.post(
+    "/api/qc/reports/{report_id}/decision",
+    tags=["qc"],
+    summary="Confirm or reject a 互查 report (open undoes the decision)",
+)
 def api_decide(request: Request, user: CurrentUser, store: StoreDep, report_id: str, body: DecisionIn) -> dict:
     return decide(request, user, store, report_id, body.status)
 
 
 @router.get("/qc/ledger", include_in_schema=False)
-def ledger_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None,
-                error: Text = None):
+def ledger_page(
+    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None, error: Text = None
+):
     permissions.require(user, "qc_public")
     shop = pick_shop(user, shop, store)
     month = month_of(month, store, [shop])
@@ -672,43 +982,92 @@ def ledger_page(request: Request, user: CurrentUser, store: StoreDep, month: Mon
     return _ledger_page(request, user, store, month, shop, [])
 
 
-def _ledger_page(request: Request, user: User, store: Store, month: str, shop: str, errors: list[str], form: dict | None = None):
+def _ledger_page(
+    request: Request, user: User, store: Store, month: str, shop: str, errors: list[str], form: dict | None = None
+):
     agents = store.agents()
-    colleagues = sorted((a for a, i in agents.items() if i["shop"] == shop and a != user.agent), key=lambda a: agents[a]["name"])
+    colleagues = sorted(
+        (a for a, i in agents.items() if i["shop"] == shop and a != user.agent), key=lambda a: agents[a]["name"]
+    )
     if user.role == "agent" and store.con_read(lambda c: hide_names(c, shop)):
         colleagues = []  # the shop hides colleagues' names from agents (as in the ranking): the form lists none
     settings = store.ws.config.mutual
     public = store.con_read(lambda c: ledger.public_list(c, month, shop, settings=settings))
-    return render(request, "qc_ledger.html", month=month, shop=shop, shops=visible_shops(user, store), agents=agents,
-                  colleagues=colleagues, rows=ledger_rows(user, store, month, shop),
-                  public=public,
-                  reports=reports_of(user, store, month, shop, None), settings=settings,
-                  warning_only=month in settings.warning_only_months, errors=errors, form=form or {}, page="qc_ledger")
+    return render(
+        request,
+        "qc_ledger.html",
+        month=month,
+        shop=shop,
+        shops=visible_shops(user, store),
+        agents=agents,
+        colleagues=colleagues,
+        rows=ledger_rows(user, store, month, shop),
+        public=public,
+        reports=reports_of(user, store, month, shop, None),
+        settings=settings,
+        warning_only=month in settings.warning_only_months,
+        errors=errors,
+        form=form or {},
+        page="qc_ledger",
+    )
 
 
 @router.post("/qc/reports", include_in_schema=False)
-def report_form(request: Request, user: CurrentUser, store: StoreDep, description: str = Form(...), agent: str = Form(""),
-                day: str = Form(""), buyer: str = Form(""), time: str = Form(""), reporter: str = Form(""),
-                finding_id: str = Form(""), month: str = Form(""), chat: str = Form("")):
-    form = {"description": description, "agent": agent, "day": day, "buyer": buyer, "time": time, "reporter": reporter,
-            "chat": chat}
+def report_form(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    description: str = Form(...),
+    agent: str = Form(""),
+    day: str = Form(""),
+    buyer: str = Form(""),
+    time: str = Form(""),
+    reporter: str = Form(""),
+    finding_id: str = Form(""),
+    month: str = Form(""),
+    chat: str = Form(""),
+):
+    form = {
+        "description": description,
+        "agent": agent,
+        "day": day,
+        "buyer": buyer,
+        "time": time,
+        "reporter": reporter,
+        "chat": chat,
+    }
     try:
         when = dt.datetime.fromisoformat(f"{day} {time}") if day and time else None
     except ValueError:
         when = None
     try:
-        body = ReportIn(description=description, agent=agent or None, day=_date(day) if day else None, buyer=buyer or None,
-                        ts=when, reporter=reporter or None, finding_id=finding_id or None, chat=chat or None)
+        body = ReportIn(
+            description=description,
+            agent=agent or None,
+            day=_date(day) if day else None,
+            buyer=buyer or None,
+            ts=when,
+            reporter=reporter or None,
+            finding_id=finding_id or None,
+            chat=chat or None,
+        )
         report = file_report(request, user, store, body)
     except HTTPException as e:
         if e.status_code != 422:
             raise
-        shop = pick_shop(user, None if not agent or agent not in store.agents() else store.agents()[agent]["shop"], store)
+        shop = pick_shop(
+            user, None if not agent or agent not in store.agents() else store.agents()[agent]["shop"], store
+        )
         response = _ledger_page(request, user, store, month_of(month or None, store), shop, [str(e.detail)], form)
         response.status_code = 422
         return response
-    return RedirectResponse("/qc/ledger?" + urlencode({"shop": report["shop"], "month": report["day"].strftime("%Y-%m"),
-                                                        "reported": report["report_id"]}), status_code=303)
+    return RedirectResponse(
+        "/qc/ledger?"
+        + urlencode(
+            {"shop": report["shop"], "month": report["day"].strftime("%Y-%m"), "reported": report["report_id"]}
+        ),
+        status_code=303,
+    )
 
 
 @router.post("/qc/reports/{report_id}/decision", include_in_schema=False)
@@ -716,5 +1075,6 @@ def decision_form(request: Request, user: CurrentUser, store: StoreDep, report_i
     if status not in ledger.DECISIONS:
         raise HTTPException(422, f"status is one of {', '.join(ledger.DECISIONS)}")
     decided = decide(request, user, store, report_id, status)
-    return RedirectResponse("/qc/ledger?" + urlencode({"shop": decided["shop"], "month": decided["day"].strftime("%Y-%m")}),
-                            status_code=303)
+    return RedirectResponse(
+        "/qc/ledger?" + urlencode({"shop": decided["shop"], "month": decided["day"].strftime("%Y-%m")}), status_code=303
+    )

@@ -9,7 +9,8 @@ import io
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kefu import api, targets as targets_mod
+from kefu import api
+from kefu import targets as targets_mod
 from kefu.qc import day_tally
 from kefu.reports.daily import DailyReport, attach_qc, daily_report
 from kefu.reports.xlsx import write_daily_xlsx
@@ -47,8 +48,8 @@ def _args(user, store, shop, date):
     return shop, parse_day(date, store, [shop])
 
 
-@router.get("/api/reports/daily", tags=["reports"], summary="The daily report of a shop")
-def api_daily(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None) -> dict:
+@router.get("/api/reports/daily", response_model=dict, tags=["reports"], summary="The daily report of a shop")
+def api_daily(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None) -> Response:
     shop, day = _args(user, store, shop, date)
     log(request, "view_report", f"{shop} {day}")
     return cached_json(request, lambda: as_json(report_for(store, shop, day)))
@@ -62,13 +63,27 @@ def daily_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: Shop 
     write_daily_xlsx(report_for(store, shop, day), buf, lang_of(request))
     log(request, "export_report", f"{shop} {day}")
     name = f"daily-{day.isoformat()}.xlsx"
-    return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''%E6%97%A5%E6%8A%A5-{day.strftime('%m%d')}.xlsx"})
+    return Response(
+        buf.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''%E6%97%A5%E6%8A%A5-{day.strftime('%m%d')}.xlsx"
+        },
+    )
 
 
 @router.get("/reports/daily", include_in_schema=False)
-def daily_page(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None, print: bool = False):
+def daily_page(
+    request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None, print: bool = False
+):
     shop, day = _args(user, store, shop, date)
     log(request, "view_report", f"{shop} {day}")
-    return render(request, "daily_print.html" if print else "daily.html", cached=True, report=report_for(store, shop, day),
-                  shops=visible_shops(user, store), days=store.days(), page="report")
+    return render(
+        request,
+        "daily_print.html" if print else "daily.html",
+        cached=True,
+        report=report_for(store, shop, day),
+        shops=visible_shops(user, store),
+        days=store.days(),
+        page="report",
+    )

@@ -23,8 +23,11 @@ def _login(request: Request, name: str, password: str):
     ip = request.client.host if request.client else "?"  # the connection's, or a trusted proxy's X-Forwarded-For
     wait = state.throttle.wait(name, ip)
     if wait:
-        raise HTTPException(429, f"too many failed logins; try again in {math.ceil(wait)} s",
-                            headers={"Retry-After": str(math.ceil(wait))})
+        raise HTTPException(
+            429,
+            f"too many failed logins; try again in {math.ceil(wait)} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
     user = state.store.con_read(lambda cur: authenticate(cur, name, password))
     if user is None:
         throttled = state.throttle.fail(name, ip)
@@ -43,7 +46,9 @@ def _login(request: Request, name: str, password: str):
 def _set_session(request: Request, response, user, token: str | None = None) -> None:
     """Start a session (or use `token`, started with `_start_session`): its cookie, and its CSRF token as kefu_csrf."""
     token = token or _start_session(request, user)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies, max_age=12 * 3600)
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies, max_age=12 * 3600
+    )
 
 
 def _start_session(request: Request, user) -> str:
@@ -59,12 +64,18 @@ def login_page(request: Request, next: str = "/"):
 
 
 @router.post("/login", include_in_schema=False)
-def login_form(request: Request, name: str = Form(..., max_length=200), password: str = Form(..., max_length=1024),
-               next: str = Form("/", max_length=2000)):
+def login_form(
+    request: Request,
+    name: str = Form(..., max_length=200),
+    password: str = Form(..., max_length=1024),
+    next: str = Form("/", max_length=2000),
+):
     try:
         user = _login(request, name, password)
     except HTTPException as e:
-        resp = render(request, "login.html", next=next, error="login_throttled" if e.status_code == 429 else "login_failed")
+        resp = render(
+            request, "login.html", next=next, error="login_throttled" if e.status_code == 429 else "login_failed"
+        )
         resp.status_code = e.status_code
         return resp
     target = next if next.startswith("/") and not next.startswith("//") else "/"
@@ -91,7 +102,15 @@ class Credentials(BaseModel):
 @router.post("/api/session", tags=["session"], summary="Log in; sets the session cookie")
 def api_login(request: Request, body: Credentials):
     user = _login(request, body.name, body.password)
-    resp = JSONResponse({"name": user.name, "role": user.role, "shops": list(user.shops), "agent": user.agent, "employer": user.employer})
+    resp = JSONResponse(
+        {
+            "name": user.name,
+            "role": user.role,
+            "shops": list(user.shops),
+            "agent": user.agent,
+            "employer": user.employer,
+        }
+    )
     _set_session(request, resp, user)
     return resp
 
@@ -130,7 +149,9 @@ def _change_password(request: Request, user, store, current: str, new: str, agai
     return user
 
 
-@router.post("/api/me/password", tags=["session"], summary="Change one's own password (current + new twice); other sessions end")
+@router.post(
+    "/api/me/password", tags=["session"], summary="Change one's own password (current + new twice); other sessions end"
+)
 def api_change_password(request: Request, user: CurrentUser, store: StoreDep, body: PasswordChange):
     _change_password(request, user, store, body.current_password, body.new_password, body.new_password_again)
     resp = JSONResponse({"ok": True, "rule": PASSWORD_RULE})
@@ -144,12 +165,20 @@ def password_page(request: Request, user: CurrentUser):
 
 
 @router.post("/account/password", include_in_schema=False)
-def password_form(request: Request, user: CurrentUser, store: StoreDep, current_password: str = Form(...),
-                  new_password: str = Form(...), new_password_again: str = Form(...)):
+def password_form(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    current_password: str = Form(...),
+    new_password: str = Form(...),
+    new_password_again: str = Form(...),
+):
     try:
         _change_password(request, user, store, current_password, new_password, new_password_again)
     except HTTPException as e:
-        resp = render(request, "password.html", errors=str(e.detail).split("; "), done=False, rule=PASSWORD_RULE, page="password")
+        resp = render(
+            request, "password.html", errors=str(e.detail).split("; "), done=False, rule=PASSWORD_RULE, page="password"
+        )
         resp.status_code = 422
         return resp
     token = _start_session(request, user)  # before rendering: the page's forms carry the new session's CSRF token

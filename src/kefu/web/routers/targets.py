@@ -58,7 +58,9 @@ def api_targets(user: CurrentUser, store: StoreDep, month: Month = None) -> list
     return [t.__dict__ for t in store.con_read(lambda c: targets_mod.load(c, month, shops))]
 
 
-@router.post("/api/targets", tags=["targets"], summary="Create or replace targets (validated; none saved if one is wrong)")
+@router.post(
+    "/api/targets", tags=["targets"], summary="Create or replace targets (validated; none saved if one is wrong)"
+)
 def api_set_targets(request: Request, user: CurrentUser, body: list[TargetIn]) -> dict:
     permissions.require(user, "targets_edit")
     found = _save(request, user, [b.model_dump() for b in body], "request")
@@ -71,16 +73,47 @@ def targets_page(request: Request, user: CurrentUser, store: StoreDep, month: Mo
     month = month or user_day(None, store, user).strftime("%Y-%m")
     shops = None if user.role == "admin" else list(user.shops)
     rows = store.con_read(lambda c: targets_mod.load(c, month, shops))
-    return render(request, "targets.html", month=month, rows=rows, shops=visible_shops(user, store),
-                  agents=_agents(user, store), errors=[], page="targets")
+    return render(
+        request,
+        "targets.html",
+        month=month,
+        rows=rows,
+        shops=visible_shops(user, store),
+        agents=_agents(user, store),
+        errors=[],
+        page="targets",
+    )
 
 
 @router.post("/targets", include_in_schema=False)
-async def targets_form(request: Request, user: CurrentUser, store: StoreDep, month: str = Form(...), shop: str = Form(...),
-                       scope: str = Form(...), subject: str = Form(""), metric: str = Form(...), value: str = Form(...)):
+async def targets_form(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    month: str = Form(...),
+    shop: str = Form(...),
+    scope: str = Form(...),
+    subject: str = Form(""),
+    metric: str = Form(...),
+    value: str = Form(...),
+):
     permissions.require(user, "targets_edit")
     try:
-        _save(request, user, [{"month": month, "shop": shop, "scope": scope, "subject": subject or shop, "metric": metric, "value": value}], "form")
+        _save(
+            request,
+            user,
+            [
+                {
+                    "month": month,
+                    "shop": shop,
+                    "scope": scope,
+                    "subject": subject or shop,
+                    "metric": metric,
+                    "value": value,
+                }
+            ],
+            "form",
+        )
     except HTTPException as e:
         if e.status_code != 422:
             raise
@@ -103,15 +136,24 @@ async def targets_import(request: Request, user: CurrentUser, store: StoreDep, f
                 raise
             return _page_with_errors(request, user, store, user_day(None, store, user).strftime("%Y-%m"), e.detail)
         except Exception as e:  # unreadable file
-            return _page_with_errors(request, user, store, user_day(None, store, user).strftime("%Y-%m"), [f"{file.filename}: {e}"])
+            return _page_with_errors(
+                request, user, store, user_day(None, store, user).strftime("%Y-%m"), [f"{file.filename}: {e}"]
+            )
     month = found[0].month if found else dt.date.today().strftime("%Y-%m")
     return RedirectResponse(f"/targets?month={month}", status_code=303)
 
 
 def _page_with_errors(request, user, store, month, problems):
     shops = None if user.role == "admin" else list(user.shops)
-    resp = render(request, "targets.html", month=month, rows=store.con_read(lambda c: targets_mod.load(c, month, shops)),
-                  shops=visible_shops(user, store), agents=_agents(user, store),
-                  errors=problems if isinstance(problems, list) else [problems], page="targets")
+    resp = render(
+        request,
+        "targets.html",
+        month=month,
+        rows=store.con_read(lambda c: targets_mod.load(c, month, shops)),
+        shops=visible_shops(user, store),
+        agents=_agents(user, store),
+        errors=problems if isinstance(problems, list) else [problems],
+        page="targets",
+    )
     resp.status_code = 422
     return resp

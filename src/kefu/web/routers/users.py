@@ -3,6 +3,8 @@ the shop setting that hides names in agents' ranking. Every change is validated 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -10,8 +12,20 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from kefu.users import (
-    PASSWORD_RULE, ROLES, User, UserError, add_user, audit_log, find_user, hide_names, list_users, scope_problems,
-    set_disabled, set_hide_names, set_password, update_user,
+    PASSWORD_RULE,
+    ROLES,
+    User,
+    UserError,
+    add_user,
+    audit_log,
+    find_user,
+    hide_names,
+    list_users,
+    scope_problems,
+    set_disabled,
+    set_hide_names,
+    set_password,
+    update_user,
 )
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
@@ -46,7 +60,9 @@ def _check_scope(store: Store, user: User | UserIn) -> None:
     agent = user.agent
     if agent and ":" not in agent and user.shops:
         agent = f"{user.shops[0]}:{agent}"
-    problems = scope_problems(role=user.role, shops=list(user.shops), agent=agent, employer=user.employer, roster=store.agents())
+    problems = scope_problems(
+        role=user.role, shops=list(user.shops), agent=agent, employer=user.employer, roster=store.agents()
+    )
     if problems:
         raise UserError("; ".join(problems))
 
@@ -69,9 +85,13 @@ def change(request: Request, store: Store, admin: User, name: str, body: UserCha
     scope = body.model_dump(include={"role", "shops", "agent", "employer"}, exclude_none=True)
     if scope:
         role = body.role or current.role
-        proposed = UserIn(name=name, role=role, shops=current.shops if body.shops is None else body.shops,
-                          agent=body.agent if body.agent is not None else (current.agent if role == "agent" else None),
-                          employer=body.employer if body.employer is not None else (current.employer if role == "vendor" else None))
+        proposed = UserIn(
+            name=name,
+            role=role,
+            shops=current.shops if body.shops is None else body.shops,
+            agent=body.agent if body.agent is not None else (current.agent if role == "agent" else None),
+            employer=body.employer if body.employer is not None else (current.employer if role == "vendor" else None),
+        )
         if role in ROLES:
             _check_scope(store, proposed)
 
@@ -80,12 +100,15 @@ def change(request: Request, store: Store, admin: User, name: str, body: UserCha
             update_user(con, name, **scope)
         if body.disabled is not None:
             set_disabled(con, name, body.disabled)
-        return find_user(con, name)
+        updated = find_user(con, name)
+        assert updated is not None  # it exists (checked above) and is never deleted
+        return updated
 
     found = store.write(apply)
     if found.disabled:
         request.app.state.sessions.end_user(name)
-    action = {True: "disable_user", False: "enable_user"}.get(body.disabled, "edit_user")
+    actions: dict[bool | None, str] = {True: "disable_user", False: "enable_user"}
+    action = actions.get(body.disabled, "edit_user")
     log(request, action, f"{name}: " + ", ".join(f"{k}={v}" for k, v in body.model_dump(exclude_none=True).items()))
     return found
 
@@ -104,7 +127,13 @@ def reset(request: Request, store: Store, name: str) -> str:
 
 @router.get("/api/me", tags=["users"], summary="The logged-in user")
 def api_me(user: CurrentUser) -> dict:
-    return {"name": user.name, "role": user.role, "shops": list(user.shops), "agent": user.agent, "employer": user.employer}
+    return {
+        "name": user.name,
+        "role": user.role,
+        "shops": list(user.shops),
+        "agent": user.agent,
+        "employer": user.employer,
+    }
 
 
 @router.get("/api/users", tags=["users"], summary="Every user, enabled or not (admin)")
@@ -125,7 +154,11 @@ def api_add_user(request: Request, user: CurrentUser, store: StoreDep, body: Use
     return {"name": body.name, "password": password}
 
 
-@router.patch("/api/users/{name:path}", tags=["users"], summary="Change a user's role, shops, agent, employer, or disable / enable (admin)")
+@router.patch(
+    "/api/users/{name:path}",
+    tags=["users"],
+    summary="Change a user's role, shops, agent, employer, or disable / enable (admin)",
+)
 def api_change_user(request: Request, user: CurrentUser, store: StoreDep, name: Name, body: UserChange) -> dict:
     permissions.require(user, "users")
     try:
@@ -134,7 +167,11 @@ def api_change_user(request: Request, user: CurrentUser, store: StoreDep, name: 
         raise HTTPException(422, str(e)) from None
 
 
-@router.post("/api/users/{name:path}/password", tags=["users"], summary="Reset a user's password (admin): a new generated one, shown this once")
+@router.post(
+    "/api/users/{name:path}/password",
+    tags=["users"],
+    summary="Reset a user's password (admin): a new generated one, shown this once",
+)
 def api_reset_password(request: Request, user: CurrentUser, store: StoreDep, name: Name) -> dict:
     permissions.require(user, "users")
     return {"name": name, "password": reset(request, store, name)}
@@ -147,32 +184,51 @@ def api_audit(user: CurrentUser, store: StoreDep, limit: Limit = 200) -> list[di
     return store.con_read(lambda c: audit_log(c, limit))
 
 
-@router.get("/api/login-throttle", tags=["users"], summary="Account names and client addresses whose logins are slowed down now (admin)")
+@router.get(
+    "/api/login-throttle",
+    tags=["users"],
+    summary="Account names and client addresses whose logins are slowed down now (admin)",
+)
 def api_login_throttle(request: Request, user: CurrentUser) -> list[dict]:
     permissions.require(user, "audit")
     return request.app.state.throttle.delayed()
 
 
 def _flush(store: Store) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the file is busy: the rows are kept and show up a moment later
         store.flush_audit()
-    except Exception:  # the file is busy: the rows are kept and show up a moment later
-        pass
 
 
 # -- the page ---------------------------------------------------------------------------------
 
 
-def _page(request: Request, store: Store, *, errors: list[str] = (), shown: tuple[str, str] | None = None, status: int = 200):
+def _page(
+    request: Request,
+    store: Store,
+    *,
+    errors: Sequence[str] = (),
+    shown: tuple[str, str] | None = None,
+    status: int = 200,
+):
     shops = store.shops()
     _flush(store)
     agents = store.agents()
     employers = sorted({a["employer"] for a in agents.values() if a["employer"] != "in_house"})
-    resp = render(request, "users.html", users=store.con_read(lambda c: list_users(c, include_disabled=True)),
-                  audit=store.con_read(lambda c: audit_log(c, 100)), shops=shops,
-                  settings={s: store.con_read(lambda c: hide_names(c, s)) for s in shops}, roles=list(ROLES),
-                  agents=[agents[a] for a in sorted(agents)], employers=employers, errors=list(errors), shown=shown,
-                  rule=PASSWORD_RULE, page="users")
+    resp = render(
+        request,
+        "users.html",
+        users=store.con_read(lambda c: list_users(c, include_disabled=True)),
+        audit=store.con_read(lambda c: audit_log(c, 100)),
+        shops=shops,
+        settings=store.con_read(lambda c: {s: hide_names(c, s) for s in shops}),
+        roles=list(ROLES),
+        agents=[agents[a] for a in sorted(agents)],
+        employers=employers,
+        errors=list(errors),
+        shown=shown,
+        rule=PASSWORD_RULE,
+        page="users",
+    )
     resp.status_code = status
     return resp
 
@@ -188,13 +244,25 @@ Shops = Annotated[list[str], Form()]
 
 def _form_scope(role: str, shops: list[str], agent: str, employer: str) -> dict:
     """The form shows every field; keep the ones the chosen role uses."""
-    return {"role": role, "shops": [] if role == "admin" else shops, "agent": (agent or None) if role == "agent" else "",
-            "employer": (employer or None) if role == "vendor" else ""}
+    return {
+        "role": role,
+        "shops": [] if role == "admin" else shops,
+        "agent": (agent or None) if role == "agent" else "",
+        "employer": (employer or None) if role == "vendor" else "",
+    }
 
 
 @router.post("/users", include_in_schema=False)
-def users_create(request: Request, user: CurrentUser, store: StoreDep, name: str = Form(...), role: str = Form(...),
-                 shops: Shops = [], agent: str = Form(""), employer: str = Form("")):
+def users_create(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    name: str = Form(...),
+    role: str = Form(...),
+    shops: Shops = [],  # noqa: B006 (FastAPI hands each request a copy of the default)
+    agent: str = Form(""),
+    employer: str = Form(""),
+):
     permissions.require(user, "users")
     body = UserIn(name=name.strip(), **_form_scope(role, shops, agent, employer))
     if store.con_read(lambda c: find_user(c, body.name)):
@@ -207,8 +275,16 @@ def users_create(request: Request, user: CurrentUser, store: StoreDep, name: str
 
 
 @router.post("/users/{name:path}/edit", include_in_schema=False)
-def users_edit(request: Request, user: CurrentUser, store: StoreDep, name: Name, role: str = Form(...), shops: Shops = [],
-               agent: str = Form(""), employer: str = Form("")):
+def users_edit(
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+    name: Name,
+    role: str = Form(...),
+    shops: Shops = [],  # noqa: B006 (FastAPI hands each request a copy of the default)
+    agent: str = Form(""),
+    employer: str = Form(""),
+):
     permissions.require(user, "users")
     try:
         change(request, store, user, name, UserChange(**_form_scope(role, shops, agent, employer)))
@@ -243,7 +319,9 @@ def _toggle(request: Request, user: User, store: Store, name: str, disabled: boo
 
 
 @router.post("/users/settings", include_in_schema=False)
-def users_settings(request: Request, user: CurrentUser, store: StoreDep, shop: str = Form(...), hide: bool = Form(False)):
+def users_settings(
+    request: Request, user: CurrentUser, store: StoreDep, shop: str = Form(...), hide: bool = Form(False)
+):
     permissions.require(user, "users")
     store.write(lambda con: set_hide_names(con, shop, hide))
     log(request, "shop_setting", f"{shop} hide_names={hide}")
