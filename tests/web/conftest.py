@@ -13,6 +13,7 @@ from kefu.ingest.pipeline import import_paths
 from kefu.simulate import simulate
 from kefu.users import add_user
 from kefu.workspace import Workspace
+from tests.web.live import chromium, serving
 
 SHOP = "云裳女装旗舰店"
 PASSWORD = "s3cret-pass"
@@ -108,3 +109,17 @@ def login_every_role(app) -> dict[str, TestClient]:
         "anonymous": None,
     }
     return {role: login(app, name) for role, name in names.items()}
+
+
+@pytest.fixture(scope="module")
+def server(app):
+    """The app served on 127.0.0.1 for a module's browser tests (a module with an app of its own overrides `server`)."""
+    with serving(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the session."""
+    with chromium() as b:
+        yield b

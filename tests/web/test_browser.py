@@ -11,23 +11,11 @@ from openpyxl import load_workbook
 from kefu import api
 from kefu.web.formatting import fmt
 from tests.web.conftest import PASSWORD, SHOP
-from tests.web.live import chromium, needs_chromium, serving
+from tests.web.live import needs_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

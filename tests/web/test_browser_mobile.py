@@ -9,25 +9,13 @@ from urllib.parse import quote
 import pytest
 
 from tests.web.conftest import PASSWORD, SHOP
-from tests.web.live import chromium, needs_chromium, serving
+from tests.web.live import needs_chromium
 from tests.web.test_browser import ARTIFACTS, shot
 
 pytestmark = needs_chromium
 
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1440, "height": 900}
 USERS = {"admin": "boss", "manager": "小萍", "qc": "质检", "agent": "agent_user", "vendor": "vendor_user"}
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def logged_in(browser, server, name: str, viewport: dict):

@@ -12,25 +12,13 @@ from kefu import api
 from kefu.reports import leaderboard as lb
 from kefu.web.formatting import fmt
 from tests.web.conftest import PASSWORD, SHOP
-from tests.web.live import chromium, needs_chromium, serving
+from tests.web.live import needs_chromium, serving
 from tests.web.test_browser import ARTIFACTS
 from tests.web.test_pay_web import pay_app  # noqa: F401  (the hand-made pay month, for the payroll's layout)
 
 pytestmark = needs_chromium
 
 WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(params=list(WIDTHS))

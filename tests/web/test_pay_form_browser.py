@@ -10,7 +10,7 @@ import pytest
 from kefu.pay.scheme import parse_scheme
 from tests.pay.month import MONTH
 from tests.web.conftest import PASSWORD, login
-from tests.web.live import chromium, needs_chromium, serving
+from tests.web.live import needs_chromium, serving
 from tests.web.test_browser import ARTIFACTS
 from tests.web.test_pay_web import pay_app  # noqa: F401  (the hand-made pay month, its own copy for this module)
 
@@ -24,24 +24,23 @@ def server(pay_app):  # noqa: F811
 
 
 @pytest.fixture
-def page(server):
+def page(server, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on(
-            "console", lambda m: errors.append(m.text) if m.type == "error" and "404" not in m.text else None
-        )  # CSP refusals
-        pg.on("response", lambda r: errors.append(r.url) if r.status == 404 and "favicon" not in r.url else None)
-        pg.goto("/login")
-        pg.fill("input[name=name]", "boss")
-        pg.fill("input[name=password]", PASSWORD)
-        pg.click("button[type=submit]")
-        pg.wait_for_load_state()
-        pg.console_errors = errors
-        yield pg
-        context.close()
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on(
+        "console", lambda m: errors.append(m.text) if m.type == "error" and "404" not in m.text else None
+    )  # CSP refusals
+    pg.on("response", lambda r: errors.append(r.url) if r.status == 404 and "favicon" not in r.url else None)
+    pg.goto("/login")
+    pg.fill("input[name=name]", "boss")
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_load_state()
+    pg.console_errors = errors
+    yield pg
+    context.close()
 
 
 def test_edit_a_component_by_form_preview_and_save(page, pay_app):  # noqa: F811

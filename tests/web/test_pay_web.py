@@ -16,7 +16,7 @@ from kefu.users import add_user
 from kefu.workspace import Workspace
 from tests.pay.month import MONTH, PRESALES, VENDOR, build
 from tests.web.conftest import PASSWORD, csrf, login
-from tests.web.live import chromium, serving
+from tests.web.live import serving
 
 TOTALS = {"s:ann": 6000.0, "s:bob": 3463.0, "s:cat": 5719.05, "s:dan": 5190.04, "s:eve": 4500.0}
 
@@ -428,12 +428,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 def server(pay_app):
     with serving(pay_app) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def open_as(browser, server, name: str):

@@ -7,25 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
-
 from tests.web.conftest import PASSWORD
-from tests.web.live import chromium, serving
 from tests.web.qc_seed import seed_findings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def logged_in(browser, server, name):

@@ -13,7 +13,6 @@ import pytest
 from kefu.qc import engine, ledger
 from kefu.qc.rules import default_rules_text, parse_rules
 from tests.web.conftest import PASSWORD, SHOP, csrf
-from tests.web.live import chromium, serving
 from tests.web.qc_seed import seed_findings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -535,18 +534,6 @@ def test_one_rule_edited_by_form_writes_the_validated_library(clients, world):
 
 
 # -- the review flow in Chromium -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def logged_in(browser, server, name):
