@@ -19,6 +19,7 @@ from rich.table import Table
 
 from kefu.cli.common import Format, console, errors, fail, workspace
 from kefu.exports import write_csv
+from kefu.qc.review import COLUMNS
 from kefu.qc.store import SEVERITY_NAMES
 from kefu.workspace import scalar
 
@@ -63,27 +64,7 @@ WORDS = {
 }
 #: Severities (and the sample's strata) by the names the web uses (kefu.qc.store.SEVERITY_NAMES).
 SEVERITY_WORDS = {**SEVERITY_NAMES, "clean": ("无问题", "Clean")}
-FINDING_KEYS = (
-    "finding_id",
-    "shop",
-    "agent",
-    "buyer",
-    "ts",
-    "day",
-    "rule",
-    "rule_name",
-    "severity",
-    "points",
-    "scope",
-    "text",
-    "match",
-    "match_start",
-    "occurrences",
-    "evidence",
-    "status",
-    "reviewer",
-    "comment",
-)
+FINDING_KEYS = (*COLUMNS, "status", "reviewer", "comment")  # a finding with its review
 
 
 class Status(str, Enum):

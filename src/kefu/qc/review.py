@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import duckdb
 
 from kefu.errors import KefuError
+from kefu.qc.store import FINDING_COLUMNS
 from kefu.workspace import transaction
 
 STATUSES = ("confirmed", "dismissed")
@@ -25,24 +26,8 @@ DEFAULT_QUEUE = {"status": "open", "min_severity": "high"}
 #: The most findings one bulk review may decide (a month of a large shop's high findings fits).
 MAX_BULK = 20000
 
-COLUMNS = (
-    "finding_id",
-    "shop",
-    "agent",
-    "buyer",
-    "ts",
-    "day",
-    "rule",
-    "rule_name",
-    "severity",
-    "points",
-    "scope",
-    "text",
-    "match",
-    "match_start",
-    "occurrences",
-    "evidence",
-)
+#: A finding as the review queue shows it: its stored columns without the run's book-keeping.
+COLUMNS = tuple(c for c in FINDING_COLUMNS if c not in ("run_at", "max_points_per_day"))
 
 
 class ReviewError(KefuError):
