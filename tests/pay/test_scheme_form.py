@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kefu.i18n import MESSAGES
 from kefu.pay.measures import KPI_KEYS, MEASURES
 from kefu.pay.scheme import Scheme, SchemeError, parse_scheme
 from kefu.pay.scheme_form import (
@@ -28,7 +29,6 @@ from kefu.pay.scheme_form import (
     unflatten,
 )
 from kefu.schema import ROLES
-from kefu.web.i18n import MESSAGES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "schemes"
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from kefu.web.i18n import LANGS, MESSAGES
+from kefu.i18n import LANGS, MESSAGES
 
 TEMPLATES = Path(__file__).parents[2] / "src" / "kefu" / "web" / "templates"
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from kefu.web.i18n import MESSAGES
+from kefu.i18n import MESSAGES
 from tests.web.conftest import SHOP, login_every_role, make_world
 from tests.web.qc_seed import seed_findings
 

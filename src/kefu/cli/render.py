@@ -107,8 +107,8 @@ def kpi_table(records: list[dict], lang: str, metrics: list[str] | None, title: 
 
 
 def provisional_words(lang: str) -> tuple[str, str, str]:
-    """未定, '{date} 起为最终值', and why (the web's words, kefu.web.i18n)."""
-    from kefu.web.i18n import translator
+    """未定, '{date} 起为最终值', and why (the web's words, kefu.i18n)."""
+    from kefu.i18n import translator
 
     t = translator("en" if lang == "en" else "zh")
     return t("provisional"), t("final_on"), t("provisional_note")

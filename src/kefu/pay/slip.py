@@ -84,6 +84,6 @@ def yuan(value: Any) -> str:
 
 def render_slip(explanation: dict[str, Any], lang: str = "zh") -> str:
     """The standalone printable page (inline CSS, no scripts)."""
-    from kefu.web.i18n import translator
+    from kefu.i18n import translator
 
     return environment().get_template("pay_slip_print.html").render(e=explanation, t=translator(lang), lang=lang)

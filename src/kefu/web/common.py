@@ -21,12 +21,12 @@ from markupsafe import Markup, escape
 from pydantic_core import to_json
 from starlette.convertors import Convertor, register_url_convertor
 
+from kefu.i18n import LANGS, translator
 from kefu.metrics.registry import AGENT_METRICS, BY_KEY, METRICS
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import csrf_token
 from kefu.web.formatting import definition, fmt, fmt_delta, label, tone
-from kefu.web.i18n import lang_of, translator
 from kefu.web.store import Store
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -88,6 +88,12 @@ class DayConvertor(Convertor):
 
 
 register_url_convertor("day", DayConvertor())  # before the routers define their routes
+
+
+def lang_of(request: Request) -> str:
+    """The page's language: ?lang=, then the kefu_lang cookie, then Chinese."""
+    lang = request.query_params.get("lang") or request.cookies.get("kefu_lang") or "zh"
+    return lang if lang in LANGS else "zh"
 
 
 def get_store(request: Request) -> Store:

@@ -13,11 +13,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from kefu.exports import csv_row
+from kefu.i18n import translator
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Day, Shop, StoreDep, cached_json, log, parse_day, pick_shop, render, visible_shops
-from kefu.web.i18n import lang_of, translator
+from kefu.web.common import Day, Shop, StoreDep, cached_json, lang_of, log, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()

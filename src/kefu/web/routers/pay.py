@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from kefu.config import Config
+from kefu.i18n import translator
 from kefu.pay import api as pay_api
 from kefu.pay import compare as compare_mod
 from kefu.pay.model import MonthData, Payroll
@@ -40,6 +41,7 @@ from kefu.web.common import (
     Shop,
     StoreDep,
     Text,
+    lang_of,
     log,
     pick_shop,
     render,
@@ -47,7 +49,6 @@ from kefu.web.common import (
     user_day,
     visible_shops,
 )
-from kefu.web.i18n import lang_of, translator
 from kefu.web.store import Store
 from kefu.workspace import Workspace
 

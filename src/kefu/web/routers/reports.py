@@ -16,8 +16,7 @@ from kefu.reports.daily import DailyReport, attach_qc, daily_report
 from kefu.reports.xlsx import write_daily_xlsx
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Day, Shop, StoreDep, cached_json, log, parse_day, pick_shop, render, visible_shops
-from kefu.web.i18n import lang_of
+from kefu.web.common import Day, Shop, StoreDep, cached_json, lang_of, log, parse_day, pick_shop, render, visible_shops
 from kefu.web.store import Store
 
 router = APIRouter()

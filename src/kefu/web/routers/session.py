@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from kefu.i18n import LANGS
 from kefu.users import PASSWORD_RULE, UserError, authenticate, change_own_password, needs_rehash, rehash
 from kefu.web import permissions
 from kefu.web.auth import SESSION_COOKIE, CurrentUser, session_csrf
 from kefu.web.common import StoreDep, log, render
-from kefu.web.i18n import LANGS
 
 router = APIRouter()
 

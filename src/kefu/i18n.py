@@ -1,11 +1,9 @@
-"""The one message catalogue of the web UI: Simplified Chinese (default) and English.
+"""The one message catalogue of the UI (web, CLI, pay slips): Simplified Chinese (default) and English.
 
 Metric names are not here: they come from kefu.metrics.registry (zh / en).
 """
 
 from __future__ import annotations
-
-from fastapi import Request
 
 from kefu.qc.store import SEVERITY_NAMES
 
@@ -515,11 +513,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pay_opt_trainer": ("培训", "Trainer"),
     "pay_opt_manager": ("主管", "Manager"),
 }
-
-
-def lang_of(request: Request) -> str:
-    lang = request.query_params.get("lang") or request.cookies.get("kefu_lang") or "zh"
-    return lang if lang in LANGS else "zh"
 
 
 def translator(lang: str):
