@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 DEMO_WS := demo-ws
 DEMO_DATA := demo-data
 
-.PHONY: install assets demo test lint bench clean
+.PHONY: install assets demo test test-full lint bench clean
 
 # Front-end packages come from the npm registry at build time, never from the repo.
 VENDOR := src/kefu/web/static/vendor/echarts.min.js
@@ -34,9 +34,17 @@ demo: install assets
 	$(BIN)/kefu demo-summary $(DEMO_WS)
 	$(BIN)/kefu serve $(DEMO_WS) --create-admin
 
+# Two workers (one per core), each test file on one worker so its module fixtures are built once.
+PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadfile
+
 test: install assets
 	bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
+
+# Nightly: the thorough hypothesis profile (16x the examples of make test; tests/profiles.py).
+test-full: install assets
+	bash scripts/ensure-chromium.sh
+	$(PYTEST) --hypothesis-profile=thorough
 
 # ruff (lint + format) over the code, tests and benchmarks; mypy over src/kefu ([tool.mypy] in pyproject.toml).
 lint: install

@@ -40,9 +40,9 @@ def measure(ws: Any) -> dict[str, dict[str, float]]:
 
 def measure_query(ws: Any, by: list[str], params: Any, date_from: dt.date | None, date_to: dt.date | None) -> dict:
     from kefu import api
+    from kefu.derive import workspace_sources
     from kefu.engines.compiled import compiled_query, duckdb_sql, kpi_arrow
     from kefu.metrics.compiled import kpi_key
-    from kefu.metrics.derived import workspace_sources
     from kefu.metrics.kpis import kpi_table
     from kefu.metrics.output import to_records
 

@@ -6,7 +6,7 @@ from shops import msg, order, write_table
 from typer.testing import CliRunner
 
 from kefu.cli.main import app
-from kefu.metrics.derived import cube_is_current
+from kefu.derive import cube_is_current
 from kefu.metrics.registry import AGENT_METRICS, SHOP_METRICS
 from kefu.workspace import Workspace
 

@@ -65,7 +65,29 @@ def test_the_web_server_upgrades_a_workspace_of_an_earlier_kefu(tmp_path):
         served = store.kpis(("shop", "day"))
         assert [r["sales_amount"] for r in served] == [r["sales_amount"] for r in before]
         # the pages' provisional marks read how far the data reaches, orders.updated_at included
-        until = store.con_read(lambda con: api.data_until(con, before[0]["shop"]))
+        until = store.read(lambda ws: api.data_until(ws.con, before[0]["shop"]))
         assert until.date().isoformat() == max(r["day"] for r in before)
     finally:
         store.close()
+
+
+def test_tables_made_on_demand_gain_the_columns_added_since(tmp_path):
+    """QC findings and web users an earlier kefu stored, without the columns added since: the first open, even
+    read-only, adds them as declared in kefu.schema (empty, or the declared default) and keeps every row; a table
+    never made stays absent."""
+    folder = tmp_path / "ws"
+    Workspace.open(folder, create=True).close()
+    con = duckdb.connect(str(folder / "kefu.duckdb"))
+    con.execute("CREATE TABLE qc_findings (finding_id VARCHAR NOT NULL, shop VARCHAR, agent VARCHAR, day DATE)")
+    con.execute("INSERT INTO qc_findings VALUES ('f1', 's', 's:ann', DATE '2026-11-11')")
+    con.execute("CREATE TABLE web_users (name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, shops VARCHAR[] NOT NULL)")
+    con.execute("INSERT INTO web_users VALUES ('admin', 'admin', [])")
+    con.close()
+    with Workspace.open(folder, read_only=True) as ws:
+        found = ws.con.execute(
+            "SELECT finding_id, evidence, occurrences, max_points_per_day FROM qc_findings"
+        ).fetchall()
+        users = ws.con.execute("SELECT name, sessions_from, disabled FROM web_users").fetchall()
+        assert not ws.has_table("web_targets")
+    assert found == [("f1", None, None, None)]
+    assert users == [("admin", None, False)]

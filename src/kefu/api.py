@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from kefu.config import Params
+from kefu.derive import workspace_sources
 from kefu.engines.compiled import kpi_arrow
+from kefu.engines.select import Engine
+from kefu.engines.select import sources as engine_sources
 from kefu.ingest.pipeline import import_paths
-from kefu.metrics.derived import workspace_sources
 from kefu.metrics.explain import Explanation, explain
 from kefu.metrics.output import to_records
 from kefu.metrics.provisional import period_end, provisional
@@ -48,16 +50,20 @@ def kpis(
     params: Params | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    engine: Engine | str = Engine.duckdb,
+    master: str | None = None,
 ) -> list[dict[str, Any]]:
     """KPI records for a grouping (see kefu.metrics.kpis.group_keys); each query's SQL is compiled once
-    (kefu.engines.compiled), so a repeated query costs its execution."""
-    return to_records(kpi_arrow(workspace_sources(ws), by, params or ws.config.params, date_from, date_to))
+    (kefu.engines.compiled), so a repeated query costs its execution. `engine`, `master`: where it runs
+    (kefu.engines.select; Spark gives the same records)."""
+    src = engine_sources(ws, engine, master)
+    return to_records(kpi_arrow(src, by, params or ws.config.params, date_from, date_to))
 
 
 def data_until(con: Any, shop: str | None = None) -> dt.datetime | None:
     """How far the data reaches: the newest message or order time (created, paid, updated) of `shop`, or of every
     shop when None; None when there is none. A figure is provisional (kefu.metrics.provisional) until this
-    passes its settling day. `con`: a DuckDB connection or cursor on the workspace (the web: Store.con_read)."""
+    passes its settling day. `con`: a DuckDB connection or cursor on the workspace (the web: `Store.read`'s `ws.con`)."""
     where = "" if shop is None else " WHERE shop = $shop"
     sql = f"""SELECT greatest((SELECT max(ts) FROM messages{where}),
                               (SELECT max(greatest(created_at, paid_at, updated_at)) FROM orders{where}))"""

@@ -1,22 +1,39 @@
 """Workspace configuration (`kefu.toml`) and the KPI parameters of spec §5.
 
-`SETTINGS` is the one table of parameters: it feeds `Params`, the CLI
-options, the generated `kefu.toml` and docs/config.md (checked by a test).
+`SETTINGS` is the one table of parameters: its defaults are the field defaults of `Params`, `Mutual` and `Web`
+(`default`), its help is the help of the `kefu kpi` options and of the generated `kefu.toml`, and docs/config.md
+is generated from it (tests/test_one_declaration.py, tests/test_docs.py). The type and bounds of a value are its
+field's annotation; `load_config` validates the file with pydantic against those fields and names every problem
+by file and line (kefu.tomlpos), as a pay scheme and the QC rule library are; a `Params` built in code
+(`kefu kpi --slow-threshold -5`) is checked against the same annotations.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
-import tomllib
 from dataclasses import dataclass, fields, replace
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kefu.errors import KefuError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
 
-CREDIT_RULES = ("order", "payment", "order_first")
+from kefu.errors import KefuError
+from kefu.month import is_month
+from kefu.tomlpos import key_lines, load, where
+
+
+class CreditRule(str, Enum):
+    """Who is 落实客服 (spec §4): order (下单判定), payment (付款判定) or order_first (下单优先)."""
+
+    order = "order"
+    payment = "payment"
+    order_first = "order_first"
+
+
+CREDIT_RULES = tuple(rule.value for rule in CreditRule)
+API_DOCS = ("off", "signed_in", "public")
 
 
 @dataclass(frozen=True)
@@ -36,7 +53,9 @@ SETTINGS = (
     ),
     Setting("attribution_hours", 72, "only chat messages at most this many hours before an order can win its credit"),
     Setting(
-        "credit_rule", "order_first", "who is 落实客服: order (下单判定), payment (付款判定) or order_first (下单优先)"
+        "credit_rule",
+        CreditRule.order_first.value,
+        "who is 落实客服: order (下单判定), payment (付款判定) or order_first (下单优先)",
     ),
     Setting("fund", 100, "互查: each agent's fund at the start of a month, in yuan", "qc.mutual"),
     Setting("error_cost", 10, "互查: yuan one confirmed error costs", "qc.mutual"),
@@ -63,98 +82,57 @@ SETTINGS = (
         "api_docs", "signed_in", "web: who may read /docs, /redoc and /openapi.json: off, signed_in or public", "web"
     ),
 )
-API_DOCS = ("off", "signed_in", "public")
+SETTING = {s.name: s for s in SETTINGS}
+
+
+def default(name: str) -> Any:
+    """The default of setting `name` (a list as a tuple: the settings' dataclasses are frozen)."""
+    value = SETTING[name].default
+    return tuple(value) if isinstance(value, list) else value
 
 
 class ConfigError(KefuError):
-    """A configuration value is wrong; the message names the file, key and reason."""
+    """A configuration value is wrong; `problems` names each one's file, line, key and reason."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
 
 
-@dataclass(frozen=True)
-class Params:
-    """The KPI parameters (spec §5)."""
-
-    slow_threshold_s: int = 60
-    after_sales_days: int = 15
-    attribution_hours: int = 72
-    credit_rule: str = "order_first"
-
-    def __post_init__(self) -> None:
-        problems = param_problems(vars(self))
-        if problems:
-            raise ConfigError("; ".join(problems))
-
-    def override(self, **values: Any) -> Params:
-        """A copy with the given values, ignoring the ones that are None (unset CLI options)."""
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+# -- the types of the values: each checks its value and says what it must be ---------------------------------------
 
 
-def param_problems(values: dict[str, Any]) -> list[str]:
-    """Every problem with a set of parameter values (all of them, not just the first)."""
-    problems = []
-    known = {f.name for f in fields(Params)}
-    for key in values.keys() - known:
-        problems.append(f"unknown parameter {key!r} (known: {', '.join(sorted(known))})")
-    for key in ("slow_threshold_s", "after_sales_days", "attribution_hours"):
-        value = values.get(key, 0)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            problems.append(f"{key} must be a whole number ≥ 0, got {value!r}")
-    if values.get("credit_rule", "order_first") not in CREDIT_RULES:
-        problems.append(f"credit_rule must be one of {', '.join(CREDIT_RULES)}, got {values['credit_rule']!r}")
-    return problems
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"must be a whole number ≥ 0, got {value!r}")
+    return value
 
 
-@dataclass(frozen=True)
-class Mutual:
-    """互查 mutual-inspection fund settings (`[qc.mutual]`, docs/qc-review.md)."""
-
-    fund: float = 100
-    error_cost: float = 10
-    supervisor_multiplier: float = 2
-    warning_only_months: tuple[str, ...] = ()
+def _yuan(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or round(value, 2) != value:
+        raise ValueError(f"must be a number ≥ 0 with at most two decimals, got {value!r}")
+    return value
 
 
-def mutual_problems(values: dict[str, Any]) -> list[str]:
-    """Every problem with a `[qc.mutual]` table."""
-    known = {f.name for f in fields(Mutual)}
-    problems = [f"[qc.mutual] unknown key {k!r} (known: {', '.join(sorted(known))})" for k in values.keys() - known]
-    for key in ("fund", "error_cost", "supervisor_multiplier"):
-        value = values.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or round(value, 2) != value:
-            problems.append(f"[qc.mutual] {key} must be a number ≥ 0 with at most two decimals, got {value!r}")
-    months = values.get("warning_only_months", [])
-    if not isinstance(months, list) or not all(isinstance(m, str) and _is_month(m) for m in months):
-        problems.append(f'[qc.mutual] warning_only_months must be a list of "YYYY-MM", got {months!r}')
-    return problems
+def _one_of(choices: tuple[str, ...]) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return choices[choices.index(value)]  # the text, also of a CreditRule
+
+    return BeforeValidator(check)
 
 
-def _is_month(text: str) -> bool:
-    try:
-        return len(text) == 7 and bool(dt.date.fromisoformat(text + "-01"))
-    except ValueError:
-        return False
+def _months(value: Any) -> Any:
+    if not isinstance(value, list | tuple) or not all(is_month(m) for m in value):
+        raise ValueError(f'must be a list of "YYYY-MM", got {value!r}')
+    return tuple(value)
 
 
-@dataclass(frozen=True)
-class Web:
-    """`[web]`: what `kefu serve` trusts and shows (docs/security.md)."""
-
-    trusted_proxies: tuple[str, ...] = ()
-    api_docs: str = "signed_in"
-
-
-def web_problems(values: dict[str, Any]) -> list[str]:
-    """Every problem with a `[web]` table."""
-    known = {f.name for f in fields(Web)}
-    problems = [f"[web] unknown key {k!r} (known: {', '.join(sorted(known))})" for k in values.keys() - known]
-    proxies = values.get("trusted_proxies", [])
-    if not isinstance(proxies, list) or not all(isinstance(p, str) and _is_network(p) for p in proxies):
-        problems.append(
-            f'[web] trusted_proxies must be a list of IP addresses or networks ("10.0.0.5", "10.0.0.0/24"), got {proxies!r}'
-        )
-    if values.get("api_docs", "signed_in") not in API_DOCS:
-        problems.append(f"[web] api_docs must be one of {', '.join(API_DOCS)}, got {values['api_docs']!r}")
-    return problems
+def _networks(value: Any) -> Any:
+    if not isinstance(value, list | tuple) or not all(isinstance(p, str) and _is_network(p) for p in value):
+        raise ValueError(f'must be a list of IP addresses or networks ("10.0.0.5", "10.0.0.0/24"), got {value!r}')
+    return tuple(value)
 
 
 def _is_network(text: str) -> bool:
@@ -165,10 +143,114 @@ def _is_network(text: str) -> bool:
         return False
 
 
+def _name(value: Any) -> Any:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be a name, got {value!r}")
+    return value
+
+
+def _zone(value: Any) -> Any:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"must be an IANA time zone such as Asia/Shanghai, got {value!r}") from None
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Yuan = Annotated[int | float, BeforeValidator(_yuan)]  # 100 stays 100 in a written kefu.toml
+Months = Annotated[tuple[str, ...], BeforeValidator(_months)]
+Networks = Annotated[tuple[str, ...], BeforeValidator(_networks)]
+Name = Annotated[str, BeforeValidator(_name)]
+Zone = Annotated[str, BeforeValidator(_zone)]
+
+
+_FIELD_TYPES: dict[type, dict[str, TypeAdapter]] = {}  # each settings dataclass's fields, as pydantic checks them
+
+
+def _field_types(cls: type) -> dict[str, TypeAdapter]:
+    if cls not in _FIELD_TYPES:
+        hints = get_type_hints(cls, include_extras=True)
+        _FIELD_TYPES[cls] = {f.name: TypeAdapter(hints[f.name]) for f in fields(cls)}
+    return _FIELD_TYPES[cls]
+
+
+def _check(settings: Any, section: str) -> None:
+    """Check (and normalise: lists become tuples) every value of a settings dataclass against its annotation."""
+    problems = []
+    for name, adapter in _field_types(type(settings)).items():
+        try:
+            object.__setattr__(settings, name, adapter.validate_python(getattr(settings, name)))
+        except ValidationError as exc:
+            problems += [f"[{section}] {name} {_reason(err)}" for err in exc.errors()]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _reason(err: Any) -> str:
+    if err["type"] in ("missing", "missing_argument"):
+        return "is missing"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+# -- the settings, a table of kefu.toml each --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Params:
+    """The KPI parameters (spec §5), `[kpi]`."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    slow_threshold_s: WholeNumber = default("slow_threshold_s")
+    after_sales_days: WholeNumber = default("after_sales_days")
+    attribution_hours: WholeNumber = default("attribution_hours")
+    credit_rule: Annotated[str, _one_of(CREDIT_RULES)] = default("credit_rule")
+
+    def __post_init__(self) -> None:
+        _check(self, "kpi")
+
+    def override(self, **values: Any) -> Params:
+        """A copy with the given values, ignoring the ones that are None (unset CLI options)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Mutual:
+    """互查 mutual-inspection fund settings (`[qc.mutual]`, docs/qc-review.md)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    fund: Yuan = default("fund")
+    error_cost: Yuan = default("error_cost")
+    supervisor_multiplier: Yuan = default("supervisor_multiplier")
+    warning_only_months: Months = default("warning_only_months")
+
+    def __post_init__(self) -> None:
+        _check(self, "qc.mutual")
+
+
+@dataclass(frozen=True)
+class Web:
+    """`[web]`: what `kefu serve` trusts and shows (docs/security.md)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    trusted_proxies: Networks = default("trusted_proxies")
+    api_docs: Annotated[str, _one_of(API_DOCS)] = default("api_docs")
+
+    def __post_init__(self) -> None:
+        _check(self, "web")
+
+
 @dataclass(frozen=True)
 class Shop:
-    name: str
-    timezone: str = "Asia/Shanghai"
+    """`[[shops]]`: a shop's name and time zone."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    name: Name
+    timezone: Zone = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -179,35 +261,67 @@ class Config:
     web: Web = Web()
 
 
+# -- kefu.toml -------------------------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _QcTables(_Model):
+    mutual: Mutual = Mutual()
+
+
+class _File(_Model):
+    """The layout of kefu.toml; the tables are the dataclasses above."""
+
+    kpi: Params = Params()
+    qc: _QcTables = _QcTables()
+    web: Web = Web()
+    shops: list[Shop] = []
+
+
+#: table path in kefu.toml -> its dataclass (whose fields are the table's keys)
+TABLES: dict[tuple[str, ...], type] = {("kpi",): Params, ("qc", "mutual"): Mutual, ("web",): Web, ("shops",): Shop}
+
+
 def load_config(path: Path) -> Config:
-    """Read `kefu.toml`; a missing file means all defaults."""
+    """Read `kefu.toml`; a missing file means all defaults. ConfigError names every problem's line and key."""
     if not path.exists():
         return Config()
+    text = path.read_text(encoding="utf-8")
+    data = load(text, str(path), ConfigError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    problems = param_problems(data.get("kpi", {}))
-    mutual = data.get("qc", {}).get("mutual", {})
-    problems += mutual_problems(mutual)
-    web = data.get("web", {})
-    problems += web_problems(web)
-    shops = []
-    for i, raw in enumerate(data.get("shops", [])):
-        if not isinstance(raw, dict) or not raw.get("name"):
-            problems.append(f"[[shops]] #{i + 1} needs a name")
+        found = _File.model_validate(data)
+    except ValidationError as exc:
+        lines = key_lines(text)
+        raise ConfigError([f"{where(str(path), lines, err['loc'])}: {_problem(err)}" for err in exc.errors()]) from None
+    return Config(found.kpi, tuple(found.shops), found.qc.mutual, found.web)
+
+
+def _problem(err: Any) -> str:
+    """A pydantic error of kefu.toml as the table, the key and what is wrong with it."""
+    loc = tuple(err["loc"])
+    for table, cls in TABLES.items():
+        if loc[: len(table)] != table:
             continue
-        tz = raw.get("timezone", "Asia/Shanghai")
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"[[shops]] {raw['name']!r}: unknown timezone {tz!r}")
-        shops.append(Shop(raw["name"], tz))
-    if problems:
-        raise ConfigError(f"{path}: " + "; ".join(problems))
-    mutual = {**mutual, "warning_only_months": tuple(mutual.get("warning_only_months", ()))}
-    web = {**web, "trusted_proxies": tuple(web.get("trusted_proxies", ()))}
-    return Config(Params(**data.get("kpi", {})), tuple(shops), Mutual(**mutual), Web(**web))
+        rest = loc[len(table) :]
+        if table == ("shops",):
+            if not rest:
+                return "[[shops]] must be tables ([[shops]] with name and timezone)"
+            head, rest = f"[[shops]] #{int(rest[0]) + 1}", rest[1:]
+        else:
+            head = f"[{'.'.join(table)}]"
+        if not rest:
+            return f"{head} must be a table"
+        known = ", ".join(f.name for f in fields(cls))
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+            return f"{head} unknown key {rest[0]!r} (known: {known})"
+        return f"{head} {rest[0]} {_reason(err)}"
+    name = ".".join(map(str, loc))
+    if err["type"] == "extra_forbidden":
+        return f"unknown table [{name}] (known: {', '.join('.'.join(t) for t in TABLES)})"
+    return f"[{name}] must be a table"
 
 
 def render_config(config: Config) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,12 @@ import pyarrow as pa
 
 from kefu.errors import KefuError
 from kefu.metrics.registry import BY_KEY
-from kefu.workspace import scalar
+from kefu.month import is_month
+from kefu.schema import WEB_TARGETS
+from kefu.workspace import ensure_tables, scalar
 
 SCOPES = ("shop", "team", "agent")
-COLUMNS = ("month", "shop", "scope", "subject", "metric", "value")
-
-DDL = """CREATE TABLE IF NOT EXISTS web_targets (
-    month VARCHAR NOT NULL, shop VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL,
-    metric VARCHAR NOT NULL, value DOUBLE NOT NULL, PRIMARY KEY (month, shop, scope, subject, metric))"""
+COLUMNS = WEB_TARGETS.column_names
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,8 @@ class TargetError(KefuError):
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    """Create web_targets (declared in kefu.schema) when missing."""
+    ensure_tables(con, (WEB_TARGETS,))
 
 
 def parse_row(
@@ -68,7 +66,7 @@ def parse_row(
     if missing:
         return None, [f"{where}: missing {', '.join(missing)}"]
     month, shop, scope, subject, metric, raw = (get[c] for c in COLUMNS)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if not is_month(month):
         problems.append(f"{where}: month {month!r} is not YYYY-MM")
     if scope not in SCOPES:
         problems.append(f"{where}: scope {scope!r} is not one of {', '.join(SCOPES)}")

@@ -23,6 +23,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from kefu.errors import KefuError
+from kefu.schema import WEB_TABLES
+from kefu.workspace import ensure_tables as ensure_declared
 from kefu.workspace import scalar
 
 #: Roles, and what each one sees (enforced by kefu.web.permissions).
@@ -40,16 +42,6 @@ PASSWORD_RULE = (
 )
 MIN_PASSWORD = 10
 
-DDL = (
-    """CREATE TABLE IF NOT EXISTS web_users (
-        name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, shops VARCHAR[] NOT NULL,
-        agent VARCHAR, employer VARCHAR, password_hash VARCHAR NOT NULL,
-        created_at TIMESTAMP NOT NULL, disabled BOOLEAN NOT NULL DEFAULT false, sessions_from TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS web_audit (
-        ts TIMESTAMP NOT NULL, user_name VARCHAR, action VARCHAR NOT NULL, object VARCHAR, ip VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS web_shop_settings (
-        shop VARCHAR PRIMARY KEY, hide_names_in_ranking BOOLEAN NOT NULL DEFAULT false)""",
-)
 COLUMNS = "name, role, shops, agent, employer, disabled, sessions_from, created_at"
 
 _hasher = PasswordHasher()
@@ -83,15 +75,8 @@ class User:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in DDL:
-        con.execute(ddl)
-    has = scalar(
-        con,
-        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND table_name = 'web_users' "
-        "AND column_name = 'sessions_from'",
-    )
-    if not has:  # workspaces made before sessions could be ended
-        con.execute("ALTER TABLE web_users ADD COLUMN sessions_from TIMESTAMP")
+    """Create web_users, web_audit and web_shop_settings (kefu.schema) when missing, with the columns added since."""
+    ensure_declared(con, WEB_TABLES)
 
 
 # -- rules --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,20 +18,11 @@ import duckdb
 import ibis
 
 from kefu.config import Config, load_config, render_config
-from kefu.schema import HISTORY, HISTORY_COLUMNS, PROVENANCE, SQL_TYPES, TABLES
+from kefu.errors import KefuError
+from kefu.schema import CORE, ON_DEMAND, Table, add_column_sql, create_sql
 
 DB_FILE = "kefu.duckdb"
 CONFIG_FILE = "kefu.toml"
-
-#: Book-keeping tables of the import (see kefu.ingest).
-LEDGER_DDL = (
-    """CREATE TABLE IF NOT EXISTS imports (
-        import_id INTEGER, file VARCHAR, sha256 VARCHAR, format VARCHAR, encoding VARCHAR,
-        tbl VARCHAR, read BIGINT, accepted BIGINT, rejected BIGINT, added BIGINT,
-        imported_at TIMESTAMP DEFAULT current_timestamp, updated BIGINT, changed VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS rejects (
-        import_id INTEGER, file VARCHAR, line BIGINT, tbl VARCHAR, reason VARCHAR, raw VARCHAR)""",
-)
 
 
 @contextmanager
@@ -60,52 +51,58 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> A
     return fetch_one(con, sql, params)[0]
 
 
-def _table_columns() -> dict:
-    """The columns of every canonical table and its history table, as this kefu declares them."""
-    columns = {table.name: table.columns + PROVENANCE for table in TABLES.values()}
-    return columns | {HISTORY[name]: columns[name] + HISTORY_COLUMNS for name in HISTORY}
+def _upgrade_sql(con: duckdb.DuckDBPyConnection, tables: Iterable[Table], existing: Iterable[Table] = ()) -> list[str]:
+    """The statements that bring the declared tables (kefu.schema) up to date: each of `tables` that is missing,
+    and each column an earlier kefu's table of `tables` or `existing` lacks (a missing one of `existing` stays so)."""
+    present: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main'"
+    ).fetchall():
+        present.setdefault(table, set()).add(column)
+    tables = tuple(tables)
+    out = []
+    for table in (*tables, *existing):
+        have = present.get(table.name)
+        if have is not None:
+            out += [add_column_sql(table.name, c) for c in table.columns if c.name not in have]
+    return [create_sql(t) for t in tables if t.name not in present] + out
 
 
-#: Columns added to the ledger since its first version (LEDGER_DDL has them for a new workspace).
-LEDGER_ADDED = (("imports", "updated", "BIGINT"), ("imports", "changed", "VARCHAR"))
+def ensure_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[Table]) -> None:
+    """Create the declared tables that are missing and add the columns an earlier kefu's tables lack."""
+    for sql in _upgrade_sql(con, tables):
+        con.execute(sql)
 
 
-def _missing_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    """(table, column, type) of the declared tables' columns missing from the file: those of tables an earlier
-    kefu made before the column existed, and every column of a table it never made."""
-    present = set(
-        con.execute(
-            "SELECT table_name, column_name FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND schema_name = 'main'"
-        ).fetchall()
-    )
-    wanted = [(name, c.name, SQL_TYPES[c.kind]) for name, cols in _table_columns().items() for c in cols]
-    tables = {t for t, _ in present}
-    return [
-        (t, c, k)
-        for t, c, k in [*wanted, *LEDGER_ADDED]
-        if (t, c) not in present and (t in tables or t in HISTORY.values())
-    ]
+def _outdated_sql(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What this kefu changes in a workspace when it opens it for writing: the core tables, created when missing,
+    and the columns missing from any declared table an earlier kefu made (those made on demand too; the pay
+    inputs, declared in kefu.pay.inputs, gain theirs when next written)."""
+    return _upgrade_sql(con, CORE, ON_DEMAND)
 
 
 def upgrade(path: Path) -> None:
-    """Bring a workspace made by an earlier kefu up to this one's tables (new tables and columns, empty; no row
-    changes), so read-only commands and the web server work on it straight after an upgrade of kefu."""
+    """Bring a workspace made by an earlier kefu up to this one's tables (new tables empty, new columns empty or
+    their declared default; no value changes), so read-only commands and the web server work on it straight
+    after an upgrade of kefu."""
     con = connect(Path(path) / DB_FILE, read_only=True)
     try:
-        outdated = bool(_missing_columns(con))
+        outdated = bool(_outdated_sql(con))
     finally:
         con.close()
     if outdated:
         Workspace.open(path).close()
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(KefuError):
     """The folder is not a usable workspace."""
 
 
 class WorkspaceBusy(WorkspaceError):
     """Another process holds kefu.duckdb (DuckDB allows one writer, and a writer excludes readers)."""
+
+    status = 503  # try again in a moment
 
 
 #: Seconds a command waits for kefu.duckdb while another process holds it (`kefu serve` writes for milliseconds).
@@ -180,14 +177,9 @@ class Workspace:
         return ws
 
     def create_tables(self) -> None:
-        for name, cols in _table_columns().items():
-            ddl = ", ".join(f'"{c.name}" {SQL_TYPES[c.kind]}' for c in cols)
-            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({ddl})')
-        for ddl in LEDGER_DDL:
-            self.con.execute(ddl)
-        # A workspace made by an earlier kefu lacks the columns added since: add them, empty.
-        for name, column, kind in _missing_columns(self.con):
-            self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
+        """The core tables; in a workspace made by an earlier kefu, also the columns added since."""
+        for sql in _outdated_sql(self.con):
+            self.con.execute(sql)
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)
@@ -206,3 +198,24 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- a workspace through a connection its caller owns (the web server's snapshot and writes) -------------
+
+
+class WorkspaceView(Workspace):
+    """The tables and settings of a workspace through a connection the caller opened and closes: a cursor of a
+    connection shared between threads (DuckDB serves a connection to one thread at a time, its cursors each to
+    their own), or the file opened for one write. It is a `Workspace`, the one handle domain code (kefu.qc,
+    kefu.pay, kefu.reports) takes; kefu.web.store hands one to every read and write. Its Ibis backend is made on
+    first use: 3 ms, more than most of the plain reads it serves."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, path: Path | None = None):
+        self.con, self.config, self.path = con, config, path
+        self._ibis: Any = None
+
+    @property
+    def ibis(self) -> Any:
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis

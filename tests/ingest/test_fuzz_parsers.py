@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from kefu.ingest.pipeline import import_paths
 from kefu.schema import TABLES
@@ -131,7 +132,7 @@ def folders(tmp_path_factory):
 
 # No shrinking: it would re-run imports for minutes; the failing folder is printed as generated.
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

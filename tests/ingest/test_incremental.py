@@ -8,8 +8,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from kefu.derive import Changes, refresh_derived
 from kefu.ingest.pipeline import import_paths
-from kefu.metrics.derived import STORED, Changes, refresh_derived
+from kefu.metrics.derived import STORED
 from kefu.simulate import simulate
 from kefu.workspace import Workspace
 

@@ -19,10 +19,11 @@ from shops import DAY, at, msg, order, shop
 
 from kefu import api
 from kefu.config import Params
+from kefu.derive import workspace_sources
 from kefu.engines.compiled import compiled_query, kpi_arrow
 from kefu.ingest.pipeline import import_paths
 from kefu.metrics.compiled import kpi_key
-from kefu.metrics.derived import CUBE, DERIVED, workspace_sources
+from kefu.metrics.derived import CUBE, DERIVED
 from kefu.metrics.kpis import WHEN, WHO, kpi_table
 from kefu.metrics.output import to_records
 from kefu.simulate import simulate

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 
 from kefu.config import Params
+from kefu.derive import workspace_sources
 from kefu.ingest.pipeline import import_paths
-from kefu.metrics.derived import workspace_sources
 from kefu.metrics.kpis import kpi_table
 from kefu.metrics.output import to_records
 from kefu.metrics.registry import BY_KEY

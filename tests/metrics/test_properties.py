@@ -10,6 +10,7 @@ import ibis
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from kefu.config import Params
 from kefu.metrics.derived import derive
@@ -18,31 +19,42 @@ from kefu.metrics.output import to_records
 from kefu.schema import TABLES
 
 START = dt.datetime(2026, 11, 10, 22, 0, 0)
-ACCOUNTS = ("s:ann", "s:bob", "s:bot")
+ACCOUNTS = ("ann", "bob", "bot")
 BUYERS = ("b1", "b2", "b3")
+SHOPS = ("s0", "s1", "s2")
 
 
 @st.composite
-def shops(draw):
+def one_shop(draw, shop: str):
     """A few buyers chatting with two humans and a bot around midnight, some orders."""
     n = draw(st.integers(1, 40))
     rows = []
     for _ in range(n):
         agent = draw(st.sampled_from(ACCOUNTS))
-        sender = draw(st.sampled_from(("buyer", "bot" if agent == "s:bot" else "agent", "transfer")))
-        if sender == "transfer" and agent == "s:bot":
+        sender = draw(st.sampled_from(("buyer", "bot" if agent == "bot" else "agent", "transfer")))
+        if sender == "transfer" and agent == "bot":
             sender = "buyer"
         # Seconds on a coarse grid so that same-second ties happen often.
         ts = START + dt.timedelta(seconds=draw(st.integers(0, 40)) * 450)
-        rows.append(
-            (ts, "s", draw(st.sampled_from(BUYERS)), agent, sender, draw(st.sampled_from(("在吗", "好的", ""))))
-        )
+        buyer, text = draw(st.sampled_from(BUYERS)), draw(st.sampled_from(("在吗", "好的", "")))
+        rows.append((ts, shop, buyer, f"{shop}:{agent}", sender, text))
     orders = []
     for i in range(draw(st.integers(0, 6))):
         created = START + dt.timedelta(seconds=draw(st.integers(-3 * 86400, 2 * 86400)))
         paid = created + dt.timedelta(seconds=draw(st.integers(0, 3 * 86400))) if draw(st.booleans()) else None
         amount = draw(st.decimals(min_value=0, max_value=999, places=2, allow_nan=False))
-        orders.append((f"o{i}", "s", draw(st.sampled_from(BUYERS)), created, paid, amount, None))
+        orders.append((f"o{i}", shop, draw(st.sampled_from(BUYERS)), created, paid, amount, None))
+    return rows, orders
+
+
+@st.composite
+def shops(draw):
+    """One to three shops (s0, s1, s2) in one example, so each compiled query checks several; the parameters."""
+    rows, orders = [], []
+    for i in range(draw(st.integers(1, 3))):
+        shop_rows, shop_orders = draw(one_shop(f"s{i}"))
+        rows += shop_rows
+        orders += shop_orders
     params = Params(
         slow_threshold_s=draw(st.sampled_from((0, 60, 600))),
         after_sales_days=draw(st.sampled_from((0, 1, 15))),
@@ -66,7 +78,7 @@ def sources(messages: list[tuple], orders: list[tuple]) -> Sources:
     return Sources(
         messages=table("messages", messages),
         orders=table("orders", orders),
-        agents=table("agents", [("s:bot", "bot", "s", None, "bot", "in_house", True)]),
+        agents=table("agents", [(f"{shop}:bot", "bot", shop, None, "bot", "in_house", True) for shop in SHOPS]),
         ratings=table("ratings", []),
         complaints=table("complaints", []),
     )
@@ -82,7 +94,7 @@ def kpis(src: Sources, by: str, params: Params) -> list[dict]:
     return to_records(kpi_table(src, by.split(","), params).execute())
 
 
-FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
@@ -90,7 +102,7 @@ FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthChe
 def test_counts_are_consistent(shop):
     messages, orders, params = shop
     for row in kpis(sources(messages, orders), "agent,day", params):
-        assert row["agent"] != "s:bot"
+        assert not row["agent"].endswith(":bot")
         assert 0 <= row["received_buyers"] <= row["consult_buyers"]
         assert 0 <= row["answered_questions"] <= row["questions"]
         assert row["consult_buyers"] <= row["questions"]
@@ -106,12 +118,13 @@ def test_counts_are_consistent(shop):
 @given(shops())
 def test_agents_sales_plus_silent_sales_are_all_paid_sales(shop):
     messages, orders, params = shop
-    paid = sum((o[5] for o in orders if o[4] is not None), start=0)
     by_shop = kpis(sources(messages, orders), "shop,month", params)
-    credited = sum(r["sales_amount"] for r in by_shop)
-    silent = sum(r["silent_sales"] for r in by_shop)
-    assert round(credited + silent, 2) == round(float(paid), 2)
-    assert sum(r["attributed_orders"] + r["silent_orders"] for r in by_shop) == sum(o[4] is not None for o in orders)
+    for name in {o[1] for o in orders}:
+        paid = [o for o in orders if o[1] == name and o[4] is not None]
+        rows = [r for r in by_shop if r["shop"] == name]
+        credited_and_silent = sum(r["sales_amount"] + r["silent_sales"] for r in rows)
+        assert round(credited_and_silent, 2) == round(float(sum((o[5] for o in paid), start=0)), 2), name
+        assert sum(r["attributed_orders"] + r["silent_orders"] for r in rows) == len(paid), name
 
 
 @FAST
@@ -125,7 +138,7 @@ def test_shuffled_rows_give_identical_output(shop, rnd: random.Random):
     )
 
 
-@settings(FAST, max_examples=8)
+@settings(FAST, max_examples=examples(8))
 @given(shops())
 def test_stored_derived_tables_give_the_same_kpis_as_the_canonical_tables(shop):
     # What an import materialises (questions, order contacts, consultations, message counts, the
@@ -170,11 +183,11 @@ ADDITIVE = (
 def test_agents_and_hours_add_up_to_the_shop_day(shop):
     messages, orders, params = shop
     src = sources(messages, orders)
-    per_shop = {r["day"]: r for r in kpis(src, "shop,day", params)}
+    per_shop = {(r["shop"], r["day"]): r for r in kpis(src, "shop,day", params)}
     for by in ("agent,day", "shop,day,hour"):
         rows = kpis(src, by, params)
         for key in ADDITIVE:
-            totals: dict[str, int] = {}
+            totals: dict[tuple, int] = {}
             for row in rows:
-                totals[row["day"]] = totals.get(row["day"], 0) + row[key]
-            assert totals == {day: r[key] for day, r in per_shop.items() if day in totals}, (by, key)
+                totals[row["shop"], row["day"]] = totals.get((row["shop"], row["day"]), 0) + row[key]
+            assert totals == {k: r[key] for k, r in per_shop.items() if k in totals}, (by, key)

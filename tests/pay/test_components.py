@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from kefu.pay import components as c
-from kefu.pay.model import MutualAccount, MutualError, Prize
+from kefu.pay.model import MutualAccount, MutualMistake, Prize
 from kefu.pay.scheme import Commission, Condition, KpiScore, MutualFund, Pool, Prizes, Ranking, Threshold
 from kefu.pay.slip import rmb_upper
 
@@ -169,7 +169,7 @@ def test_prizes_and_limits():
 def fund(*sources: str, warning_only: bool = False, start: str = "100") -> MutualAccount:
     """A ledger row as kefu.qc.ledger works it out: 10 an error, 20 one QC found that nobody reported."""
     errors = tuple(
-        MutualError(s, dt.date(2026, 11, i + 1), f"差错{i + 1}", D("10.00") if s == "peer" else D("20.00"))
+        MutualMistake(s, dt.date(2026, 11, i + 1), f"差错{i + 1}", D("10.00") if s == "peer" else D("20.00"))
         for i, s in enumerate(sources)
     )
     costs = sum((e.cost for e in errors), D("0.00"))

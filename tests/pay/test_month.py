@@ -50,10 +50,11 @@ def test_refunds_count_in_the_month_they_finished_for_the_credited_agent(data):
 
 def test_credited_sales_are_the_engines_to_the_cent(month_ws, data):
     from kefu import api
-    from kefu.pay.sources import month_range
+    from kefu.month import Month
 
+    month = Month.parse(MONTH)
     with Workspace.open(month_ws, read_only=True) as ws:
-        records = api.kpis(ws, ["agent", "month"], None, *month_range(MONTH))
+        records = api.kpis(ws, ["agent", "month"], None, month.first, month.last)
     assert records and all(
         data.values[r["agent"]]["sales_amount"] == D(str(r["sales_amount"])).quantize(D("0.01")) for r in records
     )

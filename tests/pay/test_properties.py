@@ -7,9 +7,10 @@ from decimal import Decimal as D
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from kefu.pay import components as c
-from kefu.pay.model import AgentInfo, MonthData, MutualAccount, MutualError, Prize
+from kefu.pay.model import AgentInfo, MonthData, MutualAccount, MutualMistake, Prize
 from kefu.pay.output import slip_summary
 from kefu.pay.payroll import compute
 from kefu.pay.scheme import Commission, Scheme
@@ -100,7 +101,7 @@ def mutual_fund(draw):
     """An agent's 互查 fund as kefu.qc.ledger works it out: the fund less each error's cost, never below 0."""
     start, peer, supervisor = draw(amounts), draw(amounts), draw(amounts)
     errors = tuple(
-        MutualError(source, dt.date(2026, 11, 1), "x", peer if source == "peer" else supervisor)
+        MutualMistake(source, dt.date(2026, 11, 1), "x", peer if source == "peer" else supervisor)
         for source in draw(st.lists(st.sampled_from(["peer", "supervisor"]), max_size=8))
     )
     costs = sum((e.cost for e in errors), D("0.00"))
@@ -201,7 +202,7 @@ def scheme(draw):
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(month(), scheme())
 def test_total_is_the_exact_sum_of_the_components(data, s):
     payroll = compute(data, [s])

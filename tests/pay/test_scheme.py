@@ -10,7 +10,7 @@ import pytest
 
 from kefu.pay.model import AgentInfo
 from kefu.pay.scheme import SchemeError, assign, load_schemes, parse_scheme, select
-from kefu.pay.tomlpos import key_lines
+from kefu.tomlpos import key_lines
 from tests.pay.month import PRESALES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "schemes"
@@ -31,7 +31,7 @@ def test_the_examples_are_valid():
 
 def test_bad_toml_names_file_and_line():
     found = problems(HEAD + "[base\namount = 1\n")
-    assert len(found) == 1 and found[0].startswith("s.toml: not valid TOML") and "line 5" in found[0]
+    assert len(found) == 1 and found[0].startswith("s.toml:5: not valid TOML")
 
 
 def test_unknown_kpi_key_names_line_key_and_suggestion():
@@ -118,7 +118,7 @@ def test_semantic_checks():
         'name = "x"\neffective_from = "2026-11"\n[applies_to]\nroles = ["sales"]\n'
     )
     assert "applies_to needs at least one" in parse_problems('name = "x"\neffective_from = "2026-11"\n[applies_to]\n')
-    assert "'2026-13' is not a month" in parse_problems(
+    assert "month '2026-13' is not YYYY-MM" in parse_problems(
         'name = "x"\neffective_from = "2026-13"\n[applies_to]\nroles = ["qc"]\n'
     )
 
@@ -202,7 +202,7 @@ def test_load_schemes_collects_problems_of_every_file(tmp_path):
     with pytest.raises(SchemeError) as exc:
         load_schemes([tmp_path])
     assert any(p.startswith(f"{tmp_path / 'a.toml'}:1: name:") for p in exc.value.problems)
-    assert any(p.startswith(f"{tmp_path / 'b.toml'}: not valid TOML") for p in exc.value.problems)
+    assert any(p.startswith(f"{tmp_path / 'b.toml'}:1: not valid TOML") for p in exc.value.problems)
 
 
 def test_key_lines_follow_arrays_of_tables_and_inline_arrays():

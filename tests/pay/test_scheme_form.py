@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from kefu.i18n import MESSAGES
 from kefu.pay.measures import KPI_KEYS, MEASURES
@@ -146,7 +147,7 @@ def schemes(draw) -> Scheme:
     return Scheme.model_validate(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schemes())
 def test_a_valid_scheme_round_trips_through_the_form(scheme):
     fields = scheme_fields(scheme)
@@ -227,7 +228,7 @@ def test_text_where_a_number_belongs_is_refused_next_to_its_input():
         parse_scheme(form_toml(posted), "schemes/x.toml")
     form = build_form(unflatten(posted), exc.value.problems)
     inputs = {i.name: i for i in form.top.inputs}
-    assert inputs["effective_from"].errors == ["'2026-13' is not a month YYYY-MM"]
+    assert inputs["effective_from"].errors == ["month '2026-13' is not YYYY-MM"]
     base = {i.name: i for i in form.sections[1].inputs}
     assert (
         base["base.amount"].errors == ["'三千' is not a number (write 0.9 or \"90%\")"]

@@ -6,6 +6,7 @@ import ibis
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from kefu.qc.checksum import GB11643_CHECK, GB11643_WEIGHTS, gb11643_ok, gb11643_valid, luhn_ok, luhn_valid
 
@@ -36,19 +37,19 @@ def test_known_numbers():
     ) == [True, True, True, False, False]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.text("0123456789", min_size=10, max_size=21), min_size=1, max_size=40))
 def test_luhn_in_the_engine_equals_the_reference(values):
     assert engine(luhn_valid, values) == [luhn_ok(v) for v in values]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.text("0123456789X", min_size=16, max_size=19), min_size=1, max_size=40))
 def test_gb11643_in_the_engine_equals_the_reference(values):
     assert engine(gb11643_valid, values) == [gb11643_ok(v) for v in values]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.text("0123456789", min_size=15, max_size=18), st.data())
 def test_luhn_catches_every_single_digit_error(body, data):
     number = with_luhn_digit(body)
@@ -58,7 +59,7 @@ def test_luhn_catches_every_single_digit_error(body, data):
     assert engine(luhn_valid, [number, typo]) == [True, False]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.text("0123456789", min_size=17, max_size=17), st.data())
 def test_gb11643_catches_every_single_digit_error(body, data):
     number = with_gb_check(body)

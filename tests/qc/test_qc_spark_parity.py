@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from shops import order, shop
 from test_engine import chats
 
 from kefu.config import Params
-from kefu.metrics.derived import workspace_sources
+from kefu.derive import workspace_sources
 from kefu.qc.engine import inspect
 from kefu.qc.rules import load_rules
 
@@ -32,17 +30,6 @@ COLUMNS = [
     "occurrences",
     "evidence",
 ]
-
-
-@pytest.fixture(scope="module")
-def spark_con(tmp_path_factory):
-    if shutil.which("java") is None:
-        pytest.fail("Java is not installed: run scripts/ensure-java.sh (make install does)")
-    from kefu.engines import spark
-
-    session = spark.session(scratch=tmp_path_factory.mktemp("spark"), partitions=2, small_data=True)
-    yield spark.connect(session)
-    session.stop()
 
 
 def rows(src, rules) -> list[tuple]:

@@ -7,8 +7,9 @@ from dataclasses import asdict
 
 import pytest
 
+from kefu.qc.examples import save_rules
 from kefu.qc.rule_form import edit_rule, form_changes, rule_table, toml_value
-from kefu.qc.rules import RuleError, default_rules_text, parse_rules, save_rules
+from kefu.qc.rules import RuleError, default_rules_text, parse_rules
 from kefu.workspace import Workspace
 
 

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kefu.qc.examples import example_outcomes, example_problems
-from kefu.qc.rules import RULE_KEYS, RULES_FILE, RuleError, default_rules_text, load_rules, parse_rules, save_rules
+from kefu.qc.examples import example_outcomes, example_problems, save_rules
+from kefu.qc.rules import RULE_KEYS, RULES_FILE, RuleError, default_rules_text, load_rules, parse_rules
 
 DEFAULT = parse_rules(default_rules_text(), "default_rules.toml")
 TEXT_RULES = [r for r in DEFAULT.rules if not r.is_timing]

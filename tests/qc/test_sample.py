@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from profiles import examples
 from shops import msg, shop
 
 from kefu.qc import engine
@@ -54,7 +55,7 @@ def shops_with_findings(draw_):
     return rows, findings
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(shops_with_findings(), st.integers(1, 12), st.integers(0, 10**6), st.randoms(use_true_random=False))
 def test_reproducible_whatever_the_row_order_and_never_more_than_asked(data, per_agent, seed, rnd):
     rows, findings = data
@@ -69,7 +70,7 @@ def test_reproducible_whatever_the_row_order_and_never_more_than_asked(data, per
         assert [p[6] for p in mine] == list(range(1, len(mine) + 1))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(shops_with_findings(), st.integers(1, 12), st.integers(0, 10**6))
 def test_strata_take_turns_worst_first(data, per_agent, seed):
     rows, findings = data

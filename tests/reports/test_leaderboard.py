@@ -156,3 +156,139 @@ def test_docs_list_the_sales_metrics():
     section = text.split("## Role-aware ranking")[1].split("\n## ")[0]
     listed = set(re.findall(r"`([a-z_0-9]+)`", section.split("apply to pre-sales")[0].split("the selling")[1]))
     assert listed == lb.SALES_METRICS
+
+
+# -- the page: collect (through any kpis function) and page / teams_table (pure) -----------------------
+
+DAY = dt.date(2026, 11, 11)
+
+
+def fake_kpis(tables: dict, calls: list | None = None):
+    """A `kpis(by, date_from, date_to)` answering from `tables`: (by, date_from, date_to) -> records."""
+
+    def kpis(by, date_from, date_to):
+        if calls is not None:
+            calls.append((by, date_from, date_to))
+        return tables.get((by, date_from, date_to), [])
+
+    return kpis
+
+
+def test_collect_reads_one_day_from_the_agent_day_table_and_keeps_only_the_agents_listed():
+    by_day = [
+        {"agent": "s:ann", "day": "2026-11-11", "sales_amount": 300.0},
+        {"agent": "s:ann", "day": "2026-11-10", "sales_amount": 100.0},
+        {"agent": "s:ann", "day": "2026-11-04", "sales_amount": 250.0},
+        {"agent": "s:bob", "day": "2026-11-11", "sales_amount": 120.0},
+        {"agent": "t:zed", "day": "2026-11-11", "sales_amount": 999.0},  # not listed
+    ]
+    month = [{"agent": "s:ann", "sales_amount": 650.0}, {"agent": "t:zed", "sales_amount": 999.0}]
+    calls: list = []
+    kpis = fake_kpis({(("agent", "day"), None, None): by_day, (("agent",), dt.date(2026, 11, 1), DAY): month}, calls)
+    data = lb.collect(kpis, {"s:ann", "s:bob"}, DAY, DAY)
+    assert data.period == [by_day[0], by_day[3]]
+    assert data.compare == {"previous": {"s:ann": by_day[1]}, "last_week": {"s:ann": by_day[2]}}
+    assert data.mtd == {"s:ann": month[0]}
+    assert (("agent",), DAY, DAY) not in calls  # a day is never a query of its own
+
+
+def test_collect_reads_a_period_from_the_agent_grouping():
+    week = (dt.date(2026, 11, 5), DAY)
+    rows = [{"agent": "s:ann", "sales_amount": 900.0}]
+    before = [{"agent": "s:ann", "sales_amount": 700.0}]
+    kpis = fake_kpis({(("agent",), *week): rows, (("agent",), dt.date(2026, 10, 29), dt.date(2026, 11, 4)): before})
+    data = lb.collect(kpis, {"s:ann"}, *week)
+    # the week just before and the same days a week earlier are the same period here (comparison_periods)
+    assert data.period == rows and data.compare == {"previous": {"s:ann": before[0]}, "last_week": {"s:ann": before[0]}}
+
+
+def board_data() -> lb.BoardData:
+    return lb.BoardData(
+        RECORDS,
+        {"previous": {"s:ann": {"agent": "s:ann", "sales_amount": 100.0}}, "last_week": {}},
+        {"s:ann": {"agent": "s:ann", "sales_amount": 650.0}},
+    )
+
+
+def test_page_ranks_compares_and_measures_against_the_month_target():
+    targets = [Target("2026-11", "s", "agent", "s:ann", "sales_amount", 1000.0)]
+    until = dt.datetime(2026, 11, 11, 23, 0)  # the day's conversion window is open until 11-13 00:00
+    out = lb.page(
+        lb.BoardQuery("s", DAY, DAY, "sales_amount"), board_data(), ROSTER, set(ROSTER), targets, data_until=until
+    )
+    assert [(r["agent"], r["rank"]) for r in out["rows"]] == [
+        ("s:eve", 1),
+        ("s:ann", 2),
+        ("s:bob", 3),
+        ("s:cat", 1),  # after-sales: ranked by 平响 within its role
+        ("s:dan", 1),
+    ]
+    ann = out["rows"][1]
+    assert ann["vs_previous"]["sales_amount"] == 200.0 and ann["vs_last_week"]["sales_amount"] is None
+    assert ann["month_target"]["completion"] == pytest.approx(0.65) and ann["month_target"]["gap"] == -350.0
+    assert out["desc"] is True and out["columns"] == list(lb.COLUMNS) and out["month"] == "2026-11"
+    assert out["spread"]["sales_amount"]["gap"] == 380.0  # the first role's: 500 − 120
+    assert out["roles"] == ["presales", "aftersales", "refund"]
+    assert out["team_names"] == ["售前一组", "售前二组", "售后组", "退款组"]
+    assert out["comparison"] == {"previous": ["2026-11-10", "2026-11-10"], "last_week": ["2026-11-04", "2026-11-04"]}
+    assert out["provisional"] == {"inquiry_conversion": "2026-11-13", "lost_buyers": "2026-11-13"}
+    assert out["names_hidden"] is False and out["teams"] is None
+    later = lb.page(lb.BoardQuery("s", DAY, DAY, "sales_amount"), board_data(), ROSTER, set(ROSTER), [])
+    assert later["provisional"] == {}  # no data_until: nothing is known to be open
+
+
+def test_page_adds_a_ranked_metric_that_is_not_a_column_and_filters():
+    q = lb.BoardQuery("s", DAY, DAY, "converted_buyers", desc=False, employer="vendor", role="presales")
+    out = lb.page(q, board_data(), ROSTER, set(ROSTER))
+    assert out["columns"] == [*lb.COLUMNS, "converted_buyers"] and out["desc"] is False
+    assert [r["agent"] for r in out["rows"]] == ["s:bob"] and out["employer"] == "vendor"
+
+
+def test_page_hides_other_names_from_an_agent_and_ignores_the_filters_that_would_name_them():
+    q = lb.BoardQuery("s", DAY, DAY, "sales_amount", team="售前一组", employer="in_house")
+    out = lb.page(q, board_data(), ROSTER, set(ROSTER), viewer="s:bob", names_hidden=True)
+    assert out["names_hidden"] is True and out["team"] is None and out["employer"] is None
+    shown = [(r["agent"], r["name"], r["team"], r["employer"], r["me"]) for r in out["rows"] if r["role"] == "presales"]
+    assert shown == [
+        (None, None, None, None, False),
+        (None, None, None, None, False),
+        ("s:bob", "波", "售前二组", "外包甲", True),
+    ]
+
+
+def test_page_refuses_a_team_the_agents_do_not_have():
+    with pytest.raises(lb.LeaderboardError, match=r"no team '夜班' in s \(teams: 售前一组, 售前二组, 售后组, 退款组\)"):
+        lb.page(lb.BoardQuery("s", DAY, DAY, "sales_amount", team="夜班"), board_data(), ROSTER, set(ROSTER))
+
+
+def test_teams_table_lists_teams_by_name_with_their_month_to_date_against_team_targets():
+    day = dt.date(2026, 11, 15)  # half of November: counts and money are expected at half their target
+    period = [
+        {"shop": "s", "team": "B组", "consult_buyers": 5},
+        {"shop": "s", "team": None, "consult_buyers": 1},
+        {"shop": "s", "team": "A组", "consult_buyers": 9, "sales_amount": 800.0},
+        {"shop": "t", "team": "A组", "consult_buyers": 99},  # another shop
+    ]
+    mtd = [{"shop": "s", "team": "A组", "sales_amount": 1800.0}, {"shop": "t", "team": "A组", "sales_amount": 1.0}]
+    kpis = fake_kpis(
+        {(("team", "day"), None, None): [], (("team",), day, day): [], (("team",), dt.date(2026, 11, 1), day): mtd}
+    )
+    kpis_period = fake_kpis(
+        {(("team",), dt.date(2026, 11, 9), day): period, (("team",), dt.date(2026, 11, 1), day): mtd}
+    )
+    assert lb.collect_teams(kpis, "s", day, day).period == []  # one day: from the team × day table
+    data = lb.collect_teams(kpis_period, "s", dt.date(2026, 11, 9), day)
+    assert data.mtd == {"A组": mtd[0]}
+    table = lb.teams_table(data, [Target("2026-11", "s", "team", "A组", "sales_amount", 3000.0)], "s", day)
+    assert [r["team"] for r in table["rows"]] == ["A组", "B组", None]
+    assert table["rows"][0]["sales_amount"] == 800.0 and table["rows"][1]["sales_amount"] is None
+    assert set(table["rows"][0]) == {"team", *lb.COLUMNS}
+    assert table["month"] == "2026-11" and table["elapsed_share"] == 0.5 and table["columns"] == list(lb.COLUMNS)
+    (a,) = table["targets"][0]["targets"]
+    assert (a["mtd"], a["expected_to_date"], a["completion"], a["gap"], a["on_track"]) == (
+        1800.0,
+        1500.0,
+        0.6,
+        -1200.0,
+        True,
+    )

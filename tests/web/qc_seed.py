@@ -12,7 +12,7 @@ def seed_findings(store, agents: dict[str, str], day: dt.date, per_agent: int = 
     returns label -> finding ids. Idempotent: the same ids are replaced, their reviews removed."""
     rows, ids = [], {}
     for label, agent in agents.items():
-        found = store.read(
+        found = store.sql(
             """SELECT shop, agent, buyer, ts, text FROM messages WHERE agent = ? AND sender = 'agent'
                               AND ts >= ? AND ts < ? AND length(text) >= 2 ORDER BY ts, buyer LIMIT ?""",
             [agent, day, day + dt.timedelta(days=1), per_agent],
@@ -43,9 +43,10 @@ def seed_findings(store, agents: dict[str, str], day: dt.date, per_agent: int = 
             )
             ids[label].append(finding_id)
 
-    def store_rows(con):
+    def store_rows(ws):
         from kefu.qc.review import ensure_tables
 
+        con = ws.con
         ensure_tables(con)
         for r in rows:
             con.execute("DELETE FROM qc_reviews WHERE finding_id = ?", [r[0]])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, TypeAdapter
 
 from kefu.ingest.pipeline import import_paths
 from kefu.users import add_user
+from kefu.web import schemas
 from kefu.workspace import Workspace
 from tests.web.conftest import PASSWORD, csrf, login
 
@@ -194,6 +196,55 @@ def test_every_api_route_is_in_the_openapi_description(client):
     for route in client.app.routes:
         if getattr(route, "path", "").startswith("/api/"):
             assert route.path in paths
+
+
+def test_every_json_route_declares_its_answer(client):
+    """Each /api route's 200 answer is a model in the schema, not an untyped object (kefu.web.schemas)."""
+    spec = client.get("/openapi.json").json()
+    untyped = []
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            if not path.startswith("/api/"):
+                continue
+            schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+            if not (schema.get("$ref") or schema.get("items", {}).get("$ref")):
+                untyped.append(f"{method.upper()} {path}: {schema}")
+    assert not untyped, "\n".join(untyped)
+
+
+def undeclared(model: BaseModel) -> list[str]:
+    """Keys of an answer that its model does not declare, anywhere in it."""
+    found = [f"{type(model).__name__}.{k}" for k in model.model_extra or {}]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        values = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+        found += [k for v in values if isinstance(v, BaseModel) for k in undeclared(v)]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "model"),
+    [
+        ("/api/overview", {"date": "2026-11-11"}, schemas.Overview),
+        ("/api/leaderboard", {"date_from": "2026-11-10", "date_to": "2026-11-11"}, schemas.Leaderboard),
+        ("/api/heatmap", {"date_from": "2026-11-11", "date_to": "2026-11-11"}, schemas.Heatmap),
+        ("/api/losses", {"date": "2026-11-10"}, schemas.Losses),
+        ("/api/reports/daily", {"date": "2026-11-11"}, schemas.DailyReport),
+        ("/api/agents/s:ann/days/2026-11-11", {}, schemas.Drilldown),
+        ("/api/chats/s:ann/2026-11-11/b1", {}, schemas.Chat),
+        ("/api/chats/s:ann/2026-11-11", {}, list[schemas.ChatBuyer]),
+        ("/api/agents", {}, list[schemas.Agent]),
+        ("/api/me", {}, schemas.Me),
+        ("/api/health", {}, schemas.Health),
+    ],
+)
+def test_answers_are_what_their_models_say(client, path, params, model):
+    """The answers (pages' JSON twins are cached bytes, never validated on the way out) fit their declared model
+    and carry no key it does not declare."""
+    answer = client.get(path, params=params)
+    assert answer.status_code == 200, answer.text
+    found = TypeAdapter(model).validate_python(answer.json())
+    assert not [k for m in (found if isinstance(found, list) else [found]) for k in undeclared(m)]
 
 
 def test_login_is_throttled_after_five_failures(tmp_path):

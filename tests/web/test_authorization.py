@@ -400,3 +400,20 @@ def test_qc_rules_api(clients, role):
     r = clients[role].get("/api/qc/rules")
     expected = {"admin": OK, "manager": OK, "qc": OK, "anonymous": 401, "manager_elsewhere": 404}.get(role, NO)
     assert r.status_code == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "action"),
+    [
+        ("agent", "/api/overview?date=11/11/2026", "overview"),
+        ("qc", "/api/leaderboard?date_to=yesterday", "leaderboard"),
+        ("vendor", "/api/qc/ledger?month=2026-13", "qc_public"),
+        ("agent", "/api/pay/payroll?month=2026-13", "pay_payroll"),
+    ],
+)
+def test_the_role_is_checked_before_the_parameters(clients, role, path, action):
+    """Permissions are route dependencies: a role that may not use a route gets its 403 however it asks, and the
+    answer says only that (not what is wrong with the parameters, a 422 for those who may)."""
+    r = clients[role].get(path)
+    assert r.status_code == NO and r.json() == {"detail": f"role {role} may not use {action}"}
+    assert clients["admin"].get(path).status_code == 422

@@ -172,7 +172,7 @@ def test_team_targets_on_the_overview(page, app, world):
     store = app.state.store
     (team,) = [a["team"] for a in store.agents().values() if a["agent"] == world.own]
     month = world.day.strftime("%Y-%m")
-    store.write(lambda con: save(con, [Target(month, SHOP, "team", team, "sales_amount", 500000.0)]))
+    store.write(lambda ws: save(ws.con, [Target(month, SHOP, "team", team, "sales_amount", 500000.0)]))
     with store.lock:
         mtd = next(
             r

@@ -598,7 +598,7 @@ def test_run_qc_from_the_page_then_its_findings_are_in_the_queue(clients, app, w
     qc, day = clients["qc"], str(world.day)
     r = qc.post("/qc/run", data={"date_from": day, "date_to": day, "csrf_token": qc.cookies.get("kefu_csrf")})
     assert r.status_code == 303 and r.headers["location"] == f"/qc?date_from={day}&date_to={day}"
-    stored = app.state.store.con_read(lambda c: engine.findings(c, date_from=world.day, date_to=world.day))
+    stored = app.state.store.read(lambda ws: engine.findings(ws, date_from=world.day, date_to=world.day))
     people = app.state.store.agents()
     assert stored and all(f["run_at"] is not None for f in stored)
     data = qc.get(

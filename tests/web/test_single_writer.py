@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from kefu import api
+from kefu.derive import cube_is_current
 from kefu.ingest.pipeline import import_paths
-from kefu.metrics.derived import cube_is_current
 from kefu.targets import load
 from kefu.users import add_user, audit_log
 from kefu.web.store import Store
@@ -264,10 +264,10 @@ def test_a_web_write_gives_up_with_a_clear_error_and_the_audit_rows_wait(tmp_pat
         assert client.get("/api/targets").json() == []  # not saved, and not shown as if it were
         client.get("/api/reports/daily", params={"date": "2026-11-11"})
         time.sleep(1.5)  # the audit thread tries (and fails) to write meanwhile (not an assertion)
-        assert any(row[2] == "view_report" for row in store._audit)  # still buffered, not dropped
+        assert any(row[2] == "view_report" for row in store.audit_log.pending)  # still buffered, not dropped
         release(held)
         store.flush_audit(wait=10)
-        assert not store._audit
+        assert not store.audit_log.pending
         con = connect(ws / DB_FILE, read_only=True)
         try:
             actions = [e["action"] for e in audit_log(con, 1000)]
@@ -297,5 +297,25 @@ def test_an_edited_kefu_toml_gives_the_snapshot_a_cube_for_the_new_parameters(tm
             assert store.ws.config.params.slow_threshold_s == 5 and cube_is_current(store.ws)  # rebuilt in memory
             assert not cube_is_current(on_disk)  # the server never writes the imported tables
             assert api.kpis(store.ws, ["agent", "day"]) == api.kpis(on_disk, ["agent", "day"], on_disk.config.params)
+    finally:
+        store.close()
+
+
+def test_a_check_while_another_process_holds_the_file_comes_back_and_then_reloads(tmp_path, holder):
+    """The file is reread through kefu.workspace.connect: while another process holds it a check answers busy
+    and the old snapshot goes on serving; the first check after the release reloads."""
+    ws = hand_workspace(tmp_path)
+    store = Store(ws, watch=False)
+    try:
+        held = holder(ws)
+        config = ws / "kefu.toml"
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("slow_threshold_s = 60", "slow_threshold_s = 5"),
+            encoding="utf-8",
+        )
+        assert store.refresh() == "busy" and store.params.slow_threshold_s == 60 and store.reloads == 0
+        assert store.kpis(("shop", "day"))  # still served
+        release(held)
+        assert store.refresh() == "full" and store.params.slow_threshold_s == 5 and store.reloads == 1
     finally:
         store.close()

@@ -199,10 +199,10 @@ def test_weaker_argon2_hashes_are_upgraded_at_login(app):
     admin = login(app, "boss")
     create(admin, name="老哈希", role="qc", shops=[SHOP], password=PASSWORD)
     weak = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-    store.write(lambda con: con.execute("UPDATE web_users SET password_hash = ? WHERE name = '老哈希'", [weak]))
-    assert store.con_read(lambda c: needs_rehash(c, "老哈希"))
+    store.write(lambda ws: ws.con.execute("UPDATE web_users SET password_hash = ? WHERE name = '老哈希'", [weak]))
+    assert store.read(lambda ws: needs_rehash(ws.con, "老哈希"))
     assert login(app, "老哈希").get("/api/me").status_code == 200
-    assert not store.con_read(lambda c: needs_rehash(c, "老哈希"))
+    assert not store.read(lambda ws: needs_rehash(ws.con, "老哈希"))
     assert login(app, "老哈希").get("/api/me").status_code == 200  # the new hash verifies the same password
 
 

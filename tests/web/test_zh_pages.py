@@ -116,12 +116,12 @@ def data_words(app) -> set[str]:
     store = app.state.store
     values = [
         v
-        for (v,) in store.read(
+        for (v,) in store.sql(
             "SELECT DISTINCT buyer FROM messages UNION SELECT DISTINCT text FROM messages"
         ).itertuples(index=False)
     ]
     values += [x for a in store.agents().values() for x in (a["agent"], a["name"], a["team"], a["employer"])]
-    values += list(store.read("SELECT name FROM web_users")["name"])
+    values += list(store.sql("SELECT name FROM web_users")["name"])
     return {w for v in values if isinstance(v, str) for w in WORD.findall(v)}
 
 
@@ -237,11 +237,11 @@ def test_english_pages_have_no_chinese_outside_the_data(app, clients, pages, rol
     names = {
         x for a in store.agents().values() for x in (a["agent"], a["name"], a["team"], a["shop"], a["employer"]) if x
     }
-    names |= set(store.read("SELECT name FROM web_users UNION SELECT unnest(shops) FROM web_users")["name"])
-    names |= set(store.read("SELECT DISTINCT kind FROM complaints")["kind"])
-    names |= set(store.read("SELECT DISTINCT rule_name FROM qc_findings")["rule_name"])
-    whole = set(store.read("SELECT DISTINCT text FROM messages WHERE text IS NOT NULL")["text"])  # chat bubbles, nicks
-    whole |= set(store.read("SELECT DISTINCT buyer FROM messages")["buyer"])
+    names |= set(store.sql("SELECT name FROM web_users UNION SELECT unnest(shops) FROM web_users")["name"])
+    names |= set(store.sql("SELECT DISTINCT kind FROM complaints")["kind"])
+    names |= set(store.sql("SELECT DISTINCT rule_name FROM qc_findings")["rule_name"])
+    whole = set(store.sql("SELECT DISTINCT text FROM messages WHERE text IS NOT NULL")["text"])  # chat bubbles, nicks
+    whole |= set(store.sql("SELECT DISTINCT buyer FROM messages")["buyer"])
     ui = {"中文"}  # the language switch
     leaks = {}
     for url in pages:

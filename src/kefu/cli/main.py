@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,37 +15,50 @@ from kefu.cli import pay as pay_cli
 from kefu.cli import qc as qc_cli
 from kefu.cli import render
 from kefu.cli import web as web_cli
-from kefu.cli.common import Format, console, errors, fail
-from kefu.config import ConfigError
-from kefu.exports import write_csv
-from kefu.ingest.pipeline import import_paths
-from kefu.metrics.derived import refresh_cube, refresh_derived
-from kefu.metrics.kpis import GroupingError
-from kefu.workspace import Workspace, WorkspaceError, is_workspace, transaction
-
-app = typer.Typer(
-    help="kefu 客服绩效: customer-service performance analytics.", no_args_is_help=True, add_completion=False
+from kefu.cli.common import (
+    App,
+    EngineOption,
+    Format,
+    FormatOption,
+    From,
+    Lang,
+    MasterOption,
+    To,
+    console,
+    day_of,
+    emit,
+    errors,
+    workspace,
 )
+from kefu.config import SETTING, CreditRule
+from kefu.derive import refresh_cube, refresh_derived
+from kefu.engines.select import Engine
+from kefu.ingest.pipeline import import_paths
+from kefu.workspace import Workspace, is_workspace, transaction
+
+app = App(help="kefu 客服绩效: customer-service performance analytics.", no_args_is_help=True, add_completion=False)
 
 
-class CreditRule(str, Enum):
-    order = "order"
-    payment = "payment"
-    order_first = "order_first"
+def _override(name: str, flag: str) -> Any:
+    """A `kefu kpi` option that overrides kefu.toml's [kpi] `name` for one run (its help is the setting's)."""
+    return typer.Option(flag, help=f"{SETTING[name].help}; overrides {name} of kefu.toml")
 
+
+SlowThreshold = Annotated[int | None, _override("slow_threshold_s", "--slow-threshold")]
+AfterSalesDays = Annotated[int | None, _override("after_sales_days", "--after-sales-days")]
+AttributionHours = Annotated[int | None, _override("attribution_hours", "--attribution-hours")]
+CreditRuleOption = Annotated[CreditRule | None, _override("credit_rule", "--credit-rule")]
 
 web_cli.register(app)  # serve, user add/list, report daily, targets import (docs/web.md)
 pay_cli.register(app)  # kefu pay …: payroll, explain, compare, import, slip, settlement (docs/pay.md)
 qc_cli.register(app)  # kefu qc …: run, findings, scores, sample, rules (docs/qc.md); review, ledger (docs/qc-review.md)
 
-Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
-
 
 @app.command()
 def init(ws: Path) -> None:
     """Create a workspace folder (kefu.duckdb + kefu.toml)."""
-    Workspace.open(ws, create=True).close()
-    console.print(f"workspace ready: {ws}")
+    with workspace(ws, write=True, create=True):
+        console.print(f"workspace ready: {ws}")
 
 
 @app.command("import")
@@ -59,13 +70,10 @@ def import_(
     lang: Lang = "zh",
 ) -> None:
     """Import canonical files or platform exports into a workspace (one transaction)."""
-    try:
-        # A dry run rolls back, but must not create a workspace folder either.
-        workspace = Workspace.memory() if dry_run and not is_workspace(ws) else Workspace.open(ws, create=True)
-    except (WorkspaceError, ConfigError) as exc:
-        fail(str(exc))
+    # A dry run rolls back, but must not create a workspace folder either.
+    opened = Workspace.memory() if dry_run and not is_workspace(ws) else workspace(ws, write=True, create=True)
     with (
-        workspace,
+        opened as target,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -76,18 +84,15 @@ def import_(
         ) as bar,
     ):
         task = bar.add_task("importing", total=None)
-        try:
-            reports = import_paths(
-                workspace,
-                paths,
-                shop=shop,
-                dry_run=dry_run,
-                progress=lambda f, done, total: bar.update(
-                    task, completed=done, total=total, description=Path(f).name[:40]
-                ),
-            )
-        except FileNotFoundError as exc:
-            fail(str(exc))
+        reports = import_paths(
+            target,
+            paths,
+            shop=shop,
+            dry_run=dry_run,
+            progress=lambda f, done, total: bar.update(
+                task, completed=done, total=total, description=Path(f).name[:40]
+            ),
+        )
     console.print(render.import_table(reports, lang, dry_run))
     render.print_problems(console, reports, lang)
     if any(r.error for r in reports):
@@ -102,13 +107,9 @@ def refresh(
     ] = False,
 ) -> None:
     """Rebuild the KPI cube for kefu.toml's parameters (after editing them), or with --all every derived table."""
-    try:
-        workspace = Workspace.open(ws)
-    except (WorkspaceError, ConfigError) as exc:
-        fail(str(exc))
-    with workspace, console.status("refreshing"), transaction(workspace.con):
-        (refresh_derived if everything else refresh_cube)(workspace)
-    console.print(f"{'derived tables and ' if everything else ''}KPI cube rebuilt for {workspace.config.params}")
+    with workspace(ws, write=True) as opened, console.status("refreshing"), transaction(opened.con):
+        (refresh_derived if everything else refresh_cube)(opened)
+    console.print(f"{'derived tables and ' if everything else ''}KPI cube rebuilt for {opened.config.params}")
 
 
 @app.command()
@@ -116,17 +117,17 @@ def rejects(
     ws: Path,
     file: Annotated[str | None, typer.Option(help="only rows of files whose path contains this")] = None,
     limit: Annotated[int, typer.Option(help="at most this many rows (0 = all)")] = 100,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """List the rows imports rejected, with file, line and reason."""
-    with _read(ws) as workspace:
+    with workspace(ws, files=True) as opened:
         sql = 'SELECT file, line, tbl AS "table", reason, raw FROM rejects'
         args: list = []
         if file:
             sql, args = sql + " WHERE file LIKE ?", [f"%{file}%"]
         sql += " ORDER BY file, line" + (f" LIMIT {int(limit)}" if limit else "")
-        frame = workspace.con.execute(sql, args).df()
-    _emit(frame.to_dict("records"), format, title="rejected rows")
+        frame = opened.con.execute(sql, args).df()
+    emit(frame.to_dict("records"), format, title="rejected rows")
 
 
 @app.command()
@@ -135,38 +136,37 @@ def kpi(
     by: Annotated[
         str, typer.Option(help="grouping: shop, agent, team, employer × day, week, month, hour")
     ] = "agent,day",
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
-    slow_threshold: Annotated[int | None, typer.Option("--slow-threshold", help="seconds; overrides kefu.toml")] = None,
-    after_sales_days: Annotated[int | None, typer.Option("--after-sales-days")] = None,
-    attribution_hours: Annotated[int | None, typer.Option("--attribution-hours")] = None,
-    credit_rule: Annotated[CreditRule | None, typer.Option("--credit-rule")] = None,
-    date_from: Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"])] = None,
-    date_to: Annotated[dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+    format: FormatOption = Format.table,
+    slow_threshold: SlowThreshold = None,
+    after_sales_days: AfterSalesDays = None,
+    attribution_hours: AttributionHours = None,
+    credit_rule: CreditRuleOption = None,
+    date_from: From = None,
+    date_to: To = None,
     metrics: Annotated[
         str | None, typer.Option(help="metric keys to show in --format table (default: the headline ones)")
     ] = None,
     lang: Lang = "zh",
+    engine: EngineOption = Engine.duckdb,
+    master: MasterOption = None,
 ) -> None:
     """KPIs per group, as JSON, CSV or a table."""
-    try:
-        with api.open_data(path) as ws:
-            params = ws.config.params.override(
-                slow_threshold_s=slow_threshold,
-                after_sales_days=after_sales_days,
-                attribution_hours=attribution_hours,
-                credit_rule=credit_rule.value if credit_rule else None,
-            )
-            records = api.kpis(ws, by.split(","), params, _date(date_from), _date(date_to))
-            if format is not Format.csv:  # CSV keeps one column per metric; JSON and the table say what is provisional
-                records = api.with_provisional(ws.con, records, _date(date_to))
-    except (WorkspaceError, ConfigError, GroupingError) as exc:
-        fail(str(exc))
+    with workspace(path, files=True) as ws:
+        params = ws.config.params.override(
+            slow_threshold_s=slow_threshold,
+            after_sales_days=after_sales_days,
+            attribution_hours=attribution_hours,
+            credit_rule=credit_rule,
+        )
+        records = api.kpis(ws, by.split(","), params, day_of(date_from), day_of(date_to), engine, master)
+        if format is not Format.csv:  # CSV keeps one column per metric; JSON and the table say what is provisional
+            records = api.with_provisional(ws.con, records, day_of(date_to))
     if format is Format.table:
         console.print(render.kpi_table(records, lang, metrics.split(",") if metrics else None))
         if note := render.provisional_note(render.record_finals(records), lang):
             console.print(note, highlight=False)
     else:
-        _emit(records, format)
+        emit(records, format)
 
 
 @app.command("explain")
@@ -175,15 +175,12 @@ def explain_(
     agent: Annotated[str, typer.Option(help="account, e.g. 'shop:ann'")],
     day: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])],
     metric: Annotated[str | None, typer.Option(help="a metric key; all rows when omitted")] = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
     lang: Lang = "zh",
 ) -> None:
     """The rows behind an agent's figures on a day: questions, credited orders, lost inquiries…"""
-    try:
-        with api.open_data(ws) as workspace:
-            result = api.explain_agent_day(workspace, agent, day.date(), metric)
-    except (WorkspaceError, KeyError) as exc:
-        fail(str(exc).strip("'\""))
+    with workspace(ws, files=True) as opened:
+        result = api.explain_agent_day(opened, agent, day.date(), metric)
     if format is Format.json:
         print(json.dumps(render.explanation_json(result), ensure_ascii=False, indent=1, default=str))
     else:
@@ -225,33 +222,13 @@ def simulate(
 @app.command("demo-summary")
 def demo_summary(ws: Path, lang: Lang = "zh") -> None:
     """The agents' KPIs on the busiest day, and where to look next (end of `make demo`)."""
-    with api.open_data(ws) as workspace:
-        days = api.kpis(workspace, ["shop", "day"])
+    with workspace(ws, files=True) as opened:
+        days = api.kpis(opened, ["shop", "day"])
         busiest = max(days, key=lambda r: r["consult_buyers"])["day"]
         day = dt.date.fromisoformat(busiest)
-        records = api.kpis(workspace, ["agent", "day"], date_from=day, date_to=day)
+        records = api.kpis(opened, ["agent", "day"], date_from=day, date_to=day)
     console.print(render.kpi_table(records, lang, None, title=f"{busiest} 客服绩效 (busiest day)"))
     console.print(render.next_steps(ws, records, busiest))
-
-
-def _read(ws: Path):
-    try:
-        return api.open_data(ws)
-    except WorkspaceError as exc:
-        fail(str(exc))
-
-
-def _date(value: dt.datetime | None) -> dt.date | None:
-    return value.date() if value else None
-
-
-def _emit(records: list[dict], format: Format, title: str = "") -> None:
-    if format is Format.json:
-        print(json.dumps(records, ensure_ascii=False, default=str))
-    elif format is Format.csv:
-        write_csv(sys.stdout, records, list(records[0]) if records else [])
-    else:
-        console.print(render.records_table(records, title))
 
 
 if __name__ == "__main__":

@@ -10,15 +10,30 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from kefu.cli.common import Format, console, errors, fail
+from kefu.cli.common import (
+    App,
+    EngineOption,
+    Format,
+    FormatOption,
+    Lang,
+    MasterOption,
+    MonthOption,
+    console,
+    errors,
+    fail,
+    month_text,
+    workspace,
+)
+from kefu.engines.select import Engine
 from kefu.exports import write_csv
+from kefu.formatting import money
 from kefu.pay.output import plain
 
 
@@ -31,7 +46,7 @@ class DefaultToRun(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-pay_app = typer.Typer(
+pay_app = App(
     cls=DefaultToRun,
     no_args_is_help=True,
     add_completion=False,
@@ -45,29 +60,30 @@ class Kind(str, Enum):
     prizes = "prizes"
 
 
-Month = Annotated[str, typer.Option("--month", help="YYYY-MM")]
 Schemes = Annotated[
     list[Path] | None, typer.Option("--scheme", help="scheme file or folder (repeatable); default: WS/schemes/")
 ]
-Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
 WS = Annotated[Path, typer.Argument(help="a workspace (or a folder of canonical files, with --scheme)")]
 
 
-def _fail(problems: list[str] | str) -> NoReturn:
-    fail(*([problems] if isinstance(problems, str) else problems))
-
-
 class _Session:
-    """Open data, load schemes, gather the month; every known error becomes a clear message and exit code 2."""
+    """The month's data (opened with kefu.cli.common.workspace) and schemes, each gathered once; its KPIs on
+    `engine` (kefu.engines.select)."""
 
-    def __init__(self, ws: Path, month: str, schemes: list[Path] | None):
+    def __init__(
+        self,
+        ws: Path,
+        month: str,
+        schemes: list[Path] | None,
+        engine: Engine = Engine.duckdb,
+        master: str | None = None,
+    ):
         self.path, self.month, self.scheme_paths = ws, month, schemes
+        self.engine, self.master = engine, master
 
     def __enter__(self):
-        from kefu import api
-
-        self._ctx = api.open_data(self.path)
-        self.ws = self.guard(self._ctx.__enter__)
+        self._ctx = workspace(self.path, files=True)
+        self.ws = self._ctx.__enter__()
         return self
 
     def __exit__(self, *exc):
@@ -76,45 +92,38 @@ class _Session:
     def schemes(self, paths=None):
         from kefu.pay import api as pay
 
-        return self.guard(lambda: pay.schemes_of(self.ws, paths if paths is not None else self.scheme_paths))
+        return pay.schemes_of(self.ws, paths if paths is not None else self.scheme_paths)
 
     def data(self):
         from kefu.pay import api as pay
 
         if not hasattr(self, "_data"):
-            self._data = self.guard(lambda: pay.month_data(self.ws, self.month))
+            self._data = pay.month_data(self.ws, self.month, kpis=self._kpis)
         return self._data
 
-    def guard(self, fn):
-        from kefu.config import ConfigError
-        from kefu.pay.payroll import PayrollError
-        from kefu.pay.scheme import SchemeError
-        from kefu.pay.sources import MonthError
-        from kefu.workspace import WorkspaceError
+    def _kpis(self, by, date_from, date_to):
+        from kefu import api
 
-        try:
-            return fn()
-        except (SchemeError, PayrollError) as exc:
-            _fail(exc.problems)
-        except (MonthError, WorkspaceError, ConfigError, KeyError) as exc:
-            _fail(str(exc).strip("'\""))
+        return api.kpis(self.ws, list(by), None, date_from, date_to, self.engine, self.master)
 
 
 @pay_app.command("run")
 def run(
     ws: WS,
-    month: Month,
+    month: MonthOption,
     scheme: Schemes = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
     xlsx: Annotated[Path | None, typer.Option(help="also write the payroll workbook (工资表, 明细, 图表)")] = None,
     lang: Lang = "zh",
+    engine: EngineOption = Engine.duckdb,
+    master: MasterOption = None,
 ) -> None:
     """The month's payroll: per agent the base, each component and the total."""
     from kefu.pay.output import flat_rows, payroll_records
     from kefu.pay.payroll import compute as payroll_for
 
-    with _Session(ws, month, scheme) as s:
-        result = s.guard(lambda: payroll_for(s.data(), s.schemes()))
+    with _Session(ws, month, scheme, engine, master) as s:
+        result = payroll_for(s.data(), s.schemes())
     if format is Format.json:
         print(json.dumps(payroll_records(result), ensure_ascii=False, indent=1))
     elif format is Format.csv:
@@ -132,7 +141,7 @@ def run(
 @pay_app.command("explain")
 def explain(
     ws: WS,
-    month: Month,
+    month: MonthOption,
     agent: Annotated[str, typer.Option(help="account, e.g. '店铺:小王'")],
     scheme: Schemes = None,
     format: Annotated[Format, typer.Option("--format", help="table or json")] = Format.table,
@@ -142,7 +151,7 @@ def explain(
     from kefu.pay import api as pay
 
     with _Session(ws, month, scheme) as s:
-        result = s.guard(lambda: pay.explain(s.ws, month, agent, s.schemes(), data=s.data()))
+        result = pay.explain(s.ws, month, agent, s.schemes(), data=s.data())
     if format is Format.json:
         print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
         return
@@ -152,10 +161,10 @@ def explain(
 @pay_app.command("compare")
 def compare(
     ws: WS,
-    month: Month,
+    month: MonthOption,
     against: Annotated[list[Path], typer.Option("--against", help="the other scheme file(s) or folder (B)")],
     scheme: Schemes = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """What-if: the month under schemes A (--scheme, default WS/schemes/) and B (--against), per agent."""
     from kefu.pay import compare as cmp
@@ -163,7 +172,7 @@ def compare(
 
     with _Session(ws, month, scheme) as s:
         data, a, b = s.data(), s.schemes(), s.schemes(against)
-        rows = cmp.compare(s.guard(lambda: payroll_for(data, a)), s.guard(lambda: payroll_for(data, b)))
+        rows = cmp.compare(payroll_for(data, a), payroll_for(data, b))
     if format is Format.json:
         print(json.dumps({"month": month, "rows": rows, "summary": cmp.summary(rows)}, ensure_ascii=False, indent=1))
     elif format is Format.csv:
@@ -176,7 +185,7 @@ def compare(
 def import_(
     ws: Annotated[Path, typer.Argument(help="the workspace")],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX with a header row")],
-    month: Month,
+    month: MonthOption,
     kind: Annotated[
         Kind, typer.Option("--kind", help="attendance (出勤), test_scores (产品知识考试) or prizes (奖励)")
     ],
@@ -184,20 +193,9 @@ def import_(
     """Import a month's attendance, test scores or prizes; replaces that month's rows of the kind (all rows checked first)."""
     from kefu.pay import inputs
     from kefu.pay.sources import known_agents
-    from kefu.workspace import Workspace, WorkspaceError
 
-    try:
-        w = Workspace.open(ws)
-    except WorkspaceError as exc:
-        _fail(str(exc))
-    except Exception as exc:  # the DuckDB file is held by `kefu serve`
-        _fail(f"cannot open {ws}: {exc} (is `kefu serve` running on it?)")
-    try:
+    with workspace(ws, write=True) as w:
         n = inputs.import_file(w.con, file, month, kind.value, known_agents(w))
-    except inputs.InputError as exc:
-        _fail(exc.problems)
-    finally:
-        w.close()
     console.print(
         f"{n} rows of {kind.value} for {month} imported from {file} (earlier {kind.value} rows of {month} replaced)"
     )
@@ -206,7 +204,7 @@ def import_(
 @pay_app.command("slip")
 def slip(
     ws: WS,
-    month: Month,
+    month: MonthOption,
     agent: Annotated[str, typer.Option(help="account, e.g. '店铺:小王'")],
     html: Annotated[Path, typer.Option("--html", help="write the printable payslip (工资条) here")],
     scheme: Schemes = None,
@@ -216,7 +214,7 @@ def slip(
     from kefu.pay.slip import render_slip
 
     with _Session(ws, month, scheme) as s:
-        result = s.guard(lambda: pay.explain(s.ws, month, agent, s.schemes(), data=s.data()))
+        result = pay.explain(s.ws, month, agent, s.schemes(), data=s.data())
     html.write_text(render_slip(result), encoding="utf-8")
     console.print(f"written: {html}")
 
@@ -224,7 +222,7 @@ def slip(
 @pay_app.command("settlement")
 def settlement(
     ws: WS,
-    month: Month,
+    month: MonthOption,
     employer: Annotated[str | None, typer.Option(help="one vendor (default: every vendor)")] = None,
     scheme: Schemes = None,
     format: Annotated[Format, typer.Option("--format", help="table or json")] = Format.table,
@@ -235,9 +233,9 @@ def settlement(
     from kefu.pay.settlement import settlements
 
     with _Session(ws, month, scheme) as s:
-        found = settlements(s.guard(lambda: payroll_for(s.data(), s.schemes())), employer)
+        found = settlements(payroll_for(s.data(), s.schemes()), employer)
     if employer and not found:
-        _fail(f"no agent of vendor {employer!r} is paid in {month}")
+        fail(f"no agent of vendor {employer!r} is paid in {month}")
     if format is Format.json:
         print(json.dumps(found, ensure_ascii=False, indent=1))
     else:
@@ -256,15 +254,12 @@ def check(
     ws: Annotated[
         Path | None, typer.Option("--ws", help="also check which scheme pays each agent of this workspace")
     ] = None,
-    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM, with --ws")] = None,
+    month: Annotated[str | None, typer.Option("--month", parser=month_text, help="YYYY-MM, with --ws")] = None,
 ) -> None:
     """Validate scheme files (every problem with its file, line and key); with --ws and --month, also the assignment."""
-    from kefu.pay.scheme import SchemeError, assign, load_schemes, select
+    from kefu.pay.scheme import assign, load_schemes, select
 
-    try:
-        found = load_schemes(schemes)
-    except SchemeError as exc:
-        _fail(exc.problems)
+    found = load_schemes(schemes)
     table = Table("方案 scheme", "生效 from", "文件 file", "组件 components")
     for sc in found:
         table.add_row(sc.name, sc.effective_from, sc.source, ", ".join(c.name for c in sc.components))
@@ -272,10 +267,7 @@ def check(
     if ws and month:
         with _Session(ws, month, schemes) as s:
             data = s.data()
-            try:
-                paid = assign(data.agents, select(found, month))
-            except SchemeError as exc:
-                _fail(exc.problems)
+            paid = assign(data.agents, select(found, month))
         console.print(
             f"{len(paid)} of {len(data.agents)} agents paid in {month}; not paid: "
             + (", ".join(a for a in sorted(data.agents) if a not in paid) or "none")
@@ -292,12 +284,12 @@ def _payroll_table(result, lang: str) -> Table:
     table.add_column(heads[0], footer="合计" if zh else "Total")
     for h in heads[1:4]:
         table.add_column(h)
-    table.add_column(heads[4], justify="right", footer=_money(sum(s.base for s in result.slips)))
+    table.add_column(heads[4], justify="right", footer=money(sum(s.base for s in result.slips)))
     for n in names:
         table.add_column(
-            n, justify="right", footer=_money(sum((s.line(n).amount for s in result.slips if s.line(n)), 0))
+            n, justify="right", footer=money(sum((s.line(n).amount for s in result.slips if s.line(n)), 0))
         )
-    table.add_column("合计" if zh else "Total", justify="right", style="bold", footer=_money(result.total))
+    table.add_column("合计" if zh else "Total", justify="right", style="bold", footer=money(result.total))
     for s in result.slips:
         cells = [s.line(n) for n in names]
         table.add_row(
@@ -305,9 +297,9 @@ def _payroll_table(result, lang: str) -> Table:
             s.agent.team or "",
             s.agent.employer,
             f"{s.scheme} ({s.scheme_version})",
-            _money(s.base),
-            *("" if c is None else _money(c.amount) for c in cells),
-            _money(s.total),
+            money(s.base),
+            *("" if c is None else money(c.amount) for c in cells),
+            money(s.total),
         )
     return table
 
@@ -326,10 +318,6 @@ def _notes(result, lang: str) -> None:
         errors.print("not paid by any scheme: " + ", ".join(a.agent for a in result.unassigned), highlight=False)
 
 
-def _money(value) -> str:
-    return f"{value:,.2f}"
-
-
 def _csv(records: list[dict]) -> None:
     write_csv(sys.stdout, plain(records), list(records[0]) if records else [])
 
@@ -343,12 +331,12 @@ def print_explanation(out: Console, e: dict, limit: int) -> None:
     head = (
         f"[bold]{e['name']}[/bold] {e['agent']}  {e['team'] or ''}  {e['employer']}\n"
         f"{e['month']} · 方案 {e['scheme']} ({e['scheme_version']}) · {e['scheme_source']}\n"
-        f"合计 [bold]¥{e['total']:,.2f}[/bold]"
+        f"合计 [bold]¥{money(e['total'])}[/bold]"
     )
     out.print(Panel(head, title="工资条 explain", expand=False))
     lines = Table("项目", "金额", "规则", "计算", show_lines=True, title="各项")
     for line in e["lines"]:
-        lines.add_row(line["component"], f"{line['amount']:,.2f}", line["rule"], line["formula"])
+        lines.add_row(line["component"], money(line["amount"]), line["rule"], line["formula"])
     out.print(lines)
     used = Table("项目", "指标", "数值", "来源", title="所用 KPI / 数据")
     for line in e["lines"]:
@@ -370,7 +358,7 @@ def print_explanation(out: Console, e: dict, limit: int) -> None:
     if e.get("hints"):
         t = Table("指标", "当前", "提高到 → 增加", title="哪项 KPI 最能提高工资")
         for h in e["hints"]:
-            t.add_row(h["zh"], h["shown"], "; ".join(f"{s['shown']} → +¥{s['gain']:,.2f}" for s in h["steps"]))
+            t.add_row(h["zh"], h["shown"], "; ".join(f"{s['shown']} → +¥{money(s['gain'])}" for s in h["steps"]))
         out.print(t)
     if e.get("days_from_chats"):
         out.print("出勤天数取自有聊天记录的天数(本月未导入出勤表)")
@@ -379,8 +367,8 @@ def print_explanation(out: Console, e: dict, limit: int) -> None:
 def compare_table(rows: list[dict], summary: dict, month: str) -> Table:
     names = list(dict.fromkeys(c["component"] for r in rows for c in r["components"]))
     t = Table(
-        title=f"{month} 方案对比 A → B: 合计 {summary['total_a']:,.2f} → {summary['total_b']:,.2f} "
-        f"({summary['change']:+,.2f}); 增 {summary['gain']} 人, 减 {summary['lose']} 人, 不变 {summary['same']} 人"
+        title=f"{month} 方案对比 A → B: 合计 {money(summary['total_a'])} → {money(summary['total_b'])} "
+        f"({money(summary['change'], signed=True)}); 增 {summary['gain']} 人, 减 {summary['lose']} 人, 不变 {summary['same']} 人"
     )
     for h in ("客服", "方案 A", "方案 B", "合计 A", "合计 B", "变化"):
         t.add_column(h, justify="right" if h.startswith(("合计", "变化")) else "left")
@@ -394,8 +382,8 @@ def compare_table(rows: list[dict], summary: dict, month: str) -> Table:
             r["scheme_b"] or "—",
             _maybe(r["total_a"]),
             _maybe(r["total_b"]),
-            f"{r['change']:+,.2f}",
-            *(f"{by[n]:+,.2f}" if n in by else "" for n in names),
+            money(r["change"], signed=True),
+            *(money(by[n], signed=True) if n in by else "" for n in names),
         )
     return t
 
@@ -405,23 +393,23 @@ def settlement_tables(found: list[dict]) -> list[Table]:
     for v in found:
         t = Table(title=f"{v['employer']} 结算单 {v['month']}", show_footer=True)
         t.add_column("客服", footer="合计")
-        t.add_column("基本工资", justify="right", footer=_money(v["base"]))
+        t.add_column("基本工资", justify="right", footer=money(v["base"]))
         for n in v["components"]:
-            t.add_column(n, justify="right", footer=_money(sum(a["components"].get(n, 0) for a in v["agents"])))
-        t.add_column("合计", justify="right", footer=_money(v["total"]))
+            t.add_column(n, justify="right", footer=money(sum(a["components"].get(n, 0) for a in v["agents"])))
+        t.add_column("合计", justify="right", footer=money(v["total"]))
         for a in v["agents"]:
             t.add_row(
                 a["agent"],
-                _money(a["base"]),
+                money(a["base"]),
                 *(_maybe(a["components"].get(n)) for n in v["components"]),
-                _money(a["total"]),
+                money(a["total"]),
             )
         tables.append(t)
     return tables
 
 
 def _maybe(value) -> str:
-    return "—" if value is None else _money(value)
+    return "—" if value is None else money(value)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
 from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,18 +15,30 @@ from urllib.parse import unquote
 import typer
 from rich.table import Table
 
-from kefu.cli.common import Format, console, errors, fail, workspace
-from kefu.exports import write_csv
+from kefu.cli import common
+from kefu.cli.common import (
+    App,
+    Day,
+    EngineOption,
+    Format,
+    FormatOption,
+    From,
+    Lang,
+    MasterOption,
+    To,
+    cell_text,
+    console,
+    day_of,
+    errors,
+    fail,
+    workspace,
+)
+from kefu.engines.select import Engine
 from kefu.qc.review import COLUMNS
 from kefu.qc.store import SEVERITY_NAMES
 from kefu.workspace import scalar
 
-qc_app = typer.Typer(help="Quality inspection (质检): check every chat against the rule library.", no_args_is_help=True)
-
-Day = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
-From = Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="first day (YYYY-MM-DD)")]
-To = Annotated[dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="last day (YYYY-MM-DD)")]
-Lang = Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")]
+qc_app = App(help="Quality inspection (质检): check every chat against the rule library.", no_args_is_help=True)
 
 #: Column headings of the tables (zh, en).
 WORDS = {
@@ -73,12 +83,8 @@ class Status(str, Enum):
     dismissed = "dismissed"
 
 
-def _date(value: dt.datetime | None) -> dt.date | None:
-    return value.date() if value else None
-
-
 def _period(date_from, date_to) -> tuple[dt.date | None, dt.date | None]:
-    first, last = _date(date_from), _date(date_to)
+    first, last = day_of(date_from), day_of(date_to)
     if first and last and last < first:
         fail(f"--to {last} is before --from {first}")
     return first, last
@@ -89,45 +95,25 @@ def word(key: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def emit(records: list[dict], format: Format, columns: tuple[str, ...], lang: str, title: str = "") -> None:
-    """JSON (one object per record), CSV with a header, or a Rich table of `columns`."""
-    records = [{k: _plain(v) for k, v in r.items()} for r in records]
-    if format is Format.json:
-        print(json.dumps(records, ensure_ascii=False))
-    elif format is Format.csv:
-        write_csv(sys.stdout, records, list(records[0]) if records else list(columns))
-    else:
-        table = Table(title=title or None, header_style="bold")
-        for key in columns:
-            table.add_column(
-                word(key, lang),
-                justify="right" if key in ("points", "findings", "qc_score", "pick") else "left",
-                overflow="fold",
-                max_width=48 if key == "text" else None,
-            )
-        for r in records:
-            table.add_row(*(_cell(key, r.get(key), lang) for key in columns))
-        console.print(table)
+    """kefu.cli.common.emit with the QC words: headings in `lang`, severities named, chat links readable."""
+    common.emit(
+        records,
+        format,
+        title=title,
+        columns=columns,
+        heading=lambda key: word(key, lang),
+        cell=lambda key, value: _cell(key, value, lang),
+        right=("points", "findings", "qc_score", "pick"),
+    )
 
 
 def _cell(key: str, value: Any, lang: str) -> str:
-    if value is None:
-        return "—"
-    if key in ("severity", "stratum"):
+    if value is not None and key in ("severity", "stratum"):
         return SEVERITY_WORDS.get(value, (value, value))[lang == "en"]
-    if key == "chat":  # readable in a terminal; JSON and CSV keep the encoded path
+    if value is not None and key == "chat":  # readable in a terminal; JSON and CSV keep the encoded path
         return unquote(value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return cell_text(value)
 
 
 @qc_app.command("run")
@@ -137,18 +123,18 @@ def run(
     date_to: To = None,
     rules: Annotated[Path | None, typer.Option(help="a rule file to use instead of the workspace's library")] = None,
     lang: Lang = "zh",
+    engine_name: EngineOption = Engine.duckdb,
+    master: MasterOption = None,
 ) -> None:
     """Check every chat of the period (default: all data) and replace the period's findings; reviews stay."""
+    from kefu.engines.select import sources
     from kefu.qc import engine
-    from kefu.qc.rules import RuleError, load_rules, parse_rules
+    from kefu.qc.rules import load_rules, parse_rules
 
     first, last = _period(date_from, date_to)
     with workspace(ws, write=True) as w:
-        try:
-            ruleset = parse_rules(rules.read_text(encoding="utf-8"), str(rules)) if rules else load_rules(w)
-        except (RuleError, OSError) as exc:
-            fail(str(exc))
-        summary = engine.run(w, first, last, ruleset)
+        ruleset = parse_rules(rules.read_text(encoding="utf-8"), str(rules)) if rules else load_rules(w)
+        summary = engine.run(w, first, last, ruleset, sources(w, engine_name, master))
     period = f"{first or '…'} – {last or '…'}"
     table = Table(
         title=(
@@ -183,7 +169,7 @@ def findings(
     rule: Annotated[str | None, typer.Option(help="a rule id")] = None,
     status: Annotated[Status | None, typer.Option(help="open, confirmed or dismissed")] = None,
     limit: Annotated[int, typer.Option(help="at most this many (0 = all)")] = 0,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
     lang: Lang = "zh",
 ) -> None:
     """Stored findings with their review status; JSON: one object per finding."""
@@ -194,7 +180,7 @@ def findings(
         rows = engine.findings(
             w,
             agent=agent,
-            day=_date(day),
+            day=day_of(day),
             date_from=first,
             date_to=last,
             rule=rule,
@@ -217,7 +203,7 @@ def scores(
     date_to: To = None,
     agent: Annotated[str | None, typer.Option(help="only this account")] = None,
     period: Annotated[bool, typer.Option("--period", help="one score per agent over the whole period")] = False,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
     lang: Lang = "zh",
 ) -> None:
     """QC score per agent and day (or --period): 100 × (1 − points / (dialogues inspected × 5)), at least 0."""
@@ -246,7 +232,7 @@ def sample(
     per_agent: Annotated[int, typer.Option("--per-agent", min=1, help="dialogues per agent")] = 10,
     seed: Annotated[int, typer.Option(help="the same seed and data give the same sample")] = 7,
     agent: Annotated[str | None, typer.Option(help="only this account")] = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
     lang: Lang = "zh",
 ) -> None:
     """A reproducible stratified sample of dialogues per agent for manual review, doubtful ones first."""
@@ -256,10 +242,7 @@ def sample(
     if week and (date_from or date_to):
         fail("give --week or --from/--to, not both")
     if week:
-        try:
-            first, last = sampling.week_days(week)
-        except ValueError as exc:
-            fail(str(exc))
+        first, last = sampling.week_days(week)
     else:
         start, end = _period(date_from, date_to)
         if not (start and end):
@@ -295,12 +278,12 @@ def rules_(
     install: Annotated[
         Path | None, typer.Option(help="validate a rule file and make it the workspace's library")
     ] = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
     lang: Lang = "zh",
 ) -> None:
     """The workspace's rule library (qc-rules.toml, else the default); --init, --check FILE, --install FILE."""
-    from kefu.qc.examples import example_problems
-    from kefu.qc.rules import RULES_FILE, RuleError, default_rules_text, load_rules, parse_rules, save_rules
+    from kefu.qc.examples import example_problems, save_rules
+    from kefu.qc.rules import RULES_FILE, RuleError, default_rules_text, load_rules, parse_rules
 
     target = ws / RULES_FILE
     if init:
@@ -311,26 +294,19 @@ def rules_(
         console.print(f"written: {target} (the default library; edit it, then `kefu qc rules {ws} --check {target}`)")
         return
     path = check or install
-    try:
-        if path is not None:
-            text = path.read_text(encoding="utf-8")
-            ruleset = parse_rules(text, str(path))
-            problems = example_problems(ruleset)
-            if problems:
-                raise RuleError(problems)
-            if install:
-                save_rules(SimpleNamespace(path=ws), text)
-            console.print(
-                f"{path}: {len(ruleset.rules)} rules, all valid" + (f"; installed as {target}" if install else "")
-            )
-        else:
-            ruleset = load_rules(SimpleNamespace(path=ws))
-    except OSError as exc:
-        fail(str(exc))
-    except RuleError as exc:
-        for problem in exc.problems:
-            errors.print(f"[red]error:[/red] {problem}", highlight=False)
-        raise typer.Exit(2) from exc
+    if path is not None:
+        text = path.read_text(encoding="utf-8")
+        ruleset = parse_rules(text, str(path))
+        problems = example_problems(ruleset)
+        if problems:
+            raise RuleError(problems)
+        if install:
+            save_rules(SimpleNamespace(path=ws), text)
+        console.print(
+            f"{path}: {len(ruleset.rules)} rules, all valid" + (f"; installed as {target}" if install else "")
+        )
+    else:
+        ruleset = load_rules(SimpleNamespace(path=ws))
     rows = [
         {
             "rule": r.id,

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from kefu.cli.common import Format, console, fail, workspace
-from kefu.exports import write_csv
-
-review_app = typer.Typer(help="Manual review (人工复核) of QC findings.", no_args_is_help=True)
-ledger_app = typer.Typer(
-    help="互查 mutual-inspection ledger: peer reports and each agent's monthly fund.", no_args_is_help=True
+from kefu.cli.common import (
+    App,
+    Day,
+    Format,
+    FormatOption,
+    From,
+    MonthOption,
+    To,
+    console,
+    day_of,
+    emit,
+    month_text,
+    workspace,
 )
 
-Day = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
-Month = Annotated[str, typer.Option(help="YYYY-MM")]
+review_app = App(help="Manual review (人工复核) of QC findings.", no_args_is_help=True)
+ledger_app = App(
+    help="互查 mutual-inspection ledger: peer reports and each agent's monthly fund.", no_args_is_help=True
+)
 
 
 class Decision(str, Enum):
@@ -31,36 +36,11 @@ class Decision(str, Enum):
     open = "open"
 
 
-@contextmanager
-def _refusals():
-    """A ReviewError / ReportError is the user's mistake: say why, exit 2."""
-    from kefu.qc.ledger import ReportError
-    from kefu.qc.review import ReviewError
-
-    try:
-        yield
-    except (ReviewError, ReportError) as e:
-        fail(str(e))
-
-
 def _emit(records: list[dict], format: Format, title: str, columns: tuple[str, ...] | None = None) -> None:
+    """The records, only their `columns` when given (in every format)."""
     if columns:
         records = [{c: r.get(c) for c in columns} for r in records]
-    if format is Format.json:
-        print(json.dumps(records, ensure_ascii=False, default=str))
-    elif format is Format.csv:
-        write_csv(sys.stdout, records, list(records[0]) if records else list(columns or ()))
-    else:
-        table = Table(title=title)
-        for key in records[0] if records else columns or ():
-            table.add_column(key)
-        for r in records:
-            table.add_row(*("" if v is None else str(v) for v in r.values()))
-        console.print(table)
-
-
-def _date(value: dt.datetime | None) -> dt.date | None:
-    return value.date() if value else None
+    emit(records, format, title=title, columns=columns)
 
 
 # -- review ---------------------------------------------------------------------------------------
@@ -84,23 +64,23 @@ def review_list(
     ws: Path,
     status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed")] = None,
     agent: Annotated[str | None, typer.Option(help="account, e.g. 'shop:ann'")] = None,
-    date_from: Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"])] = None,
-    date_to: Annotated[dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+    date_from: From = None,
+    date_to: To = None,
     rule: Annotated[str | None, typer.Option(help="rule id")] = None,
     severity: Annotated[str | None, typer.Option(help="low, medium, high or critical")] = None,
     limit: Annotated[int, typer.Option(help="at most this many (0 = all)")] = 100,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """The review queue: findings with their review, open ones first, then the most severe."""
     from kefu.qc.review import queue
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws, write=True) as w:
         rows = queue(
             w.con,
             status=status,
             agent=agent,
-            date_from=_date(date_from),
-            date_to=_date(date_to),
+            date_from=day_of(date_from),
+            date_to=day_of(date_to),
             rule=rule,
             severity=severity,
             limit=limit or None,
@@ -111,7 +91,7 @@ def review_list(
 def _review(ws: Path, finding_id: str, status: str, reviewer: str, comment: str) -> None:
     from kefu.qc.review import set_status
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws, write=True) as w:
         found = set_status(w.con, finding_id, status, reviewer, comment)
     console.print(f"{finding_id}: {found['status']} by {found['reviewer']} ({found['agent']}, {found['rule_name']})")
 
@@ -154,14 +134,14 @@ def review_reopen(ws: Path, finding_id: str) -> None:
 @ledger_app.command("month")
 def ledger_month(
     ws: Path,
-    month: Month,
+    month: MonthOption,
     shop: Annotated[str | None, typer.Option()] = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """Each agent's fund for the month: errors, costs, deductions, balance (kefu.toml [qc.mutual])."""
     from kefu.qc.ledger import month_ledger
 
-    with workspace(ws) as w, _refusals():
+    with workspace(ws) as w:
         rows = month_ledger(w, month, shop)
     _emit(rows, format, f"互查 {month}")
 
@@ -169,14 +149,14 @@ def ledger_month(
 @ledger_app.command("errors")
 def ledger_errors(
     ws: Path,
-    month: Month,
+    month: MonthOption,
     shop: Annotated[str | None, typer.Option()] = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """The errors behind the month's deductions, each with its report or finding."""
     from kefu.qc.ledger import month_errors
 
-    with workspace(ws) as w, _refusals():
+    with workspace(ws) as w:
         rows = month_errors(w, month, shop)
     _emit(rows, format, f"互查 {month}")
 
@@ -184,14 +164,14 @@ def ledger_errors(
 @ledger_app.command("public")
 def ledger_public(
     ws: Path,
-    month: Month,
+    month: MonthOption,
     shop: Annotated[str, typer.Option()],
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """The month's errors of a shop with who made them hidden (匿名), as agents see them."""
     from kefu.qc.ledger import public_list
 
-    with workspace(ws) as w, _refusals():
+    with workspace(ws) as w:
         rows = public_list(w, month, shop)
     _emit(rows, format, f"互查 {month} {shop}", ("day", "source", "description", "cost"))
 
@@ -213,7 +193,7 @@ def ledger_report(
     """Record a peer's report of a colleague's error (open until a supervisor decides)."""
     from kefu.qc.ledger import file_report
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws, write=True) as w:
         report_id = file_report(
             w.con,
             reporter=reporter,
@@ -221,7 +201,7 @@ def ledger_report(
             finding_id=finding,
             shop=shop,
             agent=agent,
-            day=_date(day),
+            day=day_of(day),
             buyer=buyer,
             ts=ts,
         )
@@ -238,7 +218,7 @@ def ledger_decide(
     """Confirm or reject a peer report (open undoes the decision)."""
     from kefu.qc.ledger import decide
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws, write=True) as w:
         found = decide(w.con, report_id, decision.value, by)
     console.print(f"report {report_id}: {found['status']} ({found['agent']}, {found['day']})")
 
@@ -246,15 +226,15 @@ def ledger_decide(
 @ledger_app.command("reports")
 def ledger_reports(
     ws: Path,
-    month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+    month: Annotated[str | None, typer.Option(parser=month_text, help="YYYY-MM")] = None,
     shop: Annotated[str | None, typer.Option()] = None,
     status: Annotated[str | None, typer.Option(help="open, confirmed or rejected")] = None,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
+    format: FormatOption = Format.table,
 ) -> None:
     """Peer reports, open ones first."""
     from kefu.qc.ledger import reports
 
-    with workspace(ws, write=True) as w, _refusals():
+    with workspace(ws, write=True) as w:
         rows = reports(w.con, month=month, shops=[shop] if shop else None, status=status)
     _emit(rows, format, "互查 reports")
 

@@ -11,6 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from kefu.formatting import fmt, label
 from kefu.ingest.pipeline import FileReport
 from kefu.metrics.explain import Explanation
 from kefu.metrics.registry import BY_KEY
@@ -66,42 +67,29 @@ def word(key: str, lang: str) -> str:
 
 
 def metric_label(key: str, lang: str) -> str:
-    metric = BY_KEY.get(key)
-    if metric is None:
-        return word(key, lang)
-    return metric.en if lang == "en" else metric.zh
+    return label(key, "en" if lang == "en" else "zh") if key in BY_KEY else word(key, lang)
 
 
-def fmt(key: str, value: Any) -> str:
-    if value is None:
-        return "—"
-    metric = BY_KEY.get(key)
-    if metric is None:
-        return str(value)
-    if metric.unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if metric.unit == "yuan":
-        return f"{value:,.2f}"
-    if metric.unit == "s":
-        return f"{value:.1f}"
-    return str(value)
+def shown(key: str, value: Any, lang: str) -> str:
+    """A metric's value as the pages show it (kefu.formatting), any other value as it is."""
+    return fmt(key, value, "en" if lang == "en" else "zh") if key in BY_KEY else ("—" if value is None else str(value))
 
 
 def kpi_table(records: list[dict], lang: str, metrics: list[str] | None, title: str = "") -> Table:
     """One row per group; a figure that can still change (the record's `provisional`) is marked 未定 / provisional."""
     keys = [k for k in (records[0] if records else {}) if k not in BY_KEY and k != "provisional"]
-    shown = metrics or [m for m in HEADLINE if not records or m in records[0]]
+    metrics = metrics or [m for m in HEADLINE if not records or m in records[0]]
     table = Table(title=title or None, header_style="bold", show_lines=False)
     for key in keys:
         table.add_column(word(key, lang), no_wrap=True)
-    for key in shown:
+    for key in metrics:
         table.add_column(metric_label(key, lang), justify="right")
     mark = provisional_words(lang)[0]
     for record in records:
         pending = record.get("provisional", {})
         table.add_row(
             *(str(record[k]) for k in keys),
-            *(fmt(k, record.get(k)) + (f" [dim]{mark}[/dim]" if k in pending else "") for k in shown),
+            *(shown(k, record.get(k), lang) + (f" [dim]{mark}[/dim]" if k in pending else "") for k in metrics),
         )
     return table
 
@@ -136,15 +124,6 @@ def provisional_note(finals: Iterable[dt.date | str], lang: str, data_until: dt.
 def record_finals(records: list[dict]) -> set[str]:
     """The days the provisional figures of KPI records (kefu.api.with_provisional) become final."""
     return {d for r in records for d in r.get("provisional", {}).values()}
-
-
-def records_table(records: list[dict], title: str = "") -> Table:
-    table = Table(title=title or None)
-    for key in records[0] if records else []:
-        table.add_column(key)
-    for record in records:
-        table.add_row(*(str(v) for v in record.values()))
-    return table
 
 
 def import_table(reports: list[FileReport], lang: str, dry_run: bool) -> Table:
@@ -212,7 +191,7 @@ def explanation_json(result: Explanation) -> dict:
 def print_explanation(console: Console, result: Explanation, lang: str) -> None:
     head = f"{result.agent} · {result.day}"
     if result.metric:
-        head += f" · {metric_label(result.metric, lang)} ({result.metric}) = {fmt(result.metric, result.value)}"
+        head += f" · {metric_label(result.metric, lang)} ({result.metric}) = {shown(result.metric, result.value, lang)}"
     console.print(f"[bold]{head}[/bold]")
     for name, frame in result.sections.items():
         table = Table(title=f"{name} ({len(frame)})", title_justify="left")

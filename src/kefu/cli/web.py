@@ -9,42 +9,35 @@ file held for a moment (the server writing, an import running) waits for it
 from __future__ import annotations
 
 import datetime as dt
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-# Reports are wide: outside a terminal (pipes, CI logs) do not squeeze them into 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 220)
-errors = Console(stderr=True)
+from kefu.cli.common import App, EngineOption, Lang, MasterOption, console, errors, fail, handled, workspace
+from kefu.engines.select import Engine
+from kefu.formatting import fmt, fmt_delta, label
+from kefu.month import Month
+from kefu.workspace import Workspace
 
-user_app = typer.Typer(help="Web users (用户) and roles.", no_args_is_help=True)
-report_app = typer.Typer(help="Reports (报表).", no_args_is_help=True)
-targets_app = typer.Typer(help="Monthly targets (月度目标).", no_args_is_help=True)
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
+user_app = App(help="Web users (用户) and roles.", no_args_is_help=True)
+report_app = App(help="Reports (报表).", no_args_is_help=True)
+targets_app = App(help="Monthly targets (月度目标).", no_args_is_help=True)
 
 
-def _open(ws: Path, *, read_only: bool = False):
-    """The workspace (waiting while another process holds the file), with the web tables in place."""
+@contextmanager
+def _web_workspace(ws: Path) -> Iterator[Workspace]:
+    """The workspace opened for writing (kefu.cli.common.workspace), with the web's tables in place."""
     from kefu.targets import ensure_table
     from kefu.users import ensure_tables
-    from kefu.workspace import Workspace, WorkspaceError
 
-    try:
-        w = Workspace.open(ws, read_only=read_only)
-    except WorkspaceError as e:  # not a workspace, or busy for longer than KEFU_LOCK_WAIT
-        _fail(str(e))
-    if not read_only:
+    with workspace(ws, write=True) as w:
         ensure_tables(w.con)
         ensure_table(w.con)
-    return w
+        yield w
 
 
 def serve(
@@ -79,9 +72,8 @@ def serve(
         )
 
     if create_admin or admin_password:
-        w = _open(ws)
-        password = add_user(w.con, name="admin", role="admin", password=admin_password)
-        w.close()
+        with _web_workspace(ws) as w:
+            password = add_user(w.con, name="admin", role="admin", password=admin_password)
         console.print(f"admin user: [bold]admin[/bold]  password: [bold]{password}[/bold]")
     app = create_app(ws, secure_cookies=not insecure_cookies, check_every=check_every)
     web = app.state.store.ws.config.web  # kefu.toml [web] (docs/security.md)
@@ -115,21 +107,16 @@ def user_add(
     password: Annotated[str | None, typer.Option(help="default: a generated one, printed once")] = None,
 ) -> None:
     """Create or replace a web user (checked against the workspace's shops, accounts and companies); prints the password."""
-    from kefu.users import UserError, add_user, roster, scope_problems, validate
+    from kefu.users import add_user, roster, scope_problems, validate
 
-    w = _open(ws)
-    try:
+    with _web_workspace(ws) as w:
         full_agent = f"{shop[0]}:{agent}" if agent and ":" not in agent and shop else agent
         problems = validate(role=role, shops=shop, agent=full_agent, employer=employer)
         if not problems:
             problems = scope_problems(role=role, shops=shop, agent=full_agent, employer=employer, roster=roster(w.con))
         if problems:
-            _fail("; ".join(problems))
+            fail(*problems)
         pw = add_user(w.con, name=name, role=role, password=password, shops=shop, agent=agent, employer=employer)
-    except UserError as e:
-        _fail(str(e))
-    finally:
-        w.close()
     console.print(f"user [bold]{name}[/bold] ({role}) password: [bold]{pw}[/bold]")
 
 
@@ -138,13 +125,17 @@ def user_list(ws: Path) -> None:
     """List web users (disabled ones too)."""
     from kefu.users import list_users
 
-    w = _open(ws)
     table = Table("name", "role", "shops", "agent", "employer", "status")
-    for u in list_users(w.con, include_disabled=True):
-        table.add_row(
-            u.name, u.role, ", ".join(u.shops), u.agent or "", u.employer or "", "disabled" if u.disabled else "active"
-        )
-    w.close()
+    with _web_workspace(ws) as w:
+        for u in list_users(w.con, include_disabled=True):
+            table.add_row(
+                u.name,
+                u.role,
+                ", ".join(u.shops),
+                u.agent or "",
+                u.employer or "",
+                "disabled" if u.disabled else "active",
+            )
     console.print(table)
 
 
@@ -157,31 +148,21 @@ def user_passwd(
     ] = False,
 ) -> None:
     """Set a user's password (asked twice, or generated); every session of the user ends."""
-    from kefu.users import PASSWORD_RULE, UserError, set_password
+    from kefu.users import PASSWORD_RULE, set_password
 
     password = None
     if not generate:
         password = typer.prompt(f"new password for {name} ({PASSWORD_RULE})", hide_input=True, confirmation_prompt=True)
-    w = _open(ws)
-    try:
+    with _web_workspace(ws) as w:
         pw = set_password(w.con, name, password)
-    except UserError as e:
-        _fail(str(e))
-    finally:
-        w.close()
     console.print(f"password of [bold]{name}[/bold] changed" + (f": [bold]{pw}[/bold]" if generate else ""))
 
 
 def _set_disabled(ws: Path, name: str, disabled: bool) -> None:
-    from kefu.users import UserError, set_disabled
+    from kefu.users import set_disabled
 
-    w = _open(ws)
-    try:
+    with _web_workspace(ws) as w:
         set_disabled(w.con, name, disabled)
-    except UserError as e:
-        _fail(str(e))
-    finally:
-        w.close()
     console.print(f"user [bold]{name}[/bold] {'disabled: every session ended' if disabled else 'enabled'}")
 
 
@@ -200,39 +181,39 @@ def user_enable(ws: Path, name: Annotated[str, typer.Option(help="login name")])
 @report_app.command("daily")
 def report_daily(
     ws: Path,
-    date: Annotated[str, typer.Option(help="YYYY-MM-DD (default: the latest day with data)")] = "",
+    date: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD (default: the latest day with data)")
+    ] = None,
     shop: Annotated[str | None, typer.Option(help="default: the first shop")] = None,
     xlsx: Annotated[Path | None, typer.Option(help="write the report as XLSX with charts")] = None,
-    lang: Annotated[str, typer.Option("--lang", envvar="KEFU_LANG", help="zh (default) or en")] = "zh",
+    lang: Lang = "zh",
+    engine: EngineOption = Engine.duckdb,
+    master: MasterOption = None,
 ) -> None:
     """The daily report (日报) of a shop: team and agents vs previous day, last week, monthly targets."""
     from kefu import api
     from kefu.cli import render
-    from kefu.metrics.registry import BY_KEY
     from kefu.qc import day_tally
     from kefu.reports.daily import attach_qc, daily_report
     from kefu.reports.xlsx import write_daily_xlsx
     from kefu.targets import load
-    from kefu.web.formatting import fmt, fmt_delta
 
-    w = _open(ws, read_only=True)
-    try:
-        shops = sorted({r["shop"] for r in api.kpis(w, ["shop"])})
+    with workspace(ws) as w:
+        shops = sorted({r["shop"] for r in api.kpis(w, ["shop"], engine=engine, master=master)})
         if not shops:
-            _fail(f"{ws} has no data")
+            fail(f"{ws} has no data")
         shop = shop or shops[0]
         if shop not in shops:
-            _fail(f"no shop {shop!r}; shops: {', '.join(shops)}")
-        days = sorted({r["day"] for r in api.kpis(w, ["shop", "day"]) if r["shop"] == shop})
-        try:
-            day = dt.date.fromisoformat(date) if date else dt.date.fromisoformat(days[-1])
-        except ValueError:
-            _fail(f"--date {date!r} is not YYYY-MM-DD")
+            fail(f"no shop {shop!r}; shops: {', '.join(shops)}")
+        days = sorted(
+            {r["day"] for r in api.kpis(w, ["shop", "day"], engine=engine, master=master) if r["shop"] == shop}
+        )
+        day = date.date() if date else dt.date.fromisoformat(days[-1])
         cache: dict = {}
 
         def kpis(by, f, t):
             if (by, f, t) not in cache:
-                cache[(by, f, t)] = api.kpis(w, list(by), date_from=f, date_to=t)
+                cache[(by, f, t)] = api.kpis(w, list(by), date_from=f, date_to=t, engine=engine, master=master)
             return cache[(by, f, t)]
 
         names = {
@@ -240,11 +221,9 @@ def report_daily(
             for r in w.con.execute("SELECT agent, name, team, employer, role FROM agents").fetchall()
         }
         report = daily_report(
-            kpis, shop, day, load(w.con, day.strftime("%Y-%m"), [shop]), names, api.data_until(w.con, shop)
+            kpis, shop, day, load(w.con, str(Month.of(day)), [shop]), names, api.data_until(w.con, shop)
         )
         report = attach_qc(report, day_tally(w.con, shop, day))  # QC figures, when a QC run covered the day
-    finally:
-        w.close()
     table = Table(title=f"{shop} 日报 {day}" if lang == "zh" else f"{shop} daily report {day}")
     for col in (
         ("指标", "当日", "较前日", "较上周同日", "本月累计", "月目标", "完成率")
@@ -257,7 +236,7 @@ def report_daily(
         k = r["metric"]
         later = f" {mark}" if k in report.provisional else ""  # can still change (kefu.metrics.provisional)
         table.add_row(
-            BY_KEY[k].zh if lang == "zh" else BY_KEY[k].en,
+            label(k, lang),
             fmt(k, r["value"], lang) + later,
             fmt_delta(k, r["vs_previous"], lang),
             fmt_delta(k, r["vs_last_week"], lang),
@@ -295,9 +274,6 @@ def _qc_table(report, lang: str) -> Table:
 
 def _teams_table(report, lang: str) -> Table:
     """Each team's month to date against its team targets (the gap: month to date − monthly target)."""
-    from kefu.metrics.registry import BY_KEY
-    from kefu.web.formatting import fmt, fmt_delta
-
     zh = lang == "zh"
     table = Table(title=f"组别目标 {report.month}" if zh else f"Team targets {report.month}")
     for col in (
@@ -314,7 +290,7 @@ def _teams_table(report, lang: str) -> Table:
             mark = {True: " ✓", False: " ✗"}.get(r["on_track"], "")
             table.add_row(
                 name,
-                BY_KEY[k].zh if zh else BY_KEY[k].en,
+                label(k, lang),
                 fmt(k, r["mtd"], lang),
                 fmt(k, r["target"], lang),
                 fmt(k, r["expected_to_date"], lang),
@@ -324,7 +300,7 @@ def _teams_table(report, lang: str) -> Table:
         if not team["targets"]:
             table.add_row(
                 name,
-                BY_KEY["sales_amount"].zh if zh else BY_KEY["sales_amount"].en,
+                label("sales_amount", lang),
                 fmt("sales_amount", team["figures"]["sales_amount"], lang),
                 "",
                 "",
@@ -338,24 +314,17 @@ def _teams_table(report, lang: str) -> Table:
 def targets_import(ws: Path, file: Path) -> None:
     """Import monthly targets from CSV/XLSX (columns month, shop, scope, subject, metric, value); all rows are validated first,
     shops, teams and accounts against the workspace."""
-    from kefu.targets import TargetError, import_file
+    from kefu.targets import import_file
     from kefu.users import roster
 
-    w = _open(ws)
-    try:
+    with _web_workspace(ws) as w:
         n = import_file(w.con, file, roster(w.con))
-    except TargetError as e:
-        for p in e.problems:
-            errors.print(f"[red]error:[/red] {p}", highlight=False)
-        raise typer.Exit(2) from e
-    finally:
-        w.close()
     console.print(f"{n} targets imported from {file}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the web commands to the `kefu` CLI."""
-    app.command("serve")(serve)
+    app.command("serve")(handled(serve))
     app.add_typer(user_app, name="user")
     app.add_typer(report_app, name="report")
     app.add_typer(targets_app, name="targets")

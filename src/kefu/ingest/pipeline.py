@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from kefu.ingest import formats
 from kefu.ingest.readers import CANONICAL_SUFFIXES, RawFile, ReadError, read_canonical
 from kefu.ingest.stage import conflict_sql, lit, missing_required, q, staging_sql, stored_columns
-from kefu.schema import HISTORY, TABLES, Table, table_for_file
+from kefu.schema import HISTORY, TABLES, Table, create_as_sql, table_for_file
 from kefu.workspace import Workspace, scalar, transaction
 
 Progress = Callable[[str, int, int], None]  # (file, done, total)
@@ -80,7 +80,7 @@ def import_paths(
     chat files see the agents imported with them; the keyless tables of all files are validated and stored in one
     pass per table and column layout (a folder of 10,000 chat files is one batch).
     """
-    from kefu.metrics.derived import Changes, refresh_cube
+    from kefu.derive import Changes, refresh_cube
 
     files = expand(paths)
     missing = [str(p) for p in files if not p.exists()]
@@ -213,7 +213,7 @@ def _import_batch(ws: Workspace, items: list[Pending], import_id: int) -> list[F
     batch = pa.concat_tables(parts)
     con.register("raw_input", batch)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {staging_sql(table, 'raw_input', batch.column_names)}")
+        con.execute(create_as_sql("staged", staging_sql(table, "raw_input", batch.column_names), temp=True))
     finally:
         con.unregister("raw_input")
     if table.key:
@@ -268,7 +268,7 @@ def _store(con, table: Table, import_id: int) -> Stored:
     if table.key:
         return _merge(con, table, import_id)
     columns = ", ".join(q(c) for c in stored_columns(table))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE fresh AS WITH {_copies(table)} {_beyond_stored(con, table)}")
+    con.execute(create_as_sql("fresh", f"WITH {_copies(table)} {_beyond_stored(con, table)}", temp=True))
     if table.name in TOUCHING:  # the conversations whose derived rows must be recomputed
         con.execute("INSERT INTO touched SELECT DISTINCT shop, buyer FROM fresh")
     con.execute(f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM fresh")
@@ -322,16 +322,17 @@ def _merge(con, table: Table, import_id: int) -> Stored:
     `fresh` holds every new record and every stored record the rows change, merged, beside the
     stored values (`_old_<column>`); the replaced versions go to the history table."""
     name, columns = q(table.name), stored_columns(table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS WITH {_one_per_key(table)} SELECT * FROM incoming")
+    con.execute(create_as_sql("incoming", f"WITH {_one_per_key(table)} SELECT * FROM incoming", temp=True))
     match = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in table.key_columns)
     old = ", ".join(f"t.{q(c)} AS {q('_old_' + c)}" for c in columns)
     merged = ", ".join(f"{_merged(table, c)} AS {q(c)}" for c in columns)
     differs = [f"{q(c)} IS DISTINCT FROM {q('_old_' + c)}" for c in table.column_names]
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM (
+    merge = f"""SELECT * FROM (
             SELECT {merged}, {", ".join(q("_old_" + c) for c in table.column_names)}, _new, _from FROM (
                 SELECT i.*, {old}, t.{q(table.key_columns[0])} IS NULL AS _new, {_wins(table)} AS _wins, i.src_file AS _from
                 FROM incoming i LEFT JOIN {name} t ON {match}))
-        WHERE _new OR {" OR ".join(differs)}""")
+        WHERE _new OR {" OR ".join(differs)}"""
+    con.execute(create_as_sql("fresh", merge, temp=True))
     replaced = f"{name} t WHERE EXISTS (SELECT 1 FROM fresh i WHERE NOT i._new AND {match})"
     if table.name in TOUCHING:  # the conversations whose derived rows must be recomputed, before and after
         con.execute(

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from kefu.errors import KefuError
 from kefu.ingest.formats import FormatError, Reject
 from kefu.ingest.formats.encoding import decode
 from kefu.ingest.stage import BOOKKEEPING
@@ -27,7 +28,7 @@ CANONICAL_SUFFIXES = (".csv", ".parquet", ".xlsx")
 MAX_RECORD_LINES = 100
 
 
-class ReadError(Exception):
+class ReadError(KefuError):
     """The whole file cannot be read; the message names the file and the reason."""
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from kefu.config import Params
+from kefu.config import CreditRule, Params
 from kefu.metrics.dialogue import accounts, coded_messages, conversations
 
 MOMENTS = {"order": "created_at", "payment": "paid_at"}
@@ -89,10 +89,13 @@ def credited_orders(contacts: ibis.Table, params: Params) -> ibis.Table:
         return contacts[f"{moment}_agent"].notnull() & (gap <= limit)
 
     order_ok, payment_ok = within("order"), within("payment")
-    use_order = {"order": order_ok, "payment": ibis.literal(False), "order_first": order_ok}[params.credit_rule]
-    use_payment = {"order": ibis.literal(False), "payment": payment_ok, "order_first": ~order_ok & payment_ok}[
-        params.credit_rule
-    ]
+    rule, never = CreditRule(params.credit_rule), ibis.literal(False)
+    use_order = {CreditRule.order: order_ok, CreditRule.payment: never, CreditRule.order_first: order_ok}[rule]
+    use_payment = {
+        CreditRule.order: never,
+        CreditRule.payment: payment_ok,
+        CreditRule.order_first: ~order_ok & payment_ok,
+    }[rule]
     return contacts.select(
         "order_id",
         "shop",

@@ -1,30 +1,26 @@
-"""Tables derived from the canonical ones that no parameter changes, kept in the workspace.
+"""Tables derived from the canonical ones that no parameter changes, as Ibis expressions.
 
 `questions` (spec §2), `order_contacts` (the last human exchange before each
 paid order, spec §4), `consultations` (the parameter-free part of each
-consultation, D7) and `message_counts` (messages per buyer, account and hour)
-are kept up to date inside the import transaction, for the conversations the
-import touched, so KPI queries start from them and stay fast.
+consultation, D7) and `message_counts` (messages per buyer, account and hour).
+Each expression is the table's declaration: kefu.derive stores them in the
+workspace and keeps them up to date inside the import transaction, for the
+conversations the import touched, so KPI queries start from them and stay fast.
+Spark computes them from the same expressions (kefu.engines.spark). Nothing here
+touches a backend.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dtypes
-import ibis.expr.operations as ops
 
 from kefu.config import Params
 from kefu.metrics.consult import consultation_facts
 from kefu.metrics.credit import order_contacts
-from kefu.metrics.dialogue import bot_accounts, message_counts, questions
-from kefu.metrics.kpis import Sources, measure_cube
-from kefu.workspace import Workspace, scalar
+from kefu.metrics.dialogue import message_counts, questions
 
 #: Each derived table from its inputs, in order: a later one may read an earlier one.
 STEPS: dict[str, Callable[[Callable[[str], ibis.Table], ibis.Table], ibis.Table]] = {
@@ -49,120 +45,3 @@ def derive(messages: ibis.Table, orders: ibis.Table, bots: ibis.Table) -> dict[s
     for name, step in STEPS.items():
         found[name] = step(lambda table: found.get(table, inputs.get(table)), bots)
     return found
-
-
-@dataclass
-class Changes:
-    """What an import changed, so that only the affected conversations are derived again.
-
-    Every derived table is computed per shop and buyer, from that buyer's messages
-    and orders alone, plus the set of bot accounts. The import adds every (shop,
-    buyer) whose messages or orders it added or replaced to the temp table `touched`.
-    """
-
-    ws: Workspace
-    bots_before: set[str] | None
-
-    @classmethod
-    def start(cls, ws: Workspace) -> Changes:
-        ws.con.execute("CREATE OR REPLACE TEMP TABLE touched (shop VARCHAR, buyer VARCHAR)")
-        complete = all(ws.has_table(name) for name in DERIVED)
-        return cls(ws, _bot_set(ws) if complete else None)
-
-    def refresh_derived(self) -> int | None:
-        """Recompute the derived rows of the touched conversations; everything when the bot accounts
-        changed (they decide every order's credit) or the derived tables are missing.
-        Returns how many conversations were recomputed (None: all)."""
-        ws = self.ws
-        bots = bot_accounts(ws.table("messages"), ws.table("agents"))
-        if self.bots_before is None or _bot_set(ws) != self.bots_before:
-            for name, step in STEPS.items():  # each step reads the tables stored before it
-                expr = step(ws.table, bots)
-                ws.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
-            return None
-        touched = ws.table("touched").distinct()
-        for name, step in STEPS.items():
-            expr = step(lambda table: ws.table(table).semi_join(touched, ["shop", "buyer"]), bots)
-            ws.con.execute(
-                f'DELETE FROM "{name}" d WHERE EXISTS (SELECT 1 FROM touched t WHERE t.shop = d.shop AND t.buyer = d.buyer)'
-            )
-            ws.con.execute(f'INSERT INTO "{name}" BY NAME {ibis.to_sql(expr, dialect="duckdb")}')
-        return scalar(ws.con, "SELECT count(*) FROM (SELECT DISTINCT shop, buyer FROM touched)")
-
-
-def refresh_derived(ws: Workspace) -> None:
-    """Rebuild the derived tables from the workspace's tables (inside the caller's transaction)."""
-    Changes(ws, None).refresh_derived()
-    refresh_cube(ws)
-
-
-def refresh_cube(ws: Workspace, params: Params | None = None) -> None:
-    """Sum every measure per (shop, account, hour) for `params` (the workspace's by default), so KPI
-    queries with those parameters add up this small table instead of the facts. Call it after
-    every change of data or parameters; until then KPIs are computed from the facts."""
-    params = params or ws.config.params
-    cube = measure_cube(dataclasses.replace(workspace_sources(ws), cube=None), params)
-    # Ibis types a sum of int64 as int64 and drops the cast; DuckDB makes it int128, several times slower to scan.
-    columns = ", ".join(
-        f'CAST("{name}" AS BIGINT) AS "{name}"' if kind.is_integer() else f'"{name}"'
-        for name, kind in cube.schema().items()
-    )
-    ws.con.execute(f'CREATE OR REPLACE TABLE "{CUBE}" AS SELECT {columns} FROM ({ibis.to_sql(cube, dialect="duckdb")})')
-    ws.con.execute(
-        f'CREATE OR REPLACE TABLE "{CUBE_PARAMS}" AS SELECT * FROM (VALUES ({", ".join("?" * len(PARAM_NAMES))})) '
-        f"t({', '.join(PARAM_NAMES)})",
-        [getattr(params, name) for name in PARAM_NAMES],
-    )
-
-
-def _bot_set(ws: Workspace) -> set[str]:
-    bots = bot_accounts(ws.table("messages"), ws.table("agents"))
-    return set(bots.to_pyarrow()["agent"].to_pylist())
-
-
-def cube_is_current(ws: Workspace) -> bool:
-    """Whether the measure cube exists and was built with the workspace's parameters."""
-    return _cube_params(ws, set(ws.ibis.list_tables())) == ws.config.params
-
-
-def _cube_params(ws: Workspace, present: set[str]) -> Params | None:
-    """The parameters the stored cube was built with (None: no cube)."""
-    if not {CUBE, CUBE_PARAMS} <= present:
-        return None
-    (row,) = ws.con.execute(f'SELECT {", ".join(PARAM_NAMES)} FROM "{CUBE_PARAMS}"').fetchall()
-    return Params(**dict(zip(PARAM_NAMES, row, strict=True)))
-
-
-def workspace_sources(ws: Workspace) -> Sources:
-    """The workspace's tables as KPI sources, derived tables included once they exist."""
-    schemas = _schemas(ws)
-    tables = {name: _table(ws, name, schemas[name]) for name in CANONICAL}
-    derived = {name: _table(ws, name, schemas[name]) if name in schemas else None for name in DERIVED}
-    params = _cube_params(ws, set(schemas))
-    cube = {"cube": _table(ws, CUBE, schemas[CUBE]), "cube_params": params} if params is not None else {}
-    return Sources(**tables, **derived, **cube)
-
-
-def _schemas(ws: Workspace) -> dict[str, ibis.Schema]:
-    """The schema of every workspace table, from one catalog query: `ws.table` asks once per table, and a
-    repeated KPI query (compiled once, kefu.engines.compiled) would spend more time on that than on its SQL."""
-    rows = ws.con.execute(
-        """SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns()
-           WHERE database_name = current_database() AND schema_name = 'main' AND list_contains(?, table_name)
-           ORDER BY table_name, column_index""",
-        [[*CANONICAL, *STORED]],
-    ).fetchall()
-    columns: dict[str, dict[str, dtypes.DataType]] = {}
-    for table, column, kind, nullable in rows:
-        columns.setdefault(table, {})[column] = _ibis_type(ws.ibis.compiler.type_mapper, kind, nullable)
-    return {table: ibis.schema(cols) for table, cols in columns.items()}
-
-
-@functools.cache
-def _ibis_type(type_mapper: Any, kind: str, nullable: bool) -> dtypes.DataType:
-    return type_mapper.from_string(kind, nullable=nullable)  # as ws.table types a column (a SQL parse: kept)
-
-
-def _table(ws: Workspace, name: str, schema: ibis.Schema) -> ibis.Table:
-    """What `ws.table(name)` returns, for a schema already read."""
-    return ops.DatabaseTable(name, schema=schema, source=ws.ibis, namespace=ops.Namespace()).to_expr()

@@ -14,6 +14,7 @@ import pandas as pd
 from ibis import _
 
 from kefu.config import Params
+from kefu.errors import NotFound
 from kefu.metrics.kpis import Sources, facts, kpi_table
 from kefu.metrics.registry import BY_KEY, Diff, Ratio, Sum
 
@@ -107,7 +108,7 @@ def explain(
     src: Sources, agent: str, day: dt.date, metric: str | None = None, params: Params = Params()
 ) -> Explanation:
     if metric is not None and (metric not in BY_KEY or BY_KEY[metric].shop_level):
-        raise KeyError(f"unknown agent metric {metric!r}")
+        raise NotFound(f"unknown agent metric {metric!r}")
     all_facts = facts(src, params)
     wanted = measures_of(metric) if metric else None
     sections = {}

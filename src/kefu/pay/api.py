@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.config import Params
+from kefu.errors import NotFound
 from kefu.pay import compare as compare_mod
 from kefu.pay import explain as explain_mod
 from kefu.pay.model import MonthData, Payroll
@@ -46,7 +47,7 @@ def explain(
     params: Params | None = None,
     day_kpis: list[dict] | None = None,
 ) -> dict[str, Any]:
-    """An agent's slip with every rule, value, formula and row behind it; KeyError when the agent is not paid."""
+    """An agent's slip with every rule, value, formula and row behind it; NotFound (a KeyError) when the agent is not paid."""
     params = params or ws.config.params
     schemes = list(schemes if schemes is not None else schemes_of(ws))
     data = data or month_data(ws, month, params)
@@ -54,7 +55,7 @@ def explain(
     slip = result.slip(agent)
     if slip is None:
         known = agent in data.agents
-        raise KeyError(
+        raise NotFound(
             f"{agent} is not paid by any scheme in {month}"
             if known
             else f"no agent {agent!r} in {month} (accounts look like 店铺:名字)"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from kefu.formatting import yuan
 from kefu.pay.measures import MEASURES, show
 from kefu.pay.model import Line, MutualAccount, Prize, Used
 from kefu.pay.scheme import Commission, Condition, KpiScore, MutualFund, Pool, Prizes, Ranking, Threshold
@@ -31,10 +32,6 @@ OP_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 def money(value: Decimal) -> Decimal:
     """Round half-up to the cent (0.005 → 0.01), the one rounding each component gets."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def yuan(value: Decimal) -> str:
-    return f"¥{value:,.2f}" if value >= 0 else f"−¥{-value:,.2f}"
 
 
 def pct(rate: Decimal) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from kefu.config import default
+
 
 @dataclass(frozen=True)
 class AgentInfo:
@@ -42,8 +44,8 @@ class Attendance:
 
 
 @dataclass(frozen=True)
-class MutualError:
-    """One error behind a 互查 deduction (kefu.qc.ledger.month_errors)."""
+class MutualMistake:
+    """One error (差错) behind a 互查 deduction (kefu.qc.ledger.month_errors): a record, not an exception."""
 
     source: str  # "peer" (a colleague reported it) or "supervisor" (found in QC review, nobody reported it)
     day: dt.date
@@ -62,7 +64,7 @@ class MutualAccount:
     deductions: Decimal  # costs, or 0 in a warning-only month
     balance: Decimal  # fund_start − deductions, never below 0: what a `mutual_fund` component pays
     warning_only: bool = False
-    errors: tuple[MutualError, ...] = ()
+    errors: tuple[MutualMistake, ...] = ()
     peer_cost: Decimal = Decimal("10.00")  # what one error costs, as the settings of the month say
     supervisor_cost: Decimal = Decimal("20.00")
 
@@ -89,7 +91,7 @@ class MonthData:
     days_from_chats: bool = False
     #: first and last day of the month with any message (None: no data)
     coverage: tuple[dt.date, dt.date] | None = None
-    credit_rule: str = "order_first"
+    credit_rule: str = default("credit_rule")  # kefu.toml [kpi] credit_rule
 
     def value(self, agent: str, key: str) -> Decimal | None:
         return self.values.get(agent, {}).get(key)

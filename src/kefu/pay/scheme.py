@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -23,13 +21,13 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kefu.errors import KefuError
+from kefu.month import Month
 from kefu.pay.measures import KPI_KEYS, MEASURES
 from kefu.pay.model import AgentInfo
-from kefu.pay.tomlpos import key_lines, line_of
 from kefu.schema import ROLES
+from kefu.tomlpos import key_lines, load, where
 
 SCHEMES_DIR = "schemes"
-MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 class SchemeError(KefuError):
@@ -329,9 +327,7 @@ class Scheme(_Model):
     @field_validator("effective_from")
     @classmethod
     def _month(cls, month: str) -> str:
-        if not MONTH_RE.fullmatch(month):
-            raise ValueError(f"{month!r} is not a month YYYY-MM")
-        return month
+        return str(Month.parse(month))  # MonthError is a ValueError: pydantic reports it at the key
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scheme:
@@ -358,10 +354,7 @@ class Scheme(_Model):
 
 def parse_scheme(text: str, source: str = "scheme.toml") -> Scheme:
     """A scheme from TOML text, or SchemeError naming the file, line and key of every problem."""
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise SchemeError([f"{source}: not valid TOML: {exc}"]) from None
+    data = load(text, source, SchemeError, parse_float=Decimal)
     try:
         scheme = Scheme.model_validate(data)
     except ValidationError as exc:
@@ -454,9 +447,7 @@ def _problems(exc: ValidationError, data: dict, text: str, source: str) -> list[
     out = []
     for err in exc.errors():
         path = _data_path(err["loc"], data)
-        line = line_of(lines, path)
-        where = f"{source}:{line}" if line else source
-        out.append(f"{where}: {_dotted(path) or '(top level)'}: {_message(err)}")
+        out.append(f"{where(source, lines, path)}: {_dotted(path) or '(top level)'}: {_message(err)}")
     return out
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kefu.formatting import yuan
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
 UNITS = ("", "拾", "佰", "仟")
@@ -73,13 +75,6 @@ def environment() -> Environment:
     env.filters["yuan"] = yuan
     env.globals["rmb_upper"] = rmb_upper
     return env
-
-
-def yuan(value: Any) -> str:
-    if value is None:
-        return "—"
-    value = Decimal(str(value))
-    return f"¥{value:,.2f}" if value >= 0 else f"−¥{-value:,.2f}"
 
 
 def render_slip(explanation: dict[str, Any], lang: str = "zh") -> str:

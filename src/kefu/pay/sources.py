@@ -26,13 +26,12 @@ import ibis
 from ibis import _
 
 from kefu.config import Params
-from kefu.errors import KefuError
-from kefu.metrics.derived import workspace_sources
+from kefu.derive import workspace_sources
 from kefu.metrics.kpis import facts
+from kefu.month import Month, MonthError
 from kefu.pay import inputs
 from kefu.pay.measures import KPI_KEYS, MEASURES
-from kefu.pay.model import AgentInfo, MonthData, MutualAccount, MutualError
-from kefu.pay.scheme import MONTH_RE
+from kefu.pay.model import AgentInfo, MonthData, MutualAccount, MutualMistake
 from kefu.workspace import Workspace, fetch_one
 
 #: refund statuses that mean money went back to the buyer (simulator/canonical `success`, 淘宝 `退款成功`)
@@ -41,18 +40,10 @@ REFUNDED_STATUSES = ("success", "退款成功", "refunded", "已退款")
 KpiFn = Callable[[tuple[str, ...], dt.date | None, dt.date | None], list[dict]]
 
 
-class MonthError(KefuError):
-    """A month that is not YYYY-MM, or has no data."""
+class EmptyMonth(MonthError):
+    """A month without chat messages: there is nothing to pay."""
 
     status = 404
-
-
-def month_range(month: str) -> tuple[dt.date, dt.date]:
-    if not MONTH_RE.fullmatch(month or ""):
-        raise MonthError(f"month {month!r} is not YYYY-MM")
-    first = dt.date.fromisoformat(month + "-01")
-    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return first, following - dt.timedelta(days=1)
 
 
 # -- engine queries (Ibis) -------------------------------------------------------------------
@@ -134,10 +125,10 @@ def mutual_funds(ws: Workspace, month: str) -> dict[str, MutualAccount]:
     and the errors behind it. Reads only: a workspace without QC or peer-report tables has no errors."""
     from kefu.qc import ledger
 
-    errors: dict[str, list[MutualError]] = {}
+    errors: dict[str, list[MutualMistake]] = {}
     for e in ledger.month_errors(ws, month):
         errors.setdefault(e["agent"], []).append(
-            MutualError(e["source"], e["day"], e["description"], _cents(e["cost"]), e["report_id"], e["finding_id"])
+            MutualMistake(e["source"], e["day"], e["description"], _cents(e["cost"]), e["report_id"], e["finding_id"])
         )
     costs = ledger.error_costs(ws.config.mutual)
     return {
@@ -184,22 +175,21 @@ def known_agents(ws: Workspace) -> dict[str, AgentInfo]:
     return found
 
 
-def gather(ws: Workspace, month: str, params: Params | None = None, kpis: KpiFn | None = None) -> MonthData:
+def gather(ws: Workspace, month: str | Month, params: Params | None = None, kpis: KpiFn | None = None) -> MonthData:
     """Everything a scheme can use for the month. `kpis` lets the web app pass its cached engine results."""
     from kefu import api
 
     params = params or ws.config.params
     kpis = kpis or (lambda by, f, t: api.kpis(ws, list(by), params, f, t))
-    first, last = month_range(month)
+    parsed = Month.parse(month)
+    month, first, last = str(parsed), parsed.first, parsed.last
     coverage = fetch_one(
-        ws.con,
-        "SELECT min(ts)::DATE, max(ts)::DATE FROM messages WHERE ts >= ? AND ts < ?",
-        [first, last + dt.timedelta(days=1)],
+        ws.con, "SELECT min(ts)::DATE, max(ts)::DATE FROM messages WHERE ts >= ? AND ts < ?", [first, parsed.after]
     )
     if coverage[0] is None:
         span = fetch_one(ws.con, "SELECT min(ts)::DATE, max(ts)::DATE FROM messages")
         have = f"the data covers {span[0]} … {span[1]}" if span[0] else "the workspace has no messages"
-        raise MonthError(f"no chat messages in {month}; {have}")
+        raise EmptyMonth(f"no chat messages in {month}; {have}")
 
     by_agent = {r["agent"]: r for r in kpis(("agent", "month"), first, last)}
     by_shop = {r["shop"]: r for r in kpis(("shop", "month"), first, last)}

@@ -3,15 +3,21 @@
 The contract shared with the review queue, the ledger and pay schemes is in
 docs/qc.md. This package's front door:
 
-- `kefu.qc.rules`: parse_rules, load_rules, save_rules, default_rules_text;
+- `kefu.qc.rules`: parse_rules, load_rules, default_rules_text;
 - `kefu.qc.engine`: run, findings, agent_day_scores;
+- `kefu.qc.examples`: example_problems, save_rules (a library is saved only when its examples pass the engine);
 - `confirmed_errors` (here): what pay schemes deduct for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from duckdb import DuckDBPyConnection
+
+if TYPE_CHECKING:
+    from kefu.workspace import Workspace
 
 __all__ = ["confirmed_errors", "day_tally", "score"]
 
@@ -38,7 +44,7 @@ def confirmed_errors(ws: Any, date_from: dt.date | None, date_to: dt.date | None
     ]
 
 
-def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | None:
+def day_tally(ws: Workspace | DuckDBPyConnection, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | None:
     """Per agent of a shop on a day: findings, confirmed, open, points (of findings not dismissed), dialogues
     (inspected) and points_deducted (what the QC score loses, so `score(points_deducted)` is the day's score).
 
@@ -47,7 +53,7 @@ def day_tally(con: Any, shop: str, day: dt.date) -> dict[str, dict[str, Any]] | 
     """
     from kefu.qc import store
 
-    con = getattr(con, "con", con)
+    con = ws if isinstance(ws, DuckDBPyConnection) else ws.con
     if not store.covered(con, day):
         return None
     return {

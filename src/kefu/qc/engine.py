@@ -25,13 +25,14 @@ import ibis.expr.types as ir
 from ibis import _
 
 from kefu.config import Params
-from kefu.metrics.derived import workspace_sources
+from kefu.derive import workspace_sources
 from kefu.metrics.kpis import Sources
 from kefu.qc import score, store
 from kefu.qc.dialogues import missing_phrase_findings
 from kefu.qc.match import phrase_findings
 from kefu.qc.rules import Rule, RuleSet, load_rules
 from kefu.qc.timing import timing_findings
+from kefu.workspace import Workspace
 
 FINDING_FIELDS = ("shop", "agent", "buyer", "ts", "text", "rule", "match", "match_start", "occurrences", "evidence")
 #: Text and dialogue findings stand for one message: one occurrence, no further evidence.
@@ -170,18 +171,24 @@ def describe(found: ir.Table, rules: Sequence[Rule]) -> ir.Table:
 
 
 def run(
-    ws: Any, date_from: dt.date | None = None, date_to: dt.date | None = None, rules: RuleSet | None = None
+    ws: Workspace,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    rules: RuleSet | None = None,
+    src: Sources | None = None,
 ) -> RunSummary:
-    """Inspect the period's chats and replace its stored findings (reviews are kept, attached by finding id)."""
+    """Inspect the period's chats and replace its stored findings (reviews are kept, attached by finding id).
+    `src`: the chats on another engine (kefu.engines.select), default the workspace's own."""
     started = time.perf_counter()
     rules = rules or load_rules(ws)
-    src = workspace_sources(ws)
+    src = src or workspace_sources(ws)
     store.ensure_tables(ws.con)
     run_at = dt.datetime.now().replace(microsecond=0)
     with inspect(src, rules, ws.config.params, date_from, date_to) as expr:
-        # Straight from the engine's query into the table: no intermediate copy of 1.5 M rows.
-        select = ibis.to_sql(expr, dialect="duckdb") if expr is not None else f"SELECT * FROM ({_EMPTY}) WHERE FALSE"
-        inspected = ibis.to_sql(inspected_dialogues(src, date_from, date_to), dialect="duckdb")
+        select = (
+            _select_sql(ws, expr, "qc_run_findings") if expr is not None else f"SELECT * FROM ({_EMPTY}) WHERE FALSE"
+        )
+        inspected = _select_sql(ws, inspected_dialogues(src, date_from, date_to), "qc_run_dialogues")
         removed, added = store.replace_period(ws.con, select, date_from, date_to, run_at, inspected)
     where, args = store.period_clause("day", date_from, date_to)
     by_rule = dict(
@@ -191,6 +198,15 @@ def run(
     )
     read = _in_period(src.messages, "ts", date_from, date_to).count().execute()
     return RunSummary(date_from, date_to, int(read), added, removed, by_rule, round(time.perf_counter() - started, 2))
+
+
+def _select_sql(ws: Workspace, expr: ir.Table, name: str) -> str:
+    """A SELECT of `expr`'s rows on the workspace's connection: on DuckDB its SQL, straight from the engine's query
+    into the table (no intermediate copy of 1.5 M rows); another engine's rows are collected and registered first."""
+    if expr.get_backend().name == "duckdb":
+        return ibis.to_sql(expr, dialect="duckdb")
+    ws.con.register(name, expr.to_pyarrow())
+    return f'SELECT * FROM "{name}"'
 
 
 _EMPTY = (

@@ -1,16 +1,21 @@
-"""Each rule's own examples, checked by the engine itself: `hits` must be flagged, `misses` must not.
+"""Each rule's own examples, checked by the engine itself: `hits` must be flagged, `misses` must not;
+and saving a library, which must pass that check.
 
 Every example is a one-message dialogue of its own in an in-memory workspace,
-so a rule is judged exactly as `kefu qc run` will judge a chat.
+so a rule is judged exactly as `kefu qc run` will judge a chat. The imports go
+one way: rules ← engine ← examples (tests/test_import_graph.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 from kefu.config import Params
-from kefu.metrics.derived import workspace_sources
-from kefu.qc.rules import RuleSet
+from kefu.derive import workspace_sources
+from kefu.qc.engine import inspect
+from kefu.qc.rules import RULES_FILE, RuleError, RuleSet, parse_rules
 from kefu.workspace import Workspace
 
 WHEN = dt.datetime(2026, 1, 1, 10, 0, 0)
@@ -18,8 +23,6 @@ WHEN = dt.datetime(2026, 1, 1, 10, 0, 0)
 
 def example_outcomes(rules: RuleSet) -> list[dict]:
     """For every example of every enabled text rule: rule, kind ('hit' | 'miss'), text, flagged, match."""
-    from kefu.qc.engine import inspect
-
     examples = [
         (r, kind, i, text)
         for r in rules.enabled
@@ -64,6 +67,19 @@ def example_problems(rules: RuleSet) -> list[str]:
                 f"(match {o['match']!r})"
             )
     return problems
+
+
+def save_rules(ws: Any, text: str) -> RuleSet:
+    """Validate `text` (syntax, every rule, and each rule's own examples) and write it as the workspace's library."""
+    if not getattr(ws, "path", None):
+        raise RuleError(["an in-memory workspace has no rule file"])
+    path = Path(ws.path) / RULES_FILE
+    rules = parse_rules(text, str(path))
+    problems = example_problems(rules)
+    if problems:
+        raise RuleError(problems)
+    path.write_text(text, encoding="utf-8")
+    return rules
 
 
 def _buyer(rule_id: str, kind: str, i: int) -> str:

@@ -24,33 +24,16 @@ import duckdb
 
 from kefu.config import Mutual
 from kefu.errors import KefuError
+from kefu.month import Month
+from kefu.schema import QC_FINDINGS, QC_PEER_REPORTS, QC_REVIEWS, QC_TABLES, SQL_TYPES
+from kefu.workspace import Workspace, ensure_tables
 
 STATUSES = ("open", "confirmed", "rejected")
 DECISIONS = ("confirmed", "rejected", "open")  # "open" undoes a decision
 
-DDL = """CREATE TABLE IF NOT EXISTS qc_peer_reports (
-    report_id VARCHAR PRIMARY KEY, shop VARCHAR NOT NULL, reporter VARCHAR NOT NULL, agent VARCHAR NOT NULL,
-    finding_id VARCHAR, ts TIMESTAMP, day DATE NOT NULL, description VARCHAR NOT NULL,
-    status VARCHAR NOT NULL, decided_by VARCHAR, decided_at TIMESTAMP,
-    buyer VARCHAR, reported_at TIMESTAMP NOT NULL)"""
-
 CENT = Decimal("0.01")
 
-REPORT_COLUMNS = (
-    "report_id",
-    "shop",
-    "reporter",
-    "agent",
-    "finding_id",
-    "ts",
-    "day",
-    "description",
-    "status",
-    "decided_by",
-    "decided_at",
-    "buyer",
-    "reported_at",
-)
+REPORT_COLUMNS = QC_PEER_REPORTS.column_names
 
 
 class ReportError(KefuError):
@@ -59,10 +42,7 @@ class ReportError(KefuError):
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create `qc_peer_reports` and the QC tables it refers to, when missing."""
-    from kefu.qc.store import ensure_tables
-
-    ensure_tables(con)
-    con.execute(DDL)
+    ensure_tables(con, (*QC_TABLES, QC_PEER_REPORTS))
 
 
 # -- reports and decisions ----------------------------------------------------------------
@@ -190,9 +170,9 @@ def reports(
     where: list[str] = ["true"]
     args: list[Any] = []
     if month:
-        first, after = month_range(month)
+        m = Month.parse(month)
         where.append("day >= ? AND day < ?")
-        args += [first, after]
+        args += [m.first, m.after]
     if shops is not None:
         where.append("shop IN (SELECT unnest(?::VARCHAR[]))")
         args.append(list(shops))
@@ -207,21 +187,6 @@ def reports(
         "ORDER BY status <> 'open', reported_at DESC, report_id"
     )
     return _records(con, sql, args)
-
-
-# -- the month -----------------------------------------------------------------------------
-
-
-def month_range(month: str) -> tuple[dt.date, dt.date]:
-    """'2026-11' -> (2026-11-01, 2026-12-01)."""
-    try:
-        first = dt.date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise ReportError(f"month {month!r} is not YYYY-MM") from None
-    if len(month) != 7:
-        raise ReportError(f"month {month!r} is not YYYY-MM")
-    after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return first, after
 
 
 #: The month's errors. A confirmed peer report is one error (reports of the same finding, or of the
@@ -258,12 +223,18 @@ WHERE sender = 'agent' AND ts >= $first AND ts < $after {shop}
 """
 
 
-def month_errors(con_or_ws: Any, month: str, shop: str | None = None, *, settings: Mutual | None = None) -> list[dict]:
+def month_errors(
+    con_or_ws: Workspace | duckdb.DuckDBPyConnection,
+    month: str,
+    shop: str | None = None,
+    *,
+    settings: Mutual | None = None,
+) -> list[dict]:
     """Every error of the month behind the ledger: shop, agent, day, ts, buyer, source ('peer' | 'supervisor'),
     report_id, finding_id, description, cost (yuan, what it costs before warning-only mode and the floor)."""
     con, settings = _con_and_settings(con_or_ws, settings)
-    first, after = month_range(month)
-    args = {"first": first, "after": after} | ({"shop": shop} if shop else {})
+    m = Month.parse(month)
+    args = {"first": m.first, "after": m.after} | ({"shop": shop} if shop else {})
     sql = ERRORS_SQL.format(
         peer_shop="AND shop = $shop" if shop else "",
         finding_shop="AND f.shop = $shop" if shop else "",
@@ -276,32 +247,8 @@ def month_errors(con_or_ws: Any, month: str, shop: str | None = None, *, setting
     return errors
 
 
-#: The columns ERRORS_SQL reads of each table, for the empty stand-in of a table that does not exist yet.
-READ_COLUMNS = {
-    "qc_peer_reports": {
-        "report_id": "VARCHAR",
-        "shop": "VARCHAR",
-        "agent": "VARCHAR",
-        "finding_id": "VARCHAR",
-        "ts": "TIMESTAMP",
-        "day": "DATE",
-        "description": "VARCHAR",
-        "status": "VARCHAR",
-        "buyer": "VARCHAR",
-        "reported_at": "TIMESTAMP",
-    },
-    "qc_findings": {
-        "finding_id": "VARCHAR",
-        "shop": "VARCHAR",
-        "agent": "VARCHAR",
-        "buyer": "VARCHAR",
-        "ts": "TIMESTAMP",
-        "day": "DATE",
-        "rule_name": "VARCHAR",
-        "match": "VARCHAR",
-    },
-    "qc_reviews": {"finding_id": "VARCHAR", "status": "VARCHAR"},
-}
+#: The tables ERRORS_SQL reads, each stood in for by an empty table of its declared columns until it exists.
+READ_TABLES = (QC_PEER_REPORTS, QC_FINDINGS, QC_REVIEWS)
 
 
 def _tables_or_empty(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -314,14 +261,15 @@ def _tables_or_empty(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         name
         for (name,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema()"
-            " AND table_name IN ('qc_peer_reports', 'qc_findings', 'qc_reviews')"
+            " AND list_contains(?, table_name)",
+            [[t.name for t in READ_TABLES]],
         ).fetchall()
     }
     return {
-        name: name
-        if name in present
-        else "(SELECT " + ", ".join(f"NULL::{kind} AS {column}" for column, kind in columns.items()) + " WHERE false)"
-        for name, columns in READ_COLUMNS.items()
+        t.name: t.name
+        if t.name in present
+        else "(SELECT " + ", ".join(f'NULL::{SQL_TYPES[c.kind]} AS "{c.name}"' for c in t.columns) + " WHERE false)"
+        for t in READ_TABLES
     }
 
 
@@ -340,7 +288,13 @@ def _money(value: float) -> Decimal:
     return Decimal(str(value))
 
 
-def month_ledger(con_or_ws: Any, month: str, shop: str | None = None, *, settings: Mutual | None = None) -> list[dict]:
+def month_ledger(
+    con_or_ws: Workspace | duckdb.DuckDBPyConnection,
+    month: str,
+    shop: str | None = None,
+    *,
+    settings: Mutual | None = None,
+) -> list[dict]:
     """The month's fund of every agent who worked in it or has an error in it, per shop and agent.
 
     Each row: month, shop, agent, fund_start, errors, peer_errors, supervisor_errors,
@@ -350,16 +304,16 @@ def month_ledger(con_or_ws: Any, month: str, shop: str | None = None, *, setting
     """
     con, settings = _con_and_settings(con_or_ws, settings)
     errors = month_errors(con, month, shop, settings=settings)
-    first, after = month_range(month)
+    m = Month.parse(month)
     workers = _records(
         con,
         WORKERS_SQL.format(shop="AND shop = $shop" if shop else ""),
-        {"first": first, "after": after} | ({"shop": shop} if shop else {}),
+        {"first": m.first, "after": m.after} | ({"shop": shop} if shop else {}),
     )
     by_agent: dict[tuple, list[dict]] = {(w["shop"], w["agent"]): [] for w in workers}  # no error: a full fund
     for e in errors:
         by_agent.setdefault((e["shop"], e["agent"]), []).append(e)
-    warning_only = month in settings.warning_only_months
+    warning_only = str(m) in settings.warning_only_months
     fund = _money(settings.fund)
     rows = []
     for (shop_, agent), found in sorted(by_agent.items()):
@@ -367,7 +321,7 @@ def month_ledger(con_or_ws: Any, month: str, shop: str | None = None, *, setting
         deductions = Decimal(0) if warning_only else costs
         rows.append(
             {
-                "month": month,
+                "month": str(m),
                 "shop": shop_,
                 "agent": agent,
                 "fund_start": float(fund),
@@ -383,7 +337,9 @@ def month_ledger(con_or_ws: Any, month: str, shop: str | None = None, *, setting
     return rows
 
 
-def public_list(con_or_ws: Any, month: str, shop: str, *, settings: Mutual | None = None) -> list[dict]:
+def public_list(
+    con_or_ws: Workspace | duckdb.DuckDBPyConnection, month: str, shop: str, *, settings: Mutual | None = None
+) -> list[dict]:
     """The month's errors of a shop for every agent to learn from: day, source, description, cost; who is hidden (匿名)."""
     errors = month_errors(con_or_ws, month, shop, settings=settings)
     return [
@@ -395,7 +351,9 @@ def public_list(con_or_ws: Any, month: str, shop: str, *, settings: Mutual | Non
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _con_and_settings(con_or_ws: Any, settings: Mutual | None) -> tuple[duckdb.DuckDBPyConnection, Mutual]:
+def _con_and_settings(
+    con_or_ws: Workspace | duckdb.DuckDBPyConnection, settings: Mutual | None
+) -> tuple[duckdb.DuckDBPyConnection, Mutual]:
     """A Workspace brings its kefu.toml settings; a bare connection gets `settings` or the defaults."""
     if isinstance(con_or_ws, duckdb.DuckDBPyConnection):
         return con_or_ws, settings or Mutual()

@@ -1,7 +1,7 @@
 """Editing one rule of the library without writing TOML (质检 → 规则库 → 编辑): the form's fields in, the
 library's text out, with only that rule's [[rules]] table rewritten.
 
-The text is then saved as any other through `kefu.qc.rules.save_rules` (syntax, every rule, each rule's
+The text is then saved as any other through `kefu.qc.examples.save_rules` (syntax, every rule, each rule's
 examples), so a form cannot write a library the TOML editor would refuse. The rest of the file —
 other rules, comments between rules — stays byte for byte; comments inside the edited table are lost.
 """

@@ -12,7 +12,6 @@ checked by compiling them with RE2 and must not match the empty text.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from kefu.errors import KefuError
 from kefu.qc.store import SCOPES, SEVERITIES
+from kefu.tomlpos import key_lines, load, where
 
 RULES_FILE = "qc-rules.toml"
 DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
@@ -148,28 +148,9 @@ def load_rules(ws: Any) -> RuleSet:
     return parse_rules(default_rules_text(), "kefu/qc/default_rules.toml")
 
 
-def save_rules(ws: Any, text: str) -> RuleSet:
-    """Validate `text` (syntax, every rule, and each rule's own examples) and write it as the workspace's library."""
-    if not getattr(ws, "path", None):
-        raise RuleError(["an in-memory workspace has no rule file"])
-    path = Path(ws.path) / RULES_FILE
-    rules = parse_rules(text, str(path))
-    from kefu.qc.examples import example_problems  # the engine checks the examples
-
-    problems = example_problems(rules)
-    if problems:
-        raise RuleError(problems)
-    path.write_text(text, encoding="utf-8")
-    return rules
-
-
 def parse_rules(text: str, source: str = RULES_FILE) -> RuleSet:
     """Parse and validate a rule library; raises RuleError listing every problem (file, line, rule id, reason)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise RuleError([f"{source}:{line.group(1) if line else 1}: not valid TOML: {exc}"]) from None
+    data = load(text, source, RuleError)
     problems: list[str] = []
     unknown_top = sorted(set(data) - {"rules", "version"})
     if unknown_top:
@@ -178,15 +159,16 @@ def parse_rules(text: str, source: str = RULES_FILE) -> RuleSet:
     if not isinstance(raw_rules, list) or not raw_rules:
         problems.append(f"{source}:1: no rules: declare each rule as a [[rules]] table")
         raise RuleError(problems)
-    places = _rule_places(text)
+    lines = key_lines(text)
     rules: list[Rule] = []
     seen: dict[str, int] = {}  # rule id -> its line
     for i, raw in enumerate(raw_rules):
-        start, key_lines = places[i] if i < len(places) else (1, {})
+        start = lines.get(("rules", i), 1)
         rule_id = raw.get("id") if isinstance(raw.get("id"), str) else f"#{i + 1}"
 
-        def report(key: str | None, reason: str, rule_id=rule_id, start=start, key_lines=key_lines) -> None:
-            problems.append(f"{source}:{key_lines.get(key, start)}: rule {rule_id}: {reason}")
+        def report(key: str | None, reason: str, rule_id=rule_id, i=i) -> None:
+            at = where(source, lines, ("rules", i) if key is None else ("rules", i, key))
+            problems.append(f"{at}: rule {rule_id}: {reason}")
 
         if rule_id in seen:
             report("id", f"id used twice (first at line {seen[rule_id]})")
@@ -364,25 +346,3 @@ def count_groups(pattern: str) -> int:
             count += 1
         i += 1
     return count
-
-
-# -- where each rule and key is written (for error messages) ------------------------------------------
-
-
-def _rule_places(text: str) -> list[tuple[int, dict[str, int]]]:
-    """For each [[rules]] table in order: its header line and the line of each of its keys."""
-    places: list[tuple[int, dict[str, int]]] = []
-    in_string = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.count("'''") % 2 or line.count('"""') % 2:
-            in_string = not in_string
-            continue
-        if in_string:
-            continue
-        if re.match(r"\s*\[\[\s*rules\s*\]\]", line):
-            places.append((number, {}))
-        elif places:
-            key = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
-            if key:
-                places[-1][1].setdefault(key.group(1), number)
-    return places

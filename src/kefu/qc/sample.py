@@ -19,6 +19,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from kefu.errors import KefuError
 from kefu.metrics.dialogue import bot_accounts
 from kefu.qc import store
 
@@ -27,12 +28,12 @@ DIALOGUE = ("shop", "agent", "buyer", "day")
 
 
 def week_days(week: str) -> tuple[dt.date, dt.date]:
-    """'2026-W46' → (Monday, Sunday) of that ISO week; ValueError naming the expected form otherwise."""
+    """'2026-W46' → (Monday, Sunday) of that ISO week; a KefuError (a ValueError) naming the expected form otherwise."""
     try:
         year, number = week.upper().split("-W")
         monday = dt.date.fromisocalendar(int(year), int(number), 1)
     except ValueError:
-        raise ValueError(f"week {week!r} is not an ISO week like 2026-W46") from None
+        raise KefuError(f"week {week!r} is not an ISO week like 2026-W46") from None
     return monday, monday + dt.timedelta(days=6)
 
 

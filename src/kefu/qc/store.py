@@ -12,6 +12,8 @@ from typing import Any
 
 import duckdb
 
+from kefu.schema import QC_FINDINGS, QC_TABLES
+from kefu.workspace import ensure_tables as ensure_declared
 from kefu.workspace import scalar, transaction
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -25,58 +27,19 @@ SEVERITY_NAMES = {
 SCOPES = ("agent_text", "buyer_text", "timing")
 STATUSES = ("open", "confirmed", "dismissed")
 
-# finding_id is unique by construction (kefu.qc.engine.describe) and carries no index: DuckDB
-# builds an index over 1.5 M such ids in about 20 s, the whole budget of a 10 M-message run (docs/qc.md).
-FINDINGS_DDL = """CREATE TABLE IF NOT EXISTS qc_findings (
-    finding_id VARCHAR NOT NULL, shop VARCHAR, agent VARCHAR, buyer VARCHAR, ts TIMESTAMP, day DATE,
-    rule VARCHAR, rule_name VARCHAR, severity VARCHAR, points DOUBLE, scope VARCHAR,
-    text VARCHAR, match VARCHAR, match_start INTEGER, run_at TIMESTAMP, max_points_per_day DOUBLE,
-    occurrences INTEGER, evidence VARCHAR)"""
-REVIEWS_DDL = """CREATE TABLE IF NOT EXISTS qc_reviews (
-    finding_id VARCHAR PRIMARY KEY, status VARCHAR, reviewer VARCHAR, comment VARCHAR, reviewed_at TIMESTAMP)"""
-# Which days QC has checked (NULL bounds: all data): a day no run covered has no QC figures, not a perfect score.
-RUNS_DDL = """CREATE TABLE IF NOT EXISTS qc_runs (
-    run_at TIMESTAMP, date_from DATE, date_to DATE, findings BIGINT)"""
-# The dialogues (agent × buyer × day) a run inspected, per human agent-day: the denominator of the QC score.
-DIALOGUES_DDL = """CREATE TABLE IF NOT EXISTS qc_dialogues (shop VARCHAR, agent VARCHAR, day DATE, dialogues BIGINT)"""
+# The tables (qc_findings, qc_reviews, qc_runs: which days QC has checked, qc_dialogues: the QC score's
+# denominator) are declared in kefu.schema.
 #: Points at stake in one dialogue: QC score = 100 × (1 − points / (dialogues × STAKE)), docs/qc.md QC-D10.
 STAKE = 5.0
 
-FINDING_COLUMNS = (
-    "finding_id",
-    "shop",
-    "agent",
-    "buyer",
-    "ts",
-    "day",
-    "rule",
-    "rule_name",
-    "severity",
-    "points",
-    "scope",
-    "text",
-    "match",
-    "match_start",
-    "run_at",
-    "max_points_per_day",
-    "occurrences",
-    "evidence",
-)
+FINDING_COLUMNS = QC_FINDINGS.column_names
 #: What `tally` counts per agent-day, besides shop, agent and day.
 TALLY = ("findings", "confirmed", "dismissed", "open", "points", "dialogues", "points_deducted")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create qc_findings and qc_reviews when missing (idempotent)."""
-    con.execute(FINDINGS_DDL)
-    con.execute(
-        "ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS max_points_per_day DOUBLE"
-    )  # workspaces before the cap
-    con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS occurrences INTEGER")  # … and before summaries
-    con.execute("ALTER TABLE qc_findings ADD COLUMN IF NOT EXISTS evidence VARCHAR")
-    con.execute(REVIEWS_DDL)
-    con.execute(RUNS_DDL)
-    con.execute(DIALOGUES_DDL)
+    """Create the QC tables when missing, with the columns added since an earlier kefu made them (idempotent)."""
+    ensure_declared(con, QC_TABLES)
 
 
 def has_tables(con: duckdb.DuckDBPyConnection) -> bool:

@@ -7,17 +7,21 @@ ranked by its own default metric when the one asked for does not apply.
 Each agent's figures are compared with the period just before (较前日 for one
 day) and the same period a week earlier (较上周同日), and the ranked metric
 with the agent's monthly target (月目标), as in 赤兔's daily ranking.
-The router fetches the records; nothing here touches a data source.
+`collect` and `collect_teams` fetch the records through any `kpis(by, date_from, date_to)` function (as
+kefu.reports.daily does); `page` and `teams_table` build the page's data, touching no data source.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
+from kefu.errors import KefuError
+from kefu.metrics.provisional import provisional
 from kefu.metrics.registry import BY_KEY, METRICS, applies
-from kefu.reports.daily import delta, peak_to_valley
+from kefu.reports.daily import KpiFetch, delta, peak_to_valley, team_progress
 from kefu.schema import ROLES
 from kefu.targets import Target, progress
 
@@ -27,6 +31,26 @@ SALES_METRICS = frozenset(m.key for m in METRICS if m.roles is not None)
 ROLE_ORDER = tuple(r for r in ROLES if r != "bot")
 #: What a role is ranked by when the metric asked for does not apply to it.
 FALLBACK_SORT = "avg_response_s"
+#: The page's columns (the ranked metric is added when it is not one of them).
+COLUMNS = (
+    "consult_buyers",
+    "received_buyers",
+    "reply_rate",
+    "answer_ratio",
+    "avg_first_response_s",
+    "avg_response_s",
+    "rate_3min",
+    "slow_responses",
+    "slow_response_buyers",
+    "inquiry_buyers",
+    "inquiry_conversion",
+    "lost_buyers",
+    "attributed_orders",
+    "sales_amount",
+    "avg_order_value",
+    "satisfaction_rate",
+    "complaints",
+)
 
 
 def role_columns(columns: Iterable[str], role: str) -> list[str]:
@@ -186,4 +210,162 @@ def _row(rank, r, info, columns, cols, key, compare, mtd, targets, month, elapse
             for name, other in (("previous", compare.get("previous", {})), ("last_week", compare.get("last_week", {})))
         },
         "month_target": month_target(agent, key, mtd.get(agent, {}), targets, month, elapsed),
+    }
+
+
+# -- the page ----------------------------------------------------------------------------------------
+
+
+class LeaderboardError(KefuError):
+    """A filter the shop cannot answer (a team it does not have)."""
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """What the page ranks: a shop's agents over a period by `sort` (best first when `desc` is None), filtered."""
+
+    shop: str
+    date_from: dt.date
+    date_to: dt.date
+    sort: str
+    desc: bool | None = None
+    employer: str | None = None  # in_house, or vendor (every vendor)
+    role: str | None = None
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class BoardData:
+    """The KPI records a page is made of, of the agents listed (`collect`)."""
+
+    period: list[dict]  # over the period
+    compare: dict[str, dict[str, dict]]  # "previous" / "last_week" (comparison_periods) -> {agent: record}
+    mtd: dict[str, dict]  # the month to date up to date_to
+
+
+def _period(kpis: KpiFetch, by: str, date_from: dt.date, date_to: dt.date) -> list[dict]:
+    """Records per `by` (agent, team) over a period; one day is read from the by × day table (cached by the web)."""
+    if date_from == date_to:
+        day = date_from.isoformat()
+        return [r for r in kpis((by, "day"), None, None) if r["day"] == day]
+    return kpis((by,), date_from, date_to)
+
+
+def collect(kpis: KpiFetch, agents: Collection[str], date_from: dt.date, date_to: dt.date) -> BoardData:
+    def of(records: list[dict]) -> dict[str, dict]:
+        return {r["agent"]: r for r in records if r["agent"] in agents}
+
+    return BoardData(
+        [r for r in _period(kpis, "agent", date_from, date_to) if r["agent"] in agents],
+        {name: of(_period(kpis, "agent", *span)) for name, span in comparison_periods(date_from, date_to).items()},
+        of(kpis(("agent",), date_to.replace(day=1), date_to)),
+    )
+
+
+def page(
+    q: BoardQuery,
+    data: BoardData,
+    roster: Mapping[str, dict],
+    peers: Collection[str],
+    targets: Sequence[Target] = (),
+    *,
+    viewer: str | None = None,
+    names_hidden: bool = False,
+    data_until: dt.datetime | None = None,
+    teams: dict | None = None,
+) -> dict:
+    """The leaderboard of `peers` (the agents listed, all of `roster`'s) as the page and its JSON show it.
+
+    `viewer` is the agent looking at the page (their row is marked `me`); with `names_hidden` every other row
+    loses its agent, name, team and employer, and the team and employer filters are ignored (they would single
+    out the few agents of a small team). `data_until` (kefu.api.data_until) says which figures are still
+    provisional; `teams` is `teams_table` for those who may see team totals. LeaderboardError for a team
+    the agents do not have."""
+    team_names = sorted({roster[a]["team"] for a in peers} - {None})
+    if q.team is not None and q.team not in team_names:
+        raise LeaderboardError(f"no team {q.team!r} in {q.shop} (teams: {', '.join(team_names) or 'none'})")
+    columns = COLUMNS if q.sort in COLUMNS else (*COLUMNS, q.sort)  # the ranked metric is always shown
+    team, employer = (None, None) if names_hidden else (q.team, q.employer)
+    records = select(data.period, roster, role=q.role, team=team, employer=employer)
+    month = q.date_to.strftime("%Y-%m")
+    groups = board(
+        records,
+        roster,
+        columns,
+        q.sort,
+        q.desc,
+        compare=data.compare,
+        mtd=data.mtd,
+        targets=targets,
+        month=month,
+        elapsed=month_elapsed(q.date_to),
+        shown={a: a == viewer for a in peers} if names_hidden else None,
+        viewer=viewer,
+    )
+    if names_hidden:  # a hidden row's team and employer would name the person in a small team
+        for row in (r for g in groups for r in g["rows"] if not r["me"]):
+            row["team"] = row["employer"] = None
+    first_group = groups[0]["spread"] if groups else {}
+    periods = comparison_periods(q.date_from, q.date_to)
+    return {
+        "shop": q.shop,
+        "date_from": q.date_from.isoformat(),
+        "date_to": q.date_to.isoformat(),
+        "sort": q.sort,
+        "desc": default_desc(q.sort) if q.desc is None else q.desc,
+        "employer": employer,
+        "role": q.role,
+        "team": team,
+        "names_hidden": names_hidden,
+        "columns": list(columns),
+        "rows": [r for g in groups for r in g["rows"]],
+        # kept for the API's readers: the first role's gap (per role in `groups`)
+        "spread": {k: first_group.get(k) or peak_to_valley(k, {}) for k in columns},
+        "groups": groups,
+        "roles": roles_of(peers, roster),
+        "team_names": team_names,
+        "comparison": {name: [d.isoformat() for d in span] for name, span in periods.items()},
+        "month": month,
+        "provisional": final_days(columns, q.date_from, q.date_to, data_until),
+        "teams": teams,
+    }
+
+
+def final_days(
+    keys: Iterable[str], date_from: dt.date, date_to: dt.date, data_until: dt.datetime | None
+) -> dict[str, str]:
+    """{metric: the day it becomes final} for the figures over the period that later rows can still change."""
+    return {k: d.isoformat() for k, d in provisional(keys, date_from, date_to, data_until).items()}
+
+
+# -- whole teams (组别) ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamData:
+    period: list[dict]  # the shop's team records over the period
+    mtd: dict[str | None, dict]  # team -> month to date up to date_to
+
+
+def collect_teams(kpis: KpiFetch, shop: str, date_from: dt.date, date_to: dt.date) -> TeamData:
+    return TeamData(
+        [r for r in _period(kpis, "team", date_from, date_to) if r["shop"] == shop],
+        {r["team"]: r for r in kpis(("team",), date_to.replace(day=1), date_to) if r["shop"] == shop},
+    )
+
+
+def teams_table(data: TeamData, targets: Sequence[Target], shop: str, date_to: dt.date) -> dict:
+    """Whole teams (every agent of the team, whatever the filters): figures over the period, in team order
+    (agents without a team last), and month to date up to `date_to` against the month's team targets."""
+    month, elapsed = date_to.strftime("%Y-%m"), month_elapsed(date_to)
+    rows = [
+        {"team": r["team"], **{k: r.get(k) for k in COLUMNS}}
+        for r in sorted(data.period, key=lambda r: (r["team"] is None, r["team"] or ""))
+    ]
+    return {
+        "month": month,
+        "elapsed_share": elapsed,
+        "columns": list(COLUMNS),
+        "rows": rows,
+        "targets": team_progress(data.mtd, list(targets), shop, month, elapsed),
     }

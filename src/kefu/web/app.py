@@ -28,6 +28,7 @@ from kefu.web.auth import (
 from kefu.web.routers import agents, chats, heatmap, leaderboard, losses, overview, reports, session, targets, users
 from kefu.web.routers import pay as pay_router
 from kefu.web.routers import qc as qc_router
+from kefu.web.schemas import Health
 from kefu.web.store import Store
 from kefu.workspace import WorkspaceBusy
 
@@ -145,10 +146,14 @@ def create_app(
         pay_router,
     ):
         app.include_router(module.router)
-    _api_docs(app, store.ws.config.web.api_docs)
+    _api_docs(app, store.config.web.api_docs)
 
     @app.get(
-        "/api/health", tags=["session"], summary="Liveness; signed-in users also see the warm-up, reloads and imports"
+        "/api/health",
+        response_model=Health,
+        response_model_exclude_unset=True,
+        tags=["session"],
+        summary="Liveness; signed-in users also see the warm-up, reloads and imports",
     )
     def health(request: Request) -> dict:
         found = app.state.sessions.find(request.cookies.get(SESSION_COOKIE))

@@ -1,4 +1,4 @@
-"""What every router shares: the store dependency, page rendering, dates, audit."""
+"""What every router shares: the store dependency, the agent and shop of a request, page rendering, dates, audit."""
 
 from __future__ import annotations
 
@@ -21,11 +21,14 @@ from markupsafe import Markup, escape
 from pydantic_core import to_json
 from starlette.convertors import Convertor, register_url_convertor
 
+from kefu import api
+from kefu.errors import KefuError
 from kefu.i18n import LANGS, translator
 from kefu.metrics.registry import AGENT_METRICS, BY_KEY, METRICS
+from kefu.month import PATTERN as MONTH_PATTERN
 from kefu.users import User
 from kefu.web import permissions
-from kefu.web.auth import csrf_token
+from kefu.web.auth import CurrentUser, csrf_token
 from kefu.web.formatting import definition, fmt, fmt_delta, label, tone
 from kefu.web.store import Store
 
@@ -64,8 +67,8 @@ Text = Annotated[str | None, Query(max_length=200, pattern=_PRINTABLE)]
 Day = Annotated[
     str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="YYYY-MM-DD (default: the latest day with data)")
 ]
-Month = Annotated[
-    str | None, Query(pattern=r"^(\d{4}-\d{2})?$", description="YYYY-MM (default: the month of the latest day)")
+Month = Annotated[  # kefu.month's pattern: a month the query lets through is one Month.parse reads
+    str | None, Query(pattern=rf"^({MONTH_PATTERN})?$", description="YYYY-MM (default: the month of the latest day)")
 ]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Page = Annotated[int, Query(ge=1, le=100_000)]
@@ -101,6 +104,39 @@ def get_store(request: Request) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def visible_agent(user: CurrentUser, store: StoreDep, agent: Name) -> str:
+    """The `{agent}` of the path: 404 when unknown, 403 when the user may not see them."""
+    permissions.require_agent(user, agent, store.agents())
+    return agent
+
+
+def visible_shop(user: CurrentUser, store: StoreDep, shop: Shop = None) -> str:
+    """The `shop` of the query (403 when not the user's, 404 when it has no data), or the user's first with data."""
+    return pick_shop(user, shop, store)
+
+
+#: Route parameters checked against the user's scope (after the route's `may(action)` dependencies).
+VisibleAgent = Annotated[str, Depends(visible_agent)]
+VisibleShop = Annotated[str, Depends(visible_shop)]
+
+#: What a form catches to show the problem on the page again: an HTTP error of the edge or a domain error.
+FormError = (HTTPException, KefuError)
+
+
+def problem(exc: HTTPException | KefuError) -> tuple[int, str | list[str]]:
+    """The status and detail the app answers an HTTP or a domain error with (kefu.web.app)."""
+    return (exc.status, exc.detail()) if isinstance(exc, KefuError) else (exc.status_code, exc.detail)
+
+
+def unprocessable(exc: HTTPException | KefuError) -> str | list[str]:
+    """The detail of a 422 (bad input: an HTTP error of the edge or a domain error) that a form shows on the page
+    again; any other error (403, 404, a busy workspace's 503 …) goes on to the app's handlers."""
+    status, detail = problem(exc)
+    if status != 422:
+        raise exc
+    return detail
 
 
 def _context(request: Request, ctx: dict, user: User | None, csrf: str, nonce: str) -> dict:
@@ -210,6 +246,11 @@ def pick_shop(user: User, shop: str | None, store: Store) -> str:
 
 def visible_shops(user: User, store: Store) -> list[str]:
     return [s for s in store.shops() if permissions.can_see_shop(user, s)]
+
+
+def data_until(store: Store, shop: str) -> dt.datetime | None:
+    """How far the shop's data reaches (kefu.api.data_until: what is still provisional), kept with the snapshot."""
+    return store.cached(("data_until", shop), lambda: store.read(lambda ws: api.data_until(ws.con, shop)))
 
 
 def log(request: Request, action: str, obj: str = "") -> None:

@@ -1,55 +1,11 @@
-"""Numbers as a 客服主管 reads them: percentages, 秒 (分:秒 from a minute on), ¥; colour by the metric's direction."""
+"""Numbers on the pages: formatted as everywhere (kefu.formatting), coloured by the metric's direction."""
 
 from __future__ import annotations
 
+from kefu.formatting import clock, definition, fmt, fmt_delta, label
 from kefu.metrics.registry import BY_KEY
 
-
-def label(key: str, lang: str) -> str:
-    m = BY_KEY.get(key)
-    if m is None:
-        return key
-    return m.zh if lang == "zh" else m.en
-
-
-def definition(key: str, lang: str) -> str:
-    """A metric's definition in `lang`: the tooltip of its name on the pages."""
-    m = BY_KEY[key]
-    return m.doc_zh if lang == "zh" else m.doc
-
-
-def fmt(key: str, value, lang: str = "zh") -> str:
-    if value is None:
-        return "—"
-    m = BY_KEY.get(key)
-    unit = m.unit if m else None
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "s":
-        return clock(value) if round(value) >= 60 else (f"{value:.1f} 秒" if lang == "zh" else f"{value:.1f} s")
-    if unit == "yuan":
-        return f"¥{value:,.2f}"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}"
-    return f"{int(value):,}"
-
-
-def clock(seconds: float) -> str:
-    """A time of a minute or more as 分:秒 (66.3 → 1:06), from an hour on as 时:分:秒 (3725 → 1:02:05)."""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def fmt_delta(key: str, delta, lang: str = "zh") -> str:
-    """A change: percentage points for rates, otherwise in the metric's unit, with a sign."""
-    if delta is None:
-        return "—"
-    m = BY_KEY.get(key)
-    sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
-    if m and m.unit == "ratio":
-        return f"{sign}{abs(delta) * 100:.1f} pp"
-    return sign + fmt(key, abs(delta), lang)
+__all__ = ["clock", "definition", "fmt", "fmt_delta", "label", "tone"]
 
 
 def tone(key: str, delta, provisional: bool = False) -> str:

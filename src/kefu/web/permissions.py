@@ -1,17 +1,21 @@
 """Who may see what: the one place where roles are turned into rights.
 
-Every router calls `require(user, action)` and, for anything about an agent,
-`require_agent(user, agent, store)`; lists are filtered with `visible_agents`.
-The rules (kefu.users.ROLES explains them in words):
+Routes declare what they need as dependencies: `dependencies=[may("overview")]` (403 unless the role may),
+and kefu.web.common's `VisibleAgent` / `VisibleShop` parameters for the agent or shop of the request (404 for
+an unknown agent, 403 outside the user's scope; the message never says more than the request did). Code that
+finds its subject in the data calls `require`, `require_agent` and `require_shop` itself; lists are filtered
+with `visible_agents`. The rules (kefu.users.ROLES explains them in words):
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import HTTPException
+from fastapi import Depends, HTTPException
 
 from kefu.users import User
+from kefu.web.auth import CurrentUser
 
 #: action -> roles allowed to perform it (the scope of agents is checked separately).
 RULES: dict[str, frozenset[str]] = {
@@ -59,6 +63,15 @@ def allowed(user: User, action: str) -> bool:
 def require(user: User, action: str) -> None:
     if not allowed(user, action):
         raise HTTPException(403, f"role {user.role} may not use {action}")
+
+
+def may(action: str) -> Any:
+    """A route dependency (`dependencies=[may("overview")]`): 403 unless the signed-in user's role may `action`."""
+
+    def allowed_to(user: CurrentUser) -> None:
+        require(user, action)
+
+    return Depends(allowed_to)
 
 
 def can_see_shop(user: User, shop: str) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from kefu.ingest.formats import FormatError, detect, parse
 from kefu.ingest.formats.encoding import decode
@@ -128,13 +129,13 @@ def mutate(data: bytes, rng: random.Random, rounds: int) -> bytes:
     return bytes(buf)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=SUPPRESS)
 @given(data=st.binary(max_size=3000), suffix=st.sampled_from([".txt", ".csv", ".xlsx", ""]))
 def test_random_bytes(check, scratch, data, suffix):
     survive(data, suffix, check, scratch)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=SUPPRESS)
 @given(
     pieces=st.lists(st.sampled_from(TOKENS) | st.binary(max_size=12), max_size=60),
     suffix=st.sampled_from([".txt", ".csv"]),
@@ -143,14 +144,14 @@ def test_random_token_soup(check, scratch, pieces, suffix):
     survive(b"".join(pieces), suffix, check, scratch)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=SUPPRESS)
 @given(fixture=st.sampled_from(FIXTURES), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 12))
 def test_mutated_fixtures(check, scratch, fixture, seed, rounds):
     data = mutate(FIXTURE_BYTES[fixture], random.Random(seed), rounds)
     survive(data, fixture.suffix, check, scratch)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=SUPPRESS)
 @given(
     text=st.text(
         alphabet=st.sampled_from(list('测试店:小王tb_b 0123456789-/\n\t撤回了一条消息已读-->,="')), max_size=400
@@ -160,7 +161,7 @@ def test_chat_like_text_keeps_the_invariant(check, scratch, text):
     survive(text.encode("utf-8"), ".txt", check, scratch)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=SUPPRESS)
 @given(fixture=st.sampled_from(TEXT_FIXTURES), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 12))
 def test_text_edits_of_fixtures(check, scratch, fixture, seed, rounds):
     data = mutate_text(FIXTURE_BYTES[fixture], random.Random(seed), rounds)

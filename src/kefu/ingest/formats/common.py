@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from kefu.errors import KefuError
+
 RAW_LIMIT = 500  # Reject.raw is truncated to this many characters
 
 MESSAGE_COLUMNS = ("ts", "shop", "buyer", "agent", "sender", "text")
@@ -21,7 +23,7 @@ EVENT_COLUMNS = ("ts", "shop", "buyer", "agent", "kind", "text")
 ORDER_COLUMNS = ("order_id", "shop", "buyer", "created_at", "paid_at", "amount", "status")
 
 
-class FormatError(Exception):
+class FormatError(KefuError):
     """The whole file cannot be read; the message names the file and the reason."""
 
 

@@ -16,7 +16,9 @@ from kefu.metrics.registry import AGENT_METRICS, BY_KEY
 from kefu.reports import leaderboard as lb
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Day, Name, PathDay, StoreDep, Text, cached_json, log, parse_day, render
+from kefu.web.common import Day, PathDay, StoreDep, Text, VisibleAgent, cached_json, log, parse_day, render
+from kefu.web.permissions import may
+from kefu.web.schemas import Agent, AgentDay, Drilldown
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -64,7 +66,7 @@ def agent_days(
 
 def with_provisional(store: Store, days: list[dict]) -> list[dict]:
     """Each day's record with `provisional`: {metric: the day it becomes final} for figures later rows can still change."""
-    return store.con_read(lambda c: api.with_provisional(c, days))
+    return store.read(lambda ws: api.with_provisional(ws.con, days))
 
 
 def drilldown(store: Store, agent: str, day: dt.date, metric: str | None) -> dict:
@@ -97,7 +99,7 @@ def _drilldown(store: Store, agent: str, day: dt.date, metric: str | None) -> di
     }
 
 
-@router.get("/api/agents", tags=["agents"], summary="Agents visible to the user")
+@router.get("/api/agents", response_model=list[Agent], tags=["agents"], summary="Agents visible to the user")
 def api_agents(user: CurrentUser, store: StoreDep) -> list[dict]:
     agents = store.agents()
     if user.role == "qc" or permissions.allowed(user, "agent"):
@@ -107,40 +109,37 @@ def api_agents(user: CurrentUser, store: StoreDep) -> list[dict]:
 
 # {agent:path}: an account name may contain "/" ({day:day} is YYYY-MM-DD; the drill-down page comes before the agent page)
 @router.get(
-    "/api/agents/{agent:path}/kpis", response_model=list[dict], tags=["agents"], summary="An agent's KPIs per day"
+    "/api/agents/{agent:path}/kpis",
+    response_model=list[AgentDay],
+    dependencies=[may("agent")],
+    tags=["agents"],
+    summary="An agent's KPIs per day",
 )
 def api_agent_kpis(
-    request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None, date_to: Day = None
+    request: Request, store: StoreDep, agent: VisibleAgent, date_from: Day = None, date_to: Day = None
 ) -> Response:
-    permissions.require(user, "agent")
-    permissions.require_agent(user, agent, store.agents())
     d_from, d_to = parse_day(date_from, store) if date_from else None, parse_day(date_to, store) if date_to else None
     return cached_json(request, lambda: with_provisional(store, agent_days(store, agent, d_from, d_to)))
 
 
 @router.get(
     "/api/agents/{agent:path}/days/{day:day}",
-    response_model=dict,
+    response_model=Drilldown,
+    dependencies=[may("agent")],
     tags=["agents"],
     summary="The rows behind an agent's figures on a day",
 )
 def api_drilldown(
-    request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None
+    request: Request, store: StoreDep, agent: VisibleAgent, day: PathDay, metric: Text = None
 ) -> Response:
-    permissions.require(user, "agent")
-    permissions.require_agent(user, agent, store.agents())
     d = parse_day(day, store)
     log(request, "view_drilldown", f"{agent} {d} {metric or ''}".strip())
     return cached_json(request, lambda: drilldown(store, agent, d, metric))
 
 
-@router.get("/agents/{agent:path}/days/{day:day}", include_in_schema=False)
-def drilldown_page(
-    request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, metric: Text = None
-):
-    permissions.require(user, "agent")
+@router.get("/agents/{agent:path}/days/{day:day}", include_in_schema=False, dependencies=[may("agent")])
+def drilldown_page(request: Request, store: StoreDep, agent: VisibleAgent, day: PathDay, metric: Text = None):
     agents = store.agents()
-    permissions.require_agent(user, agent, agents)
     d = parse_day(day, store)
     log(request, "view_drilldown", f"{agent} {d} {metric or ''}".strip())
     return render(
@@ -153,11 +152,9 @@ def drilldown_page(
     )
 
 
-@router.get("/agents/{agent:path}", include_in_schema=False)
-def agent_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, metric: Text = None):
-    permissions.require(user, "agent")
+@router.get("/agents/{agent:path}", include_in_schema=False, dependencies=[may("agent")])
+def agent_page(request: Request, store: StoreDep, agent: VisibleAgent, metric: Text = None):
     agents = store.agents()
-    permissions.require_agent(user, agent, agents)
     role = agents[agent]["role"]
     metric = metric or ("sales_amount" if lb.applies("sales_amount", role) else lb.FALLBACK_SORT)
     if metric not in BY_KEY or BY_KEY[metric].shop_level:

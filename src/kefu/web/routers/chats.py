@@ -10,7 +10,21 @@ from fastapi.responses import Response
 
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Day, Name, PathDay, StoreDep, Text, cached_json, log, parse_day, render, visible_shops
+from kefu.web.common import (
+    Day,
+    Name,
+    PathDay,
+    StoreDep,
+    Text,
+    VisibleAgent,
+    cached_json,
+    log,
+    parse_day,
+    render,
+    visible_shops,
+)
+from kefu.web.permissions import may
+from kefu.web.schemas import Chat, ChatBuyer
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -84,34 +98,31 @@ def _buyers_of(store: Store, agent: str, day: dt.date) -> list[dict]:
 # {agent:path} and {buyer:path}: names may contain "/"; {day:day} (YYYY-MM-DD, kefu.web.common) tells them apart.
 @router.get(
     "/api/chats/{agent:path}/{day:day}",
-    response_model=list[dict],
+    response_model=list[ChatBuyer],
+    dependencies=[may("chats")],
     tags=["chats"],
     summary="Buyers an agent talked with on a day",
 )
-def api_chat_list(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay) -> Response:
-    permissions.require(user, "chats")
-    permissions.require_agent(user, agent, store.agents())
+def api_chat_list(request: Request, store: StoreDep, agent: VisibleAgent, day: PathDay) -> Response:
     d = parse_day(day, store)
     return cached_json(request, lambda: buyers_of(store, agent, d))
 
 
 @router.get(
     "/api/chats/{agent:path}/{day:day}/{buyer:path}",
-    response_model=dict,
+    response_model=Chat,
+    dependencies=[may("chats")],
     tags=["chats"],
     summary="A buyer's chat with an agent on a day",
 )
-def api_chat(request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name) -> Response:
-    permissions.require(user, "chats")
-    permissions.require_agent(user, agent, store.agents())
+def api_chat(request: Request, store: StoreDep, agent: VisibleAgent, day: PathDay, buyer: Name) -> Response:
     d = parse_day(day, store)
     log(request, "view_chat", f"{agent} {d} {buyer}")
     return cached_json(request, lambda: chat_data(store, agent, d, buyer))
 
 
-@router.get("/chats", include_in_schema=False)
+@router.get("/chats", include_in_schema=False, dependencies=[may("chats")])
 def chats_page(request: Request, user: CurrentUser, store: StoreDep, agent: Text = None, date: Day = None):
-    permissions.require(user, "chats")
     agents = store.agents()
     visible = sorted(permissions.visible_agents(user, agents))
     if agent is None and visible:
@@ -132,13 +143,11 @@ def chats_page(request: Request, user: CurrentUser, store: StoreDep, agent: Text
     )
 
 
-@router.get("/chats/{agent:path}/{day:day}/{buyer:path}", include_in_schema=False)
+@router.get("/chats/{agent:path}/{day:day}/{buyer:path}", include_in_schema=False, dependencies=[may("chats")])
 def chat_page(
-    request: Request, user: CurrentUser, store: StoreDep, agent: Name, day: PathDay, buyer: Name, fragment: bool = False
+    request: Request, store: StoreDep, agent: VisibleAgent, day: PathDay, buyer: Name, fragment: bool = False
 ):
-    permissions.require(user, "chats")
     agents = store.agents()
-    permissions.require_agent(user, agent, agents)
     d = parse_day(day, store)
     log(request, "view_chat", f"{agent} {d} {buyer}")
     return render(

@@ -7,9 +7,10 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Day, Shop, StoreDep, cached_json, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import Day, StoreDep, VisibleShop, cached_json, parse_day, render, visible_shops
+from kefu.web.permissions import may
+from kefu.web.schemas import Heatmap
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -53,23 +54,23 @@ def _period(store, date_from, date_to, shop):
 
 
 @router.get(
-    "/api/heatmap", response_model=dict, tags=["heatmap"], summary="Consultations and response time per day and hour"
+    "/api/heatmap",
+    response_model=Heatmap,
+    dependencies=[may("heatmap")],
+    tags=["heatmap"],
+    summary="Consultations and response time per day and hour",
 )
 def api_heatmap(
-    request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date_from: Day = None, date_to: Day = None
+    request: Request, store: StoreDep, shop: VisibleShop, date_from: Day = None, date_to: Day = None
 ) -> Response:
-    permissions.require(user, "heatmap")
-    shop = pick_shop(user, shop, store)
     period = _period(store, date_from, date_to, shop)
     return cached_json(request, lambda: heatmap_data(store, shop, *period))
 
 
-@router.get("/heatmap", include_in_schema=False)
+@router.get("/heatmap", include_in_schema=False, dependencies=[may("heatmap")])
 def heatmap_page(
-    request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date_from: Day = None, date_to: Day = None
+    request: Request, user: CurrentUser, store: StoreDep, shop: VisibleShop, date_from: Day = None, date_to: Day = None
 ):
-    permissions.require(user, "heatmap")
-    shop = pick_shop(user, shop, store)
     data = heatmap_data(store, shop, *_period(store, date_from, date_to, shop))
     peaks = {field: peak_cell(data["cells"], field) for field in ("consult_buyers", "avg_response_s")}
     return render(

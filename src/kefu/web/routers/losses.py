@@ -9,8 +9,9 @@ import io
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from kefu.exports import csv_row
 from kefu.i18n import translator
@@ -18,6 +19,8 @@ from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
 from kefu.web.common import Day, Shop, StoreDep, cached_json, lang_of, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.permissions import may
+from kefu.web.schemas import Losses
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -157,60 +160,53 @@ Agent = Annotated[str | None, Query(max_length=200, description="only this agent
 Team = Annotated[str | None, Query(max_length=200, description="only this team (组别)")]
 
 
+class LossFilters(BaseModel):
+    """Which lost inquiries: a shop, one day (`date`) or a range, optionally one agent or one team."""
+
+    shop: Shop = None
+    date: Day = None
+    date_from: Day = None
+    date_to: Day = None
+    agent: Agent = None
+    team: Team = None
+
+
+class LossPageParams(LossFilters):
+    page: PageNo = 1
+    page_size: PageSize = 50
+
+
+def every_loss(user: CurrentUser, store: StoreDep, p: Annotated[LossFilters, Query()]) -> LossQuery:
+    return loss_query(user, store, **p.model_dump())
+
+
+def page_of_losses(user: CurrentUser, store: StoreDep, p: Annotated[LossPageParams, Query()]) -> LossQuery:
+    return loss_query(user, store, **p.model_dump())
+
+
 @router.get(
     "/api/losses",
-    response_model=dict,
+    response_model=Losses,
+    dependencies=[may("losses")],
     tags=["losses"],
     summary="Lost inquiries, a page at a time, with each buyer's chat",
 )
 def api_losses(
-    request: Request,
-    user: CurrentUser,
-    store: StoreDep,
-    shop: Shop = None,
-    date: Day = None,
-    date_from: Day = None,
-    date_to: Day = None,
-    agent: Agent = None,
-    team: Team = None,
-    page: PageNo = 1,
-    page_size: PageSize = 50,
+    request: Request, user: CurrentUser, store: StoreDep, q: Annotated[LossQuery, Depends(page_of_losses)]
 ) -> Response:
-    permissions.require(user, "losses")
-    q = loss_query(
-        user,
-        store,
-        shop=shop,
-        date=date,
-        date_from=date_from,
-        date_to=date_to,
-        agent=agent,
-        team=team,
-        page=page,
-        page_size=page_size,
-    )
     log(request, "view_losses", _described(q))
     return cached_json(request, lambda: losses_data(store, user, q))
 
 
 @router.get(
     "/losses.csv",
+    dependencies=[may("export")],
     tags=["losses"],
     summary="Every lost inquiry the filters select, as CSV for follow-up (UTF-8 with BOM)",
 )
 def export_losses(
-    request: Request,
-    user: CurrentUser,
-    store: StoreDep,
-    shop: Shop = None,
-    date: Day = None,
-    date_from: Day = None,
-    date_to: Day = None,
-    agent: Agent = None,
-    team: Team = None,
-):
-    permissions.require(user, "export")
-    q = loss_query(user, store, shop=shop, date=date, date_from=date_from, date_to=date_to, agent=agent, team=team)
+    request: Request, user: CurrentUser, store: StoreDep, q: Annotated[LossQuery, Depends(every_loss)]
+) -> Response:
     rows = with_chats(store, q.shop, matching_losses(store, user, q))
     t = translator(lang_of(request))
     out = io.StringIO()
@@ -257,33 +253,8 @@ def export_losses(
     )
 
 
-@router.get("/losses", include_in_schema=False)
-def losses_page(
-    request: Request,
-    user: CurrentUser,
-    store: StoreDep,
-    shop: Shop = None,
-    date: Day = None,
-    date_from: Day = None,
-    date_to: Day = None,
-    agent: Agent = None,
-    team: Team = None,
-    page: PageNo = 1,
-    page_size: PageSize = 50,
-):
-    permissions.require(user, "losses")
-    q = loss_query(
-        user,
-        store,
-        shop=shop,
-        date=date,
-        date_from=date_from,
-        date_to=date_to,
-        agent=agent,
-        team=team,
-        page=page,
-        page_size=page_size,
-    )
+@router.get("/losses", include_in_schema=False, dependencies=[may("losses")])
+def losses_page(request: Request, user: CurrentUser, store: StoreDep, q: Annotated[LossQuery, Depends(page_of_losses)]):
     log(request, "view_losses", _described(q))
     return render(
         request,

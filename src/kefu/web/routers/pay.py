@@ -17,40 +17,47 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from kefu.config import Config
+from kefu import month as months
+from kefu.errors import KefuError
 from kefu.i18n import translator
 from kefu.pay import api as pay_api
 from kefu.pay import compare as compare_mod
 from kefu.pay.model import MonthData, Payroll
 from kefu.pay.output import money_number, slip_summary
 from kefu.pay.payroll import PayrollError, compute
-from kefu.pay.scheme import MONTH_RE, SCHEMES_DIR, Scheme, SchemeError, parse_scheme, workspace_schemes
+from kefu.pay.scheme import SCHEMES_DIR, Scheme, SchemeError, parse_scheme, workspace_schemes
 from kefu.pay.settlement import settlements
 from kefu.pay.slip import render_slip, rmb_upper, yuan
-from kefu.pay.sources import MonthError, gather, month_range
+from kefu.pay.sources import gather
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
 from kefu.web.common import (
+    FormError,
     Month,
-    Name,
     Shop,
     StoreDep,
     Text,
+    VisibleAgent,
+    VisibleShop,
     lang_of,
     log,
     pick_shop,
+    problem,
     render,
     templates,
     user_day,
+    visible_shop,
     visible_shops,
 )
+from kefu.web.permissions import may
+from kefu.web.schemas import Payroll as PayrollAnswer
+from kefu.web.schemas import Payslip, Preview, SchemeFile, Settlement
 from kefu.web.store import Store
-from kefu.workspace import Workspace
 
 router = APIRouter()
 FILE_RE = re.compile(r"[\w\-.\u4e00-\u9fff]+\.toml")
@@ -71,7 +78,7 @@ templates.env.globals["rmb_upper"] = rmb_upper
 def _month(value: str | None, store: Store, user: User) -> str:
     """The month asked for, or the month of the latest day of the user's shops."""
     if value:
-        if not MONTH_RE.fullmatch(value):
+        if not months.is_month(value):
             raise HTTPException(422, f"month {value!r} is not YYYY-MM")
         return value
     return user_day(None, store, user).strftime("%Y-%m")
@@ -127,24 +134,11 @@ def scoped_problems(user: User, store: Store, problems: list[str]) -> list[str]:
     return shown
 
 
-def _workspace(cur, store: Store) -> Workspace:
-    """The snapshot seen through one cursor, as the engine-edge functions of kefu.pay expect it
-    (with kefu.toml's `[qc.mutual]`, which the 互查 fund reads)."""
-    return Workspace(cur, Config(params=store.params, mutual=store.ws.config.mutual), store.path)
-
-
 def month_data(store: Store, month: str) -> MonthData:
-    def compute_data():
-        try:
-            return store.con_read(
-                lambda cur: gather(
-                    _workspace(cur, store), month, store.params, kpis=lambda by, f, t: store.kpis(tuple(by), f, t)
-                )
-            )
-        except MonthError as exc:
-            raise HTTPException(404, str(exc)) from None
-
-    return store.cached(("pay_data", month), compute_data)
+    """What the month's pay reads (MonthError, a 404, when the month has no data)."""
+    return store.cached(
+        ("pay_data", month), lambda: store.read(lambda ws: gather(ws, month, ws.config.params, kpis=store.kpis))
+    )
 
 
 def _digest(schemes: list[Scheme]) -> tuple:
@@ -192,13 +186,13 @@ def payroll_json(payroll: Payroll, shop: str) -> dict[str, Any]:
 def explanation(store: Store, user: User, month: str, agent: str) -> dict[str, Any]:
     schemes = _schemes(store, user)
     data = month_data(store, month)
-    first, last = month_range(month)
+    first, last = (m := months.Month.parse(month)).first, m.last
 
     def run():
         try:
-            return store.con_read(
-                lambda cur: pay_api.explain(
-                    _workspace(cur, store),
+            return store.read(
+                lambda ws: pay_api.explain(
+                    ws,
                     month,
                     agent,
                     schemes,
@@ -215,27 +209,35 @@ def explanation(store: Store, user: User, month: str, agent: str) -> dict[str, A
     return store.cached(("pay_explain", month, agent, _digest(schemes)), run)
 
 
-def _page_error(request: Request, exc: HTTPException, **ctx):
-    problems = exc.detail if isinstance(exc.detail, list) else [exc.detail]
+def _page_error(request: Request, exc: HTTPException | KefuError, **ctx):
+    """The page with the problems of a 404 or 422 (a month without data, a broken scheme); other errors go on."""
+    status, detail = problem(exc)
+    if status not in (404, 422):
+        raise exc
+    problems = detail if isinstance(detail, list) else [detail]
     response = render(request, "pay_payroll.html", payroll=None, problems=problems, page="pay", **ctx)
-    response.status_code = exc.status_code
+    response.status_code = status
     return response
 
 
 # -- payroll ------------------------------------------------------------------------------------------
 
 
-@router.get("/api/pay/payroll", tags=["pay"], summary="The month's payroll of a shop (the agents the user may see)")
-def api_payroll(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> dict:
-    permissions.require(user, "pay_payroll")
-    shop, month = pick_shop(user, shop, store), _month(month, store, user)
+@router.get(
+    "/api/pay/payroll",
+    response_model=PayrollAnswer,
+    dependencies=[may("pay_payroll")],
+    tags=["pay"],
+    summary="The month's payroll of a shop (the agents the user may see)",
+)
+def api_payroll(request: Request, user: CurrentUser, store: StoreDep, shop: VisibleShop, month: Month = None) -> dict:
+    month = _month(month, store, user)
     log(request, "view_payroll", f"{shop} {month}")
     return payroll_json(_visible(user, store, payroll_of(store, user, month), shop), shop)
 
 
-@router.get("/pay", include_in_schema=False)
+@router.get("/pay", include_in_schema=False, dependencies=[may("pay")])
 def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None):
-    permissions.require(user, "pay")
     month = _month(month, store, user)
     if user.role == "agent":
         return RedirectResponse(f"/pay/agents/{quote(user.agent or '', safe='')}?month={month}", status_code=303)
@@ -245,9 +247,7 @@ def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: Mo
     shop = pick_shop(user, shop, store)
     try:
         payroll = _visible(user, store, payroll_of(store, user, month), shop)
-    except HTTPException as exc:
-        if exc.status_code not in (404, 422):
-            raise
+    except FormError as exc:
         return _page_error(request, exc, month=month, shop=shop, shops=visible_shops(user, store))
     log(request, "view_payroll", f"{shop} {month}")
     names = list(dict.fromkeys(line.component for s in payroll.slips for line in s.lines if line.kind != "base"))
@@ -270,13 +270,16 @@ def payroll_page(request: Request, user: CurrentUser, store: StoreDep, month: Mo
     )
 
 
-@router.get("/pay/payroll.xlsx", tags=["pay"], summary="The payroll workbook (工资表, 明细, 方案, 图表)")
-def payroll_xlsx(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None):
-    permissions.require(user, "pay_payroll")
-    permissions.require(user, "export")
+@router.get(
+    "/pay/payroll.xlsx",
+    dependencies=[may("pay_payroll"), may("export")],
+    tags=["pay"],
+    summary="The payroll workbook (工资表, 明细, 方案, 图表)",
+)
+def payroll_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: VisibleShop, month: Month = None):
     from kefu.pay.xlsx import write_payroll_xlsx
 
-    shop, month = pick_shop(user, shop, store), _month(month, store, user)
+    month = _month(month, store, user)
     buf = io.BytesIO()
     write_payroll_xlsx(_visible(user, store, payroll_of(store, user, month), shop), buf, lang_of(request))
     log(request, "export_payroll", f"{shop} {month}")
@@ -294,41 +297,35 @@ def _download(buf: io.BytesIO, ascii_name: str, utf8_name: str) -> Response:
 # -- payslips -----------------------------------------------------------------------------------------
 
 
-def _slip_args(user: User, store: Store, agent: str, month: str | None) -> str:
-    permissions.require(user, "pay")
-    permissions.require_agent(user, agent, store.agents())
-    return _month(month, store, user)
-
-
 @router.get(
     "/api/pay/agents/{agent:path}",
+    response_model=Payslip,
+    dependencies=[may("pay")],
     tags=["pay"],
     summary="An agent's payslip: every line's rule, values, formula, "
     "the rows behind it, and which KPI would raise the pay most",
 )
-def api_slip(request: Request, user: CurrentUser, store: StoreDep, agent: Name, month: Month = None) -> dict:
-    month = _slip_args(user, store, agent, month)
+def api_slip(request: Request, user: CurrentUser, store: StoreDep, agent: VisibleAgent, month: Month = None) -> dict:
+    month = _month(month, store, user)
     log(request, "view_payslip", f"{agent} {month}")
     return explanation(store, user, month, agent)
 
 
-@router.get("/pay/agents/{agent:path}/print", include_in_schema=False)
-def slip_print(request: Request, user: CurrentUser, store: StoreDep, agent: Name, month: Month = None):
-    month = _slip_args(user, store, agent, month)
+@router.get("/pay/agents/{agent:path}/print", include_in_schema=False, dependencies=[may("pay")])
+def slip_print(request: Request, user: CurrentUser, store: StoreDep, agent: VisibleAgent, month: Month = None):
+    month = _month(month, store, user)
     e = explanation(store, user, month, agent)
     log(request, "print_payslip", f"{agent} {month}")
     return HTMLResponse(render_slip(e, lang_of(request)), headers={"Content-Security-Policy": PRINT_CSP})
 
 
-@router.get("/pay/agents/{agent:path}", include_in_schema=False)
-def slip_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name, month: Month = None):
-    month = _slip_args(user, store, agent, month)
+@router.get("/pay/agents/{agent:path}", include_in_schema=False, dependencies=[may("pay")])
+def slip_page(request: Request, user: CurrentUser, store: StoreDep, agent: VisibleAgent, month: Month = None):
+    month = _month(month, store, user)
     try:
         e = explanation(store, user, month, agent)
-    except HTTPException as exc:
-        if exc.status_code not in (404, 422):
-            raise
-        if exc.status_code == 404:  # no slip: kefu.pay's words are English, the page speaks the user's language
+    except FormError as exc:
+        if problem(exc)[0] == 404:  # no slip: kefu.pay's words are English, the page speaks the user's language
             exc = HTTPException(404, translator(lang_of(request))("pay_no_slip").format(agent=agent, month=month))
         return _page_error(request, exc, month=month)
     log(request, "view_payslip", f"{agent} {month}")
@@ -339,7 +336,6 @@ def slip_page(request: Request, user: CurrentUser, store: StoreDep, agent: Name,
 
 
 def _settlements(user: User, store: Store, month: str, employer: str | None, shop: str | None) -> list[dict]:
-    permissions.require(user, "pay_settlement")
     shop = pick_shop(user, shop, store)
     if user.role == "vendor":
         if employer not in (None, user.employer):
@@ -348,7 +344,13 @@ def _settlements(user: User, store: Store, month: str, employer: str | None, sho
     return settlements(_visible(user, store, payroll_of(store, user, month), shop), employer)
 
 
-@router.get("/api/pay/settlement", tags=["pay"], summary="Settlement per outsourcing vendor (外包结算单)")
+@router.get(
+    "/api/pay/settlement",
+    response_model=list[Settlement],
+    dependencies=[may("pay_settlement")],
+    tags=["pay"],
+    summary="Settlement per outsourcing vendor (外包结算单)",
+)
 def api_settlement(
     request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None, shop: Shop = None
 ) -> list[dict]:
@@ -358,26 +360,28 @@ def api_settlement(
     return found
 
 
-@router.get("/pay/settlement", include_in_schema=False)
+@router.get("/pay/settlement", include_in_schema=False, dependencies=[may("pay_settlement")])
 def settlement_page(
     request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None, shop: Shop = None
 ):
     month = _month(month, store, user)
     try:
         found = _settlements(user, store, month, employer, shop)
-    except HTTPException as exc:
-        if exc.status_code not in (404, 422):
-            raise
+    except FormError as exc:
         return _page_error(request, exc, month=month)
     log(request, "view_settlement", f"{employer or ''} {month}".strip())
     return render(request, "pay_settlement.html", found=found, month=month, employer=employer, page="pay")
 
 
-@router.get("/pay/settlement.xlsx", tags=["pay"], summary="Vendor settlements as XLSX (汇总 and one sheet per vendor)")
+@router.get(
+    "/pay/settlement.xlsx",
+    dependencies=[may("export"), may("pay_settlement")],
+    tags=["pay"],
+    summary="Vendor settlements as XLSX (汇总 and one sheet per vendor)",
+)
 def settlement_xlsx(
     request: Request, user: CurrentUser, store: StoreDep, month: Month = None, employer: Text = None, shop: Shop = None
 ):
-    permissions.require(user, "export")
     from kefu.pay.xlsx import write_settlement_xlsx
 
     month = _month(month, store, user)
@@ -393,7 +397,7 @@ def settlement_xlsx(
 class SchemeIn(BaseModel):
     file: str = Field(max_length=200)
     text: str = Field(max_length=200_000)
-    month: str | None = Field(None, pattern=r"^(\d{4}-\d{2})?$")
+    month: str | None = Field(None, pattern=rf"^({months.PATTERN})?$")
 
 
 def _file(name: str) -> str:
@@ -487,8 +491,13 @@ def preview(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
     }
 
 
+def _failed(exc: HTTPException | KefuError) -> dict[str, Any]:
+    """A preview that could not be made (a month without data, a bad file name …): its problems, to show."""
+    detail = problem(exc)[1]
+    return {"ok": False, "problems": detail if isinstance(detail, list) else [detail]}
+
+
 def save_scheme(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
-    permissions.require(user, "pay_schemes_edit")
     result = preview(store, user, body)
     if not result["ok"]:
         raise HTTPException(422, result["problems"])
@@ -513,26 +522,41 @@ def save_scheme(store: Store, user: User, body: SchemeIn) -> dict[str, Any]:
     return result
 
 
-@router.get("/api/pay/schemes", tags=["pay"], summary="The scheme files of the workspace, with their text and problems")
-def api_schemes(user: CurrentUser, store: StoreDep, shop: Shop = None) -> list[dict]:
-    permissions.require(user, "pay_schemes")
-    pick_shop(user, shop, store)  # a manager of no shop with data has nothing to pay
+#: A manager of no shop with data has nothing to pay (visible_shop: 404).
+SCHEMES = [may("pay_schemes"), Depends(visible_shop)]
+
+
+@router.get(
+    "/api/pay/schemes",
+    response_model=list[SchemeFile],
+    dependencies=SCHEMES,
+    tags=["pay"],
+    summary="The scheme files of the workspace, with their text and problems",
+)
+def api_schemes(user: CurrentUser, store: StoreDep) -> list[dict]:
     return scheme_files(store, user)
 
 
 @router.post(
     "/api/pay/schemes/preview",
+    response_model=Preview,
+    response_model_exclude_unset=True,
+    dependencies=[may("pay_schemes")],
     tags=["pay"],
     summary="What-if: the month under an edited scheme vs the saved ones (nothing saved)",
 )
 def api_preview(request: Request, user: CurrentUser, store: StoreDep, body: SchemeIn) -> dict:
-    permissions.require(user, "pay_schemes")
     log(request, "preview_scheme", body.file)
     return preview(store, user, body)
 
 
 @router.post(
-    "/api/pay/schemes", tags=["pay"], summary="Validate and save a scheme file (refused with every problem when wrong)"
+    "/api/pay/schemes",
+    response_model=Preview,
+    response_model_exclude_unset=True,
+    dependencies=[may("pay_schemes_edit")],
+    tags=["pay"],
+    summary="Validate and save a scheme file (refused with every problem when wrong)",
 )
 def api_save(request: Request, user: CurrentUser, store: StoreDep, body: SchemeIn) -> dict:
     result = save_scheme(store, user, body)
@@ -543,15 +567,11 @@ def api_save(request: Request, user: CurrentUser, store: StoreDep, body: SchemeI
 # the form fields of the editor, bounded like SchemeIn
 FormFile = Annotated[str, Form(max_length=200)]
 FormText = Annotated[str, Form(max_length=200_000)]
-FormMonth = Annotated[str, Form(pattern=r"^(\d{4}-\d{2})?$")]
+FormMonth = Annotated[str, Form(pattern=rf"^({months.PATTERN})?$")]
 
 
-@router.get("/pay/schemes", include_in_schema=False)
-def schemes_page(
-    request: Request, user: CurrentUser, store: StoreDep, file: Text = None, month: Month = None, shop: Shop = None
-):
-    permissions.require(user, "pay_schemes")
-    pick_shop(user, shop, store)
+@router.get("/pay/schemes", include_in_schema=False, dependencies=SCHEMES)
+def schemes_page(request: Request, user: CurrentUser, store: StoreDep, file: Text = None, month: Month = None):
     files = scheme_files(store, user)
     current = next((f for f in files if f["file"] == file), files[0] if files else None)
     return render(
@@ -565,20 +585,19 @@ def schemes_page(
     )
 
 
-@router.post("/pay/schemes/preview", include_in_schema=False)
+@router.post("/pay/schemes/preview", include_in_schema=False, dependencies=[may("pay_schemes")])
 def preview_fragment(
     request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""
 ):
-    permissions.require(user, "pay_schemes")
     log(request, "preview_scheme", file)
     try:
         result = preview(store, user, SchemeIn(file=file, text=text, month=month or None))
-    except HTTPException as exc:
-        result = {"ok": False, "problems": exc.detail if isinstance(exc.detail, list) else [exc.detail]}
+    except FormError as exc:
+        result = _failed(exc)
     return render(request, "pay_preview.html", r=result)
 
 
-@router.post("/pay/schemes", include_in_schema=False)
+@router.post("/pay/schemes", include_in_schema=False, dependencies=[may("pay_schemes_edit")])
 def save_form(
     request: Request, user: CurrentUser, store: StoreDep, file: FormFile, text: FormText, month: FormMonth = ""
 ):
@@ -678,12 +697,11 @@ def _form_page(
     return resp
 
 
-@router.get("/pay/schemes/form", include_in_schema=False)
+@router.get("/pay/schemes/form", include_in_schema=False, dependencies=[may("pay_schemes")])
 def scheme_form_page(request: Request, user: CurrentUser, store: StoreDep, file: Text = None, month: Month = None):
     """A scheme as a form; without `file`, a new scheme."""
     from kefu.pay.scheme_form import not_by_form, scheme_values
 
-    permissions.require(user, "pay_schemes")
     pick_shop(user, None, store)
     month = _month(month, store, user)
     if not file:
@@ -719,24 +737,23 @@ async def _posted(request: Request, store: Store, user: User) -> tuple[SchemeIn,
     items = _form_items(form)
     text = form_toml(items, _header(store, user, file if file.endswith(".toml") else f"{file}.toml", from_file))
     try:
-        body = SchemeIn(file=file, text=text, month=month if re.fullmatch(r"\d{4}-\d{2}", month) else None)
+        body = SchemeIn(file=file, text=text, month=month if months.is_month(month) else None)
     except ValidationError as exc:  # a file name or a scheme too long
         raise HTTPException(422, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
     return body, items, from_file
 
 
-@router.post("/pay/schemes/form/preview", include_in_schema=False)
+@router.post("/pay/schemes/form/preview", include_in_schema=False, dependencies=[may("pay_schemes")])
 async def scheme_form_preview(request: Request, user: CurrentUser, store: StoreDep):
     """The form again with each problem next to its input, or with the payroll preview (nothing saved)."""
     from kefu.pay.scheme_form import unflatten
 
-    permissions.require(user, "pay_schemes")
     body, items, from_file = await _posted(request, store, user)
     log(request, "preview_scheme", body.file)
     try:
         result = preview(store, user, body)
-    except HTTPException as exc:
-        result = {"ok": False, "problems": exc.detail if isinstance(exc.detail, list) else [exc.detail]}
+    except FormError as exc:
+        result = _failed(exc)
     month = body.month or _month(None, store, user)
     return _form_page(
         request,
@@ -751,7 +768,7 @@ async def scheme_form_preview(request: Request, user: CurrentUser, store: StoreD
     )
 
 
-@router.post("/pay/schemes/form", include_in_schema=False)
+@router.post("/pay/schemes/form", include_in_schema=False, dependencies=[may("pay_schemes_edit")])
 async def scheme_form_save(request: Request, user: CurrentUser, store: StoreDep):
     """Save the form as the TOML editor saves (the same validation and permissions); 422 shows the form with its problems."""
     from kefu.pay.scheme_form import unflatten

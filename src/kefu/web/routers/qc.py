@@ -12,28 +12,44 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
+from kefu.month import is_month
 from kefu.qc import ledger, peer_chat, review
 from kefu.users import User, hide_names
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
 from kefu.web.common import (
     Day,
+    FormError,
     Month,
-    Name,
     Page,
     Seed,
     Shop,
     StoreDep,
     Text,
+    VisibleAgent,
+    VisibleShop,
     log,
     parse_day,
     pick_shop,
     render,
+    unprocessable,
     visible_shops,
+)
+from kefu.web.permissions import may
+from kefu.web.schemas import (
+    BulkReviewed,
+    Finding,
+    LedgerError,
+    LedgerRow,
+    PeerReport,
+    PublicError,
+    Queue,
+    Rules,
+    RunSummary,
 )
 from kefu.web.store import Store
 
@@ -72,74 +88,86 @@ def _date(value: str | None) -> dt.date | None:
         raise HTTPException(422, f"date {value!r} is not YYYY-MM-DD") from None
 
 
-def require_workspace_shop(user: User, store: Store) -> None:
-    """Workspace-wide QC pages are for users who see at least one shop of the workspace."""
+def require_workspace_shop(user: CurrentUser, store: StoreDep) -> None:
+    """Workspace-wide QC pages are for users who see at least one shop of the workspace (a route dependency)."""
     if not visible_shops(user, store):
         raise HTTPException(404, "no shop with data is visible to this user")
 
 
-def queue_filter(
-    user: User,
-    store: Store,
-    shop: str | None,
-    agent: str | None,
-    day: str | None,
-    date_from: str | None,
-    date_to: str | None,
-    rule: str | None,
-    severity: str | None,
-    status: str | None,
-    source: str | None,
-    page: int,
-    per_agent: int = 10,
-    seed: int = 7,
-    team: str | None = None,
-    min_severity: str | None = None,
-) -> QueueFilter:
-    """The queue's filters. Left out, status is open and min_severity high (review.DEFAULT_QUEUE; a sample:
-    every severity): low and medium findings are counted, not queued; `all` lifts either. An exact
+SeesAShop = Depends(require_workspace_shop)
+
+
+class QueueParams(BaseModel):
+    """The queue's filters, as the page, its JSON twin and a bulk review's `filters` give them."""
+
+    shop: Shop = None
+    agent: Text = None
+    day: Day = None
+    date_from: Day = None
+    date_to: Day = None
+    rule: Text = None
+    severity: Text = None
+    status: Text = None
+    source: Text = None
+    page: Page = 1
+    per_agent: Annotated[int, Query(ge=1, le=200)] = 10
+    seed: Seed = 7
+    team: Text = None
+    min_severity: Text = None
+
+
+def queue_filter(user: User, store: Store, p: QueueParams) -> QueueFilter:
+    """The queue's filters checked. Left out, status is open and min_severity high (review.DEFAULT_QUEUE; a
+    sample: every severity): low and medium findings are counted, not queued; `all` lifts either. An exact
     `severity` replaces min_severity."""
-    if shop:
-        permissions.require_shop(user, shop)
+    if p.shop:
+        permissions.require_shop(user, p.shop)
     require_workspace_shop(user, store)
-    if agent:
-        permissions.require_agent(user, agent, store.agents())
-    if severity and severity not in SEVERITIES:
+    if p.agent:
+        permissions.require_agent(user, p.agent, store.agents())
+    if p.severity and p.severity not in SEVERITIES:
         raise HTTPException(422, f"severity is one of {', '.join(SEVERITIES)}")
-    status = review.DEFAULT_QUEUE["status"] if status is None or status == "" else status
+    status = review.DEFAULT_QUEUE["status"] if p.status is None or p.status == "" else p.status
     if status not in (*review.QUEUE_STATUSES, "all"):
         raise HTTPException(422, f"status is one of {', '.join(review.QUEUE_STATUSES)} or all")
     # A sample is read dialogue by dialogue: all its findings, unless a severity is asked for.
-    default_severity = None if source == "sample" else review.DEFAULT_QUEUE["min_severity"]
-    min_severity = None if severity else min_severity or default_severity
+    default_severity = None if p.source == "sample" else review.DEFAULT_QUEUE["min_severity"]
+    min_severity = None if p.severity else p.min_severity or default_severity
     if min_severity not in (None, *SEVERITIES, "all"):
         raise HTTPException(422, f"min_severity is one of {', '.join(SEVERITIES)} or all")
-    if team and team not in {a["team"] for a in store.agents().values()}:
-        raise HTTPException(422, f"no team {team!r}")
-    if source not in (None, "", "all", "sample"):
+    if p.team and p.team not in {a["team"] for a in store.agents().values()}:
+        raise HTTPException(422, f"no team {p.team!r}")
+    if p.source not in (None, "", "all", "sample"):
         raise HTTPException(422, "source is all or sample")
-    first, last = (_date(day), _date(day)) if day else (_date(date_from), _date(date_to))
-    if source == "sample":  # a sample is of a period: the latest week with data unless one is given
+    first, last = (_date(p.day), _date(p.day)) if p.day else (_date(p.date_from), _date(p.date_to))
+    if p.source == "sample":  # a sample is of a period: the latest week with data unless one is given
         days = store.days()
         last = last or (days[-1] if days else dt.date.today())
         first = first or last - dt.timedelta(days=6)
-        if not 1 <= per_agent <= 200:
+        if not 1 <= p.per_agent <= 200:
             raise HTTPException(422, "per_agent is 1 to 200")
     return QueueFilter(
-        shop or None,
-        agent or None,
+        p.shop or None,
+        p.agent or None,
         first,
         last,
-        rule or None,
-        severity or None,
+        p.rule or None,
+        p.severity or None,
         None if status == "all" else status,
-        source or "all",
-        max(page, 1),
-        per_agent,
-        seed,
-        team or None,
+        p.source or "all",
+        max(p.page, 1),
+        p.per_agent,
+        p.seed,
+        p.team or None,
         None if min_severity == "all" else min_severity,
     )
+
+
+def queue_query(user: CurrentUser, store: StoreDep, p: Annotated[QueueParams, Query()]) -> QueueFilter:
+    return queue_filter(user, store, p)
+
+
+QueueDep = Annotated[QueueFilter, Depends(queue_query)]
 
 
 def scope_agents(user: User, store: Store, shop: str | None, team: str | None = None) -> list[str]:
@@ -171,10 +199,10 @@ def review_filters(user: User, store: Store, f: QueueFilter) -> tuple[dict[str, 
 
 def queue_data(user: User, store: Store, f: QueueFilter) -> dict:
     filters, picked = review_filters(user, store, f)
-    found = store.con_read(
-        lambda c: review.queue(c, **filters, status=f.status, limit=PAGE_SIZE, offset=(f.page - 1) * PAGE_SIZE)
+    found = store.read(
+        lambda ws: review.queue(ws.con, **filters, status=f.status, limit=PAGE_SIZE, offset=(f.page - 1) * PAGE_SIZE)
     )
-    counts = store.con_read(lambda c: review.counts(c, **filters))
+    counts = store.read(lambda ws: review.counts(ws.con, **filters))
     total = counts[f.status] if f.status else sum(counts.values())
     return {
         "filters": asdict(f),
@@ -192,98 +220,32 @@ def sampled_dialogues(store: Store, f: QueueFilter, visible: set[str]) -> list[d
     """The reproducible stratified sample of the period (kefu.qc.sample): dialogues with findings and clean ones."""
     from kefu.qc import sample
 
-    picked = store.con_read(
-        lambda c: sample.sample(c, f.date_from, f.date_to, f.per_agent, f.seed, agent=f.agent, shop=f.shop)
+    picked = store.read(
+        lambda ws: sample.sample(ws, f.date_from, f.date_to, f.per_agent, f.seed, agent=f.agent, shop=f.shop)
     )
     return [d for d in picked if d["agent"] in visible]
 
 
 @router.get(
     "/api/qc/findings",
+    response_model=Queue,
+    dependencies=[may("qc_review")],
     tags=["qc"],
     summary="The review queue: findings of the user's shops with their review, open first",
 )
-def api_findings(
-    user: CurrentUser,
-    store: StoreDep,
-    shop: Shop = None,
-    agent: Text = None,
-    day: Day = None,
-    date_from: Day = None,
-    date_to: Day = None,
-    rule: Text = None,
-    severity: Text = None,
-    status: Text = None,
-    source: Text = None,
-    page: Page = 1,
-    per_agent: Annotated[int, Query(ge=1, le=200)] = 10,
-    seed: Seed = 7,
-    team: Text = None,
-    min_severity: Text = None,
-) -> dict:
-    permissions.require(user, "qc_review")
-    f = queue_filter(
-        user,
-        store,
-        shop,
-        agent,
-        day,
-        date_from,
-        date_to,
-        rule,
-        severity,
-        status,
-        source,
-        page,
-        per_agent,
-        seed,
-        team,
-        min_severity,
-    )
+def api_findings(user: CurrentUser, store: StoreDep, f: QueueDep) -> dict:
     return queue_data(user, store, f)
 
 
-@router.get("/qc", include_in_schema=False)
+@router.get("/qc", include_in_schema=False, dependencies=[may("qc_review")])
 def queue_page(
     request: Request,
     user: CurrentUser,
     store: StoreDep,
-    shop: Shop = None,
-    agent: Text = None,
-    day: Day = None,
-    date_from: Day = None,
-    date_to: Day = None,
-    rule: Text = None,
-    severity: Text = None,
-    status: Text = None,
-    source: Text = None,
-    page: Page = 1,
-    per_agent: Annotated[int, Query(ge=1, le=200)] = 10,
-    seed: Seed = 7,
+    f: QueueDep,
     part: Text = None,
-    team: Text = None,
-    min_severity: Text = None,
     bulk: Annotated[int | None, Query(ge=0)] = None,
 ):
-    permissions.require(user, "qc_review")
-    f = queue_filter(
-        user,
-        store,
-        shop,
-        agent,
-        day,
-        date_from,
-        date_to,
-        rule,
-        severity,
-        status,
-        source,
-        page,
-        per_agent,
-        seed,
-        team,
-        min_severity,
-    )
     data = queue_data(user, store, f)
     agents = store.agents()
     query = urlencode({k: v for k, v in request.query_params.items() if k not in ("page", "part", "bulk")})
@@ -301,7 +263,7 @@ def queue_page(
         choices=[agents[a] for a in scope_agents(user, store, f.shop, f.team)],
         severities=SEVERITIES,
         teams=sorted({agents[a]["team"] for a in visible if agents[a]["team"]}),
-        rules=store.con_read(review.rules_found),
+        rules=store.read(lambda ws: review.rules_found(ws.con)),
         statuses=review.QUEUE_STATUSES,
         days=store.days(),
         query=query,
@@ -319,7 +281,7 @@ class ReviewIn(BaseModel):
 
 
 def visible_finding(user: User, store: Store, finding_id: str) -> dict:
-    found = store.con_read(lambda c: review.get_finding(c, finding_id))
+    found = store.read(lambda ws: review.get_finding(ws.con, finding_id))
     if found is None:
         raise HTTPException(404, f"no QC finding {finding_id!r}")
     agents = store.agents()
@@ -331,31 +293,27 @@ def visible_finding(user: User, store: Store, finding_id: str) -> dict:
 def apply_review(
     request: Request, user: User, store: Store, finding_id: str, status: str | None, comment: str | None
 ) -> dict:
-    """Record a review (audited) and return the finding as the next page shows it."""
-    permissions.require(user, "qc_review")
+    """Record a review (audited; ReviewError when it cannot be) and return the finding as the next page shows it."""
     found = visible_finding(user, store, finding_id)
     reviews = ("qc_reviews",)  # all a review changes: the snapshot need not copy the findings again
-    try:
-        if status == "open":
-            store.write(lambda con: review.clear_status(con, finding_id), tables=reviews)
-        elif status is None:
-            store.write(lambda con: review.set_comment(con, finding_id, user.name, comment or ""), tables=reviews)
-        else:
-            store.write(
-                lambda con: review.set_status(con, finding_id, status, user.name, comment or ""), tables=reviews
-            )
-    except review.ReviewError as e:
-        raise HTTPException(422, str(e)) from None
+    if status == "open":
+        store.write(lambda ws: review.clear_status(ws.con, finding_id), tables=reviews)
+    elif status is None:
+        store.write(lambda ws: review.set_comment(ws.con, finding_id, user.name, comment or ""), tables=reviews)
+    else:
+        store.write(lambda ws: review.set_status(ws.con, finding_id, status, user.name, comment or ""), tables=reviews)
     log(
         request,
         "qc_review",
         f"{finding_id} {status or 'comment'} {found['agent']}" + (f": {comment}" if comment else ""),
     )
-    return store.con_read(lambda c: review.get_finding(c, finding_id))
+    return visible_finding(user, store, finding_id)  # as the next page shows it
 
 
 @router.post(
     "/api/qc/findings/{finding_id}/review",
+    response_model=Finding,
+    dependencies=[may("qc_review")],
     tags=["qc"],
     summary="Confirm or dismiss a finding, reopen it (status open), or change only its comment (no status)",
 )
@@ -366,7 +324,7 @@ def api_review(request: Request, user: CurrentUser, store: StoreDep, finding_id:
 ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open", "comment": None}
 
 
-@router.post("/qc/findings/{finding_id}/review", include_in_schema=False)
+@router.post("/qc/findings/{finding_id}/review", include_in_schema=False, dependencies=[may("qc_review")])
 def review_form(
     request: Request,
     user: CurrentUser,
@@ -380,10 +338,10 @@ def review_form(
     try:
         found = apply_review(request, user, store, finding_id, ACTIONS[action], comment.strip())
         error = None
-    except HTTPException as e:
-        if e.status_code != 422 or not request.headers.get("HX-Request"):
+    except FormError as e:
+        if not request.headers.get("HX-Request"):
             raise
-        found, error = visible_finding(user, store, finding_id), e.detail
+        found, error = visible_finding(user, store, finding_id), unprocessable(e)
     if request.headers.get("HX-Request"):
         response = render(request, "qc_finding.html", x=found, error=error, agents=store.agents())
         response.headers["HX-Trigger"] = "qc-reviewed"  # the queue's counts reload
@@ -408,7 +366,6 @@ class BulkReviewIn(BaseModel):
 
 def apply_bulk_review(request: Request, user: User, store: Store, body: BulkReviewIn) -> dict:
     """Review many findings at once (one transaction), audited finding by finding as single reviews are."""
-    permissions.require(user, "qc_review")
     if (body.finding_ids is None) == (body.filters is None):
         raise HTTPException(422, "give either finding_ids or filters")
     if body.filters is not None:
@@ -420,19 +377,16 @@ def apply_bulk_review(request: Request, user: User, store: Store, body: BulkRevi
     else:
         assert body.finding_ids is not None  # checked above: finding_ids or filters
         ids = sorted(set(body.finding_ids))
-    found = store.con_read(lambda c: review.queue(c, finding_ids=ids, limit=None))
+    found = store.read(lambda ws: review.queue(ws.con, finding_ids=ids, limit=None))
     agents = store.agents()
     if missing := sorted(set(ids) - {x["finding_id"] for x in found}):
         raise HTTPException(404, f"no QC finding {missing[0]!r}")
     for agent in sorted({x["agent"] for x in found}):
         if user.role != "admin" or agent in agents:
             permissions.require_agent(user, agent, agents)
-    try:
-        n = store.write(
-            lambda con: review.set_many(con, ids, body.status, user.name, body.comment or ""), tables=("qc_reviews",)
-        )
-    except review.ReviewError as e:
-        raise HTTPException(422, str(e)) from None
+    n = store.write(
+        lambda ws: review.set_many(ws.con, ids, body.status, user.name, body.comment or ""), tables=("qc_reviews",)
+    )
     for x in found:
         log(
             request,
@@ -444,53 +398,26 @@ def apply_bulk_review(request: Request, user: User, store: Store, body: BulkRevi
 
 
 def matching_ids(user: User, store: Store, params: dict[str, str]) -> list[str]:
-    """Every finding (all pages) the queue would list for these parameters, within what the user may see."""
-    known = {
-        "shop",
-        "agent",
-        "day",
-        "date_from",
-        "date_to",
-        "rule",
-        "severity",
-        "status",
-        "source",
-        "per_agent",
-        "seed",
-        "team",
-        "min_severity",
-    }
+    """Every finding (all pages) the queue would list for these parameters (the queue's, strings), within what
+    the user may see."""
+    known = set(QueueParams.model_fields) - {"page"}
     if unknown := sorted(set(params) - known):
         raise HTTPException(422, f"unknown filter {unknown[0]!r}")
     try:
         numbers = {k: int(params[k]) for k in ("per_agent", "seed") if params.get(k)}
     except ValueError:
         raise HTTPException(422, "per_agent and seed are whole numbers") from None
-    p = {k: params.get(k) or None for k in known - {"per_agent", "seed"}}
-    f = queue_filter(
-        user,
-        store,
-        p["shop"],
-        p["agent"],
-        p["day"],
-        p["date_from"],
-        p["date_to"],
-        p["rule"],
-        p["severity"],
-        p["status"],
-        p["source"],
-        1,
-        numbers.get("per_agent", 10),
-        numbers.get("seed", 7),
-        p["team"],
-        p["min_severity"],
-    )
+    given: dict[str, Any] = {k: params.get(k) or None for k in known - {"per_agent", "seed"}} | numbers
+    # checked as the queue checks them (queue_filter), not as the query (the bounds: queue_filter's own)
+    f = queue_filter(user, store, QueueParams.model_construct(**given))
     filters, _picked = review_filters(user, store, f)
-    return store.con_read(lambda c: review.matching_ids(c, **filters, status=f.status))
+    return store.read(lambda ws: review.matching_ids(ws.con, **filters, status=f.status))
 
 
 @router.post(
     "/api/qc/findings/review",
+    response_model=BulkReviewed,
+    dependencies=[may("qc_review")],
     tags=["qc"],
     summary="Review many findings in one transaction: the given finding_ids, or all the filters match (expected: their count)",
 )
@@ -501,7 +428,7 @@ def api_bulk_review(request: Request, user: CurrentUser, store: StoreDep, body: 
 BULK_ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open"}
 
 
-@router.post("/qc/findings/bulk", include_in_schema=False)
+@router.post("/qc/findings/bulk", include_in_schema=False, dependencies=[may("qc_review")])
 def bulk_form(
     request: Request,
     user: CurrentUser,
@@ -536,34 +463,35 @@ def bulk_form(
 # -- feedback: an agent's confirmed findings ----------------------------------------------------
 
 
-def feedback_of(user: User, store: Store, agent: str, date_from: str | None, date_to: str | None) -> list[dict]:
-    permissions.require(user, "qc_feedback")
-    permissions.require_agent(user, agent, store.agents())
-    return store.con_read(lambda c: review.feedback(c, agent, _date(date_from), _date(date_to)))
+def feedback_of(store: Store, agent: str, date_from: str | None, date_to: str | None) -> list[dict]:
+    return store.read(lambda ws: review.feedback(ws.con, agent, _date(date_from), _date(date_to)))
 
 
 @router.get(
-    "/api/qc/feedback/{agent:path}", tags=["qc"], summary="An agent's confirmed findings (质检反馈), newest first"
+    "/api/qc/feedback/{agent:path}",
+    response_model=list[Finding],
+    dependencies=[may("qc_feedback")],
+    tags=["qc"],
+    summary="An agent's confirmed findings (质检反馈), newest first",
 )
 def api_feedback(
-    request: Request, user: CurrentUser, store: StoreDep, agent: Name, date_from: Day = None, date_to: Day = None
+    request: Request, store: StoreDep, agent: VisibleAgent, date_from: Day = None, date_to: Day = None
 ) -> list[dict]:
-    found = feedback_of(user, store, agent, date_from, date_to)
+    found = feedback_of(store, agent, date_from, date_to)
     log(request, "view_qc_feedback", agent)
     return found
 
 
-@router.get("/qc/feedback/{agent:path}", include_in_schema=False)
+@router.get("/qc/feedback/{agent:path}", include_in_schema=False, dependencies=[may("qc_feedback")])
 def feedback_page(
     request: Request,
-    user: CurrentUser,
     store: StoreDep,
-    agent: str,
+    agent: VisibleAgent,
     fragment: bool = False,
     date_from: Day = None,
     date_to: Day = None,
 ):
-    found = feedback_of(user, store, agent, date_from, date_to)
+    found = feedback_of(store, agent, date_from, date_to)
     log(request, "view_qc_feedback", agent)
     return render(
         request,
@@ -595,37 +523,44 @@ def _rule_dict(rule: Any) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(rule).items()}
 
 
-def save_rules(request: Request, user: User, store: Store, text: str) -> dict:
-    from kefu.qc import rules
+def save_rules(request: Request, store: Store, text: str) -> dict:
+    from kefu.qc import examples, rules
 
-    permissions.require(user, "qc_rules")
-    require_workspace_shop(user, store)
     try:
-        saved = rules.save_rules(store.ws, text)
-    except rules.RuleError as e:
+        saved = examples.save_rules(store.ws, text)
+    except rules.RuleError as e:  # the editor shows the problems as one text, a line each
         raise HTTPException(422, str(e)) from None
     log(request, "edit_qc_rules", f"{len(saved.rules)} rules")
     return rules_data(store)
 
 
-@router.get("/api/qc/rules", tags=["qc"], summary="The workspace's QC rule library (TOML text and the parsed rules)")
-def api_rules(user: CurrentUser, store: StoreDep) -> dict:
-    permissions.require(user, "qc_rules")
-    require_workspace_shop(user, store)
+RULES = [may("qc_rules"), SeesAShop]
+
+
+@router.get(
+    "/api/qc/rules",
+    response_model=Rules,
+    dependencies=RULES,
+    tags=["qc"],
+    summary="The workspace's QC rule library (TOML text and the parsed rules)",
+)
+def api_rules(store: StoreDep) -> dict:
     return rules_data(store)
 
 
 @router.put(
-    "/api/qc/rules", tags=["qc"], summary="Replace the rule library (validated first; 422 names the line and rule)"
+    "/api/qc/rules",
+    response_model=Rules,
+    dependencies=RULES,
+    tags=["qc"],
+    summary="Replace the rule library (validated first; 422 names the line and rule)",
 )
-def api_save_rules(request: Request, user: CurrentUser, store: StoreDep, body: RulesIn) -> dict:
-    return save_rules(request, user, store, body.text)
+def api_save_rules(request: Request, store: StoreDep, body: RulesIn) -> dict:
+    return save_rules(request, store, body.text)
 
 
-@router.get("/qc/rules", include_in_schema=False)
-def rules_page(request: Request, user: CurrentUser, store: StoreDep, saved: bool = False, edit: Text = None):
-    permissions.require(user, "qc_rules")
-    require_workspace_shop(user, store)
+@router.get("/qc/rules", include_in_schema=False, dependencies=RULES)
+def rules_page(request: Request, store: StoreDep, saved: bool = False, edit: Text = None):
     data = rules_data(store)
     editing = next((r for r in data["rules"] if r["id"] == edit), None)
     if edit and editing is None:
@@ -655,36 +590,36 @@ class RuleEditIn(BaseModel):
     exceptions: list[str] | None = None
 
 
-def edit_rule(request: Request, user: User, store: Store, rule_id: str, changes: dict[str, Any]) -> dict:
+def edit_rule(request: Request, store: Store, rule_id: str, changes: dict[str, Any]) -> dict:
     """Rewrite one rule's table of the library and save it like the TOML editor (validated, audited)."""
     from kefu.qc import rule_form, rules
 
-    permissions.require(user, "qc_rules")
-    require_workspace_shop(user, store)
     try:
         text = rule_form.edit_rule(rules_data(store)["text"], rule_id, changes, rules.RULES_FILE)
-    except rules.RuleError as e:
+    except rules.RuleError as e:  # an unknown rule is a 404, a wrong value 422
         raise HTTPException(404 if "no rule" in str(e) else 422, str(e)) from None
-    return save_rules(request, user, store, text)
+    return save_rules(request, store, text)
 
 
 @router.put(
     "/api/qc/rules/{rule_id}",
+    response_model=Rules,
+    dependencies=RULES,
     tags=["qc"],
     summary="Edit one rule (name, severity, scope, points, cap, patterns, exceptions) without TOML; validated as a save",
 )
-def api_edit_rule(request: Request, user: CurrentUser, store: StoreDep, rule_id: str, body: RuleEditIn) -> dict:
-    return edit_rule(request, user, store, rule_id, body.model_dump(exclude_unset=True))
+def api_edit_rule(request: Request, store: StoreDep, rule_id: str, body: RuleEditIn) -> dict:
+    return edit_rule(request, store, rule_id, body.model_dump(exclude_unset=True))
 
 
-@router.post("/qc/rules/{rule_id}/edit", include_in_schema=False)
-async def rule_edit_form(request: Request, user: CurrentUser, store: StoreDep, rule_id: str):
+@router.post("/qc/rules/{rule_id}/edit", include_in_schema=False, dependencies=RULES)
+async def rule_edit_form(request: Request, store: StoreDep, rule_id: str):
     from kefu.qc import rule_form
 
     posted = (await request.form()).items()
     form = {k: v for k, v in posted if k in rule_form.EDITABLE and isinstance(v, str)}  # text fields, as the pay form
     try:
-        edit_rule(request, user, store, rule_id, rule_form.form_changes(form))
+        edit_rule(request, store, rule_id, rule_form.form_changes(form))
     except HTTPException as e:
         if e.status_code != 422:
             raise
@@ -707,10 +642,10 @@ async def rule_edit_form(request: Request, user: CurrentUser, store: StoreDep, r
     return RedirectResponse(f"/qc/rules?saved=true&edit={rule_id}", status_code=303)
 
 
-@router.post("/qc/rules", include_in_schema=False)
-def rules_form(request: Request, user: CurrentUser, store: StoreDep, text: str = Form(...)):
+@router.post("/qc/rules", include_in_schema=False, dependencies=RULES)
+def rules_form(request: Request, store: StoreDep, text: str = Form(...)):
     try:
-        save_rules(request, user, store, text)
+        save_rules(request, store, text)
     except HTTPException as e:
         if e.status_code != 422:
             raise
@@ -742,33 +677,36 @@ class RunIn(BaseModel):
 MAX_RUN_DAYS = 31
 
 
-def run_qc(request: Request, user: User, store: Store, date_from: dt.date, date_to: dt.date) -> dict:
+def run_qc(request: Request, store: Store, date_from: dt.date, date_to: dt.date) -> dict:
     from kefu.qc import engine
-    from kefu.workspace import Workspace
 
-    permissions.require(user, "qc_review")
-    require_workspace_shop(user, store)
     if date_to < date_from or (date_to - date_from).days >= MAX_RUN_DAYS:
         raise HTTPException(422, f"choose a period of 1 to {MAX_RUN_DAYS} days (longer: `kefu qc run`)")
-    config, path = store.ws.config, store.ws.path
-    summary = store.write(lambda con: engine.run(Workspace(con, config, path), date_from, date_to))
+    summary = store.write(lambda ws: engine.run(ws, date_from, date_to))
     log(request, "run_qc", f"{date_from} {date_to}")
-    return asdict(summary) if hasattr(summary, "__dataclass_fields__") else dict(summary)
+    return asdict(summary)
 
 
-@router.post("/api/qc/run", tags=["qc"], summary="Run QC over a period (replaces its findings; reviews stay attached)")
-def api_run(request: Request, user: CurrentUser, store: StoreDep, body: RunIn) -> dict:
-    return run_qc(request, user, store, body.date_from, body.date_to)
+RUN = [may("qc_review"), SeesAShop]
 
 
-@router.post("/qc/run", include_in_schema=False)
-def run_form(
-    request: Request, user: CurrentUser, store: StoreDep, date_from: str = Form(...), date_to: str = Form(...)
-):
+@router.post(
+    "/api/qc/run",
+    response_model=RunSummary,
+    dependencies=RUN,
+    tags=["qc"],
+    summary="Run QC over a period (replaces its findings; reviews stay attached)",
+)
+def api_run(request: Request, store: StoreDep, body: RunIn) -> dict:
+    return run_qc(request, store, body.date_from, body.date_to)
+
+
+@router.post("/qc/run", include_in_schema=False, dependencies=RUN)
+def run_form(request: Request, store: StoreDep, date_from: str = Form(...), date_to: str = Form(...)):
     first, last = _date(date_from), _date(date_to)
     if first is None or last is None:  # FastAPI refuses an empty required field first; this is for the type
         raise HTTPException(422, "give both dates of the period (YYYY-MM-DD)")
-    run_qc(request, user, store, first, last)
+    run_qc(request, store, first, last)
     return RedirectResponse("/qc?" + urlencode({"date_from": first, "date_to": last}), status_code=303)
 
 
@@ -792,23 +730,14 @@ class DecisionIn(BaseModel):
 
 def month_of(month: str | None, store: Store, shops: list[str] | None = None) -> str:
     month = month or parse_day(None, store, shops).strftime("%Y-%m")  # default: the month of the shops' latest day
-    if not _is_month(month):
+    if not is_month(month):
         raise HTTPException(422, f"month {month!r} is not YYYY-MM")
     return month
 
 
-def _is_month(text: str) -> bool:
-    try:
-        ledger.month_range(text)
-        return True
-    except ledger.ReportError:
-        return False
-
-
 def ledger_rows(user: User, store: Store, month: str, shop: str) -> list[dict]:
     """Supervisors see every agent's fund; an agent only their own."""
-    settings = store.ws.config.mutual
-    rows = store.con_read(lambda c: ledger.month_ledger(c, month, shop, settings=settings))
+    rows = store.read(lambda ws: ledger.month_ledger(ws, month, shop))
     if permissions.allowed(user, "qc_ledger"):
         return rows
     return [r for r in rows if r["agent"] == user.agent]
@@ -816,7 +745,7 @@ def ledger_rows(user: User, store: Store, month: str, shop: str) -> list[dict]:
 
 def reports_of(user: User, store: Store, month: str | None, shop: str, status: str | None) -> list[dict]:
     """Supervisors see the shop's reports; an agent the reports they filed."""
-    found = store.con_read(lambda c: ledger.reports(c, month=month, shops=[shop], status=status))
+    found = store.read(lambda ws: ledger.reports(ws.con, month=month, shops=[shop], status=status))
     if permissions.allowed(user, "qc_ledger"):
         return found
     return _as_seen_by(user, store, shop, [r for r in found if r["reporter"] == user.agent])
@@ -824,17 +753,21 @@ def reports_of(user: User, store: Store, month: str | None, shop: str, status: s
 
 def _as_seen_by(user: User, store: Store, shop: str, reports: list[dict]) -> list[dict]:
     """An agent of a shop that hides names is not shown whom their reports name (they may have named them by a chat)."""
-    if user.role == "agent" and store.con_read(lambda c: hide_names(c, shop)):
+    if user.role == "agent" and store.read(lambda ws: hide_names(ws.con, shop)):
         return [r | {"agent": None} for r in reports]
     return reports
 
 
-@router.get("/api/qc/ledger", tags=["qc"], summary="互查: each agent's fund for a month (an agent: their own row)")
+@router.get(
+    "/api/qc/ledger",
+    response_model=list[LedgerRow],
+    dependencies=[may("qc_public")],
+    tags=["qc"],
+    summary="互查: each agent's fund for a month (an agent: their own row)",
+)
 def api_ledger(
-    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None
+    request: Request, user: CurrentUser, store: StoreDep, shop: VisibleShop, month: Month = None
 ) -> list[dict]:
-    permissions.require(user, "qc_public")
-    shop = pick_shop(user, shop, store)
     month = month_of(month, store, [shop])
     log(request, "view_qc_ledger", f"{shop} {month}")
     return ledger_rows(user, store, month, shop)
@@ -842,36 +775,38 @@ def api_ledger(
 
 @router.get(
     "/api/qc/ledger/errors",
+    response_model=list[LedgerError],
+    dependencies=[may("qc_ledger")],
     tags=["qc"],
     summary="互查: the errors behind a month's deductions, each with its report or finding",
 )
-def api_ledger_errors(
-    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None
-) -> list[dict]:
-    permissions.require(user, "qc_ledger")
-    shop = pick_shop(user, shop, store)
+def api_ledger_errors(store: StoreDep, shop: VisibleShop, month: Month = None) -> list[dict]:
     month = month_of(month, store, [shop])
-    settings = store.ws.config.mutual
-    return store.con_read(lambda c: ledger.month_errors(c, month, shop, settings=settings))
+    return store.read(lambda ws: ledger.month_errors(ws, month, shop))
 
 
 @router.get(
-    "/api/qc/ledger/public", tags=["qc"], summary="互查: the month's errors of a shop with who made them hidden (匿名)"
+    "/api/qc/ledger/public",
+    response_model=list[PublicError],
+    dependencies=[may("qc_public")],
+    tags=["qc"],
+    summary="互查: the month's errors of a shop with who made them hidden (匿名)",
 )
-def api_ledger_public(user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None) -> list[dict]:
-    permissions.require(user, "qc_public")
-    shop = pick_shop(user, shop, store)
+def api_ledger_public(store: StoreDep, shop: VisibleShop, month: Month = None) -> list[dict]:
     month = month_of(month, store, [shop])
-    settings = store.ws.config.mutual
-    return store.con_read(lambda c: ledger.public_list(c, month, shop, settings=settings))
+    return store.read(lambda ws: ledger.public_list(ws, month, shop))
 
 
-@router.get("/api/qc/reports", tags=["qc"], summary="互查 reports of a shop (an agent: the ones they filed)")
+@router.get(
+    "/api/qc/reports",
+    response_model=list[PeerReport],
+    dependencies=[may("qc_report")],
+    tags=["qc"],
+    summary="互查 reports of a shop (an agent: the ones they filed)",
+)
 def api_reports(
-    user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None, status: Text = None
+    user: CurrentUser, store: StoreDep, shop: VisibleShop, month: Month = None, status: Text = None
 ) -> list[dict]:
-    permissions.require(user, "qc_report")
-    shop = pick_shop(user, shop, store)
     if status and status not in ledger.STATUSES:
         raise HTTPException(422, f"status is one of {', '.join(ledger.STATUSES)}")
     return reports_of(user, store, month_of(month, store) if month else None, shop, status)
@@ -881,28 +816,25 @@ def _by_chat(store: Store, user: User, body: ReportIn) -> ReportIn:
     """The report with the colleague, day and buyer found from a chat of the reporting agent's own."""
     reporter = user.agent
     assert reporter is not None  # called for agent users, who have their account
-    try:
-        agent, day, buyer = store.con_read(
-            lambda c: peer_chat.colleague_of_chat(
-                c,
-                shop=store.agents()[reporter]["shop"],
-                reporter=reporter,
-                chat=body.chat,
-                buyer=body.buyer,
-                day=body.day,
-                ts=body.ts,
-            )
+    agent, day, buyer = store.read(  # ReportError when the chat names no colleague
+        lambda ws: peer_chat.colleague_of_chat(
+            ws.con,
+            shop=store.agents()[reporter]["shop"],
+            reporter=reporter,
+            chat=body.chat,
+            buyer=body.buyer,
+            day=body.day,
+            ts=body.ts,
         )
-    except ledger.ReportError as e:
-        raise HTTPException(422, str(e)) from None
+    )
     return body.model_copy(update={"agent": agent, "day": day, "buyer": buyer})
 
 
 def file_report(request: Request, user: User, store: Store, body: ReportIn) -> dict:
-    permissions.require(user, "qc_report")
+    """File a peer report (ReportError when it cannot be) and return it as the reporter sees it."""
     agents = store.agents()
     if finding_id := body.finding_id:
-        finding = store.con_read(lambda c: review.get_finding(c, finding_id))
+        finding = store.read(lambda ws: review.get_finding(ws.con, finding_id))
         if finding is None:
             raise HTTPException(422, f"no QC finding {finding_id!r}")
         agent = finding["agent"]
@@ -918,29 +850,30 @@ def file_report(request: Request, user: User, store: Store, body: ReportIn) -> d
     if user.role != "agent" and (not reporter or reporter not in agents or agents[reporter]["shop"] != shop):
         raise HTTPException(422, "name the reporting agent (an account of the same shop)")
     assert reporter is not None  # an agent user has their account; anyone else named one above
-    try:
-        report_id = store.write(
-            lambda con: ledger.file_report(
-                con,
-                reporter=reporter,
-                description=body.description,
-                finding_id=body.finding_id,
-                shop=shop,
-                agent=agent,
-                day=body.day,
-                buyer=body.buyer or None,
-                ts=body.ts,
-            ),
-            tables=("qc_peer_reports",),
-        )
-    except ledger.ReportError as e:
-        raise HTTPException(422, str(e)) from None
+    report_id = store.write(
+        lambda ws: ledger.file_report(
+            ws.con,
+            reporter=reporter,
+            description=body.description,
+            finding_id=body.finding_id,
+            shop=shop,
+            agent=agent,
+            day=body.day,
+            buyer=body.buyer or None,
+            ts=body.ts,
+        ),
+        tables=("qc_peer_reports",),
+    )
     log(request, "qc_peer_report", f"{report_id} {reporter} -> {agent}")
-    return _as_seen_by(user, store, shop, [store.con_read(lambda c: ledger.get_report(c, report_id))])[0]
+    filed = store.read(lambda ws: ledger.get_report(ws.con, report_id))
+    assert filed is not None  # filed just now
+    return _as_seen_by(user, store, shop, [filed])[0]
 
 
 @router.post(
     "/api/qc/reports",
+    response_model=PeerReport,
+    dependencies=[may("qc_report")],
     tags=["qc"],
     summary="File a 互查 report of a colleague's error (open until a supervisor decides)",
 )
@@ -949,21 +882,20 @@ def api_file_report(request: Request, user: CurrentUser, store: StoreDep, body: 
 
 
 def decide(request: Request, user: User, store: Store, report_id: str, status: str) -> dict:
-    permissions.require(user, "qc_ledger")
-    found = store.con_read(lambda c: ledger.get_report(c, report_id))
+    """Decide a peer report of the user's shops (ReportError when it cannot be)."""
+    found = store.read(lambda ws: ledger.get_report(ws.con, report_id))
     if found is None:
         raise HTTPException(404, f"no peer report {report_id!r}")
     permissions.require_shop(user, found["shop"])
-    try:
-        decided = store.write(lambda con: ledger.decide(con, report_id, status, user.name), tables=("qc_peer_reports",))
-    except ledger.ReportError as e:
-        raise HTTPException(422, str(e)) from None
+    decided = store.write(lambda ws: ledger.decide(ws.con, report_id, status, user.name), tables=("qc_peer_reports",))
     log(request, "qc_peer_decision", f"{report_id} {status} {found['agent']}")
     return decided
 
 
 @router.post(
     "/api/qc/reports/{report_id}/decision",
+    response_model=PeerReport,
+    dependencies=[may("qc_ledger")],
     tags=["qc"],
     summary="Confirm or reject a 互查 report (open undoes the decision)",
 )
@@ -971,12 +903,10 @@ def api_decide(request: Request, user: CurrentUser, store: StoreDep, report_id: 
     return decide(request, user, store, report_id, body.status)
 
 
-@router.get("/qc/ledger", include_in_schema=False)
+@router.get("/qc/ledger", include_in_schema=False, dependencies=[may("qc_public")])
 def ledger_page(
-    request: Request, user: CurrentUser, store: StoreDep, month: Month = None, shop: Shop = None, error: Text = None
+    request: Request, user: CurrentUser, store: StoreDep, shop: VisibleShop, month: Month = None, error: Text = None
 ):
-    permissions.require(user, "qc_public")
-    shop = pick_shop(user, shop, store)
     month = month_of(month, store, [shop])
     log(request, "view_qc_ledger", f"{shop} {month}")
     return _ledger_page(request, user, store, month, shop, [])
@@ -989,10 +919,10 @@ def _ledger_page(
     colleagues = sorted(
         (a for a, i in agents.items() if i["shop"] == shop and a != user.agent), key=lambda a: agents[a]["name"]
     )
-    if user.role == "agent" and store.con_read(lambda c: hide_names(c, shop)):
+    if user.role == "agent" and store.read(lambda ws: hide_names(ws.con, shop)):
         colleagues = []  # the shop hides colleagues' names from agents (as in the ranking): the form lists none
-    settings = store.ws.config.mutual
-    public = store.con_read(lambda c: ledger.public_list(c, month, shop, settings=settings))
+    settings = store.config.mutual
+    public = store.read(lambda ws: ledger.public_list(ws, month, shop))
     return render(
         request,
         "qc_ledger.html",
@@ -1012,7 +942,7 @@ def _ledger_page(
     )
 
 
-@router.post("/qc/reports", include_in_schema=False)
+@router.post("/qc/reports", include_in_schema=False, dependencies=[may("qc_report")])
 def report_form(
     request: Request,
     user: CurrentUser,
@@ -1052,13 +982,12 @@ def report_form(
             chat=chat or None,
         )
         report = file_report(request, user, store, body)
-    except HTTPException as e:
-        if e.status_code != 422:
-            raise
+    except FormError as e:
+        problem = unprocessable(e)
         shop = pick_shop(
             user, None if not agent or agent not in store.agents() else store.agents()[agent]["shop"], store
         )
-        response = _ledger_page(request, user, store, month_of(month or None, store), shop, [str(e.detail)], form)
+        response = _ledger_page(request, user, store, month_of(month or None, store), shop, [str(problem)], form)
         response.status_code = 422
         return response
     return RedirectResponse(
@@ -1070,7 +999,7 @@ def report_form(
     )
 
 
-@router.post("/qc/reports/{report_id}/decision", include_in_schema=False)
+@router.post("/qc/reports/{report_id}/decision", include_in_schema=False, dependencies=[may("qc_ledger")])
 def decision_form(request: Request, user: CurrentUser, store: StoreDep, report_id: str, status: str = Form(...)):
     if status not in ledger.DECISIONS:
         raise HTTPException(422, f"status is one of {', '.join(ledger.DECISIONS)}")

@@ -9,14 +9,25 @@ import io
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kefu import api
 from kefu import targets as targets_mod
 from kefu.qc import day_tally
 from kefu.reports.daily import DailyReport, attach_qc, daily_report
 from kefu.reports.xlsx import write_daily_xlsx
-from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Day, Shop, StoreDep, cached_json, lang_of, log, parse_day, pick_shop, render, visible_shops
+from kefu.web.common import (
+    Day,
+    StoreDep,
+    VisibleShop,
+    cached_json,
+    data_until,
+    lang_of,
+    log,
+    parse_day,
+    render,
+    visible_shops,
+)
+from kefu.web.permissions import may
+from kefu.web.schemas import DailyReport as DailyReportAnswer
 from kefu.web.store import Store
 
 router = APIRouter()
@@ -25,13 +36,12 @@ router = APIRouter()
 def report_for(store: Store, shop: str, day: dt.date) -> DailyReport:
     report = store.cached(("daily", shop, day, store.targets_version), lambda: _report(store, shop, day))
     # QC figures change with every review, so they are read afresh (small queries on the QC tables).
-    return attach_qc(report, store.con_read(lambda cur: day_tally(cur, shop, day)))
+    return attach_qc(report, store.read(lambda ws: day_tally(ws, shop, day)))
 
 
 def _report(store: Store, shop: str, day: dt.date) -> DailyReport:
-    goals = store.con_read(lambda c: targets_mod.load(c, day.strftime("%Y-%m"), [shop]))
-    until = store.con_read(lambda c: api.data_until(c, shop))  # what is still provisional (kefu.metrics.provisional)
-    return daily_report(lambda by, f, t: store.kpis(by, f, t), shop, day, goals, store.agents(), until)
+    goals = store.read(lambda ws: targets_mod.load(ws.con, day.strftime("%Y-%m"), [shop]))
+    return daily_report(store.kpis, shop, day, goals, store.agents(), data_until(store, shop))
 
 
 def as_json(report: DailyReport) -> dict:
@@ -41,23 +51,27 @@ def as_json(report: DailyReport) -> dict:
     return out
 
 
-def _args(user, store, shop, date):
-    permissions.require(user, "report")
-    shop = pick_shop(user, shop, store)
-    return shop, parse_day(date, store, [shop])
-
-
-@router.get("/api/reports/daily", response_model=dict, tags=["reports"], summary="The daily report of a shop")
-def api_daily(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None) -> Response:
-    shop, day = _args(user, store, shop, date)
+@router.get(
+    "/api/reports/daily",
+    response_model=DailyReportAnswer,
+    dependencies=[may("report")],
+    tags=["reports"],
+    summary="The daily report of a shop",
+)
+def api_daily(request: Request, store: StoreDep, shop: VisibleShop, date: Day = None) -> Response:
+    day = parse_day(date, store, [shop])
     log(request, "view_report", f"{shop} {day}")
     return cached_json(request, lambda: as_json(report_for(store, shop, day)))
 
 
-@router.get("/reports/daily.xlsx", tags=["reports"], summary="The daily report as XLSX with native charts")
-def daily_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None):
-    permissions.require(user, "export")
-    shop, day = _args(user, store, shop, date)
+@router.get(
+    "/reports/daily.xlsx",
+    dependencies=[may("export"), may("report")],
+    tags=["reports"],
+    summary="The daily report as XLSX with native charts",
+)
+def daily_xlsx(request: Request, store: StoreDep, shop: VisibleShop, date: Day = None):
+    day = parse_day(date, store, [shop])
     buf = io.BytesIO()
     write_daily_xlsx(report_for(store, shop, day), buf, lang_of(request))
     log(request, "export_report", f"{shop} {day}")
@@ -71,11 +85,11 @@ def daily_xlsx(request: Request, user: CurrentUser, store: StoreDep, shop: Shop 
     )
 
 
-@router.get("/reports/daily", include_in_schema=False)
+@router.get("/reports/daily", include_in_schema=False, dependencies=[may("report")])
 def daily_page(
-    request: Request, user: CurrentUser, store: StoreDep, shop: Shop = None, date: Day = None, print: bool = False
+    request: Request, user: CurrentUser, store: StoreDep, shop: VisibleShop, date: Day = None, print: bool = False
 ):
-    shop, day = _args(user, store, shop, date)
+    day = parse_day(date, store, [shop])
     log(request, "view_report", f"{shop} {day}")
     return render(
         request,

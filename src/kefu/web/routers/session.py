@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from kefu.i18n import LANGS
-from kefu.users import PASSWORD_RULE, UserError, authenticate, change_own_password, needs_rehash, rehash
+from kefu.users import PASSWORD_RULE, authenticate, change_own_password, needs_rehash, rehash
 from kefu.web import permissions
 from kefu.web.auth import SESSION_COOKIE, CurrentUser, session_csrf
-from kefu.web.common import StoreDep, log, render
+from kefu.web.common import FormError, StoreDep, log, render, unprocessable
+from kefu.web.schemas import Me, Ok, PasswordChanged
 
 router = APIRouter()
 
@@ -28,7 +29,7 @@ def _login(request: Request, name: str, password: str):
             f"too many failed logins; try again in {math.ceil(wait)} s",
             headers={"Retry-After": str(math.ceil(wait))},
         )
-    user = state.store.con_read(lambda cur: authenticate(cur, name, password))
+    user = state.store.read(lambda ws: authenticate(ws.con, name, password))
     if user is None:
         throttled = state.throttle.fail(name, ip)
         state.store.audit(name, "login_failed", "", ip)
@@ -36,8 +37,8 @@ def _login(request: Request, name: str, password: str):
             state.store.audit(name, "login_throttled", what, ip)
         raise HTTPException(401, "wrong name or password")
     state.throttle.succeed(name)
-    if state.store.con_read(lambda cur: needs_rehash(cur, name)):  # hashed with older Argon2 parameters
-        state.store.write(lambda con: rehash(con, name, password))
+    if state.store.read(lambda ws: needs_rehash(ws.con, name)):  # hashed with older Argon2 parameters
+        state.store.write(lambda ws: rehash(ws.con, name, password))
     request.state.user = user
     log(request, "login")
     return user
@@ -99,7 +100,7 @@ class Credentials(BaseModel):
     password: str = Field(max_length=1024)  # hashing is slow on purpose: no megabyte passwords
 
 
-@router.post("/api/session", tags=["session"], summary="Log in; sets the session cookie")
+@router.post("/api/session", response_model=Me, tags=["session"], summary="Log in; sets the session cookie")
 def api_login(request: Request, body: Credentials):
     user = _login(request, body.name, body.password)
     resp = JSONResponse(
@@ -115,7 +116,7 @@ def api_login(request: Request, body: Credentials):
     return resp
 
 
-@router.delete("/api/session", tags=["session"], summary="Log out")
+@router.delete("/api/session", response_model=Ok, tags=["session"], summary="Log out")
 def api_logout(request: Request):
     request.app.state.sessions.end(request.cookies.get(SESSION_COOKIE))
     resp = JSONResponse({"ok": True})
@@ -138,11 +139,9 @@ class PasswordChange(BaseModel):
 
 
 def _change_password(request: Request, user, store, current: str, new: str, again: str):
-    """Change the logged-in user's password; their other sessions end, this one goes on under a new token."""
-    try:
-        store.write(lambda con: change_own_password(con, user.name, current, new, again))
-    except UserError as e:
-        raise HTTPException(422, str(e)) from None
+    """Change the logged-in user's password (UserError when refused); their other sessions end, this one goes on
+    under a new token."""
+    store.write(lambda ws: change_own_password(ws.con, user.name, current, new, again))
     log(request, "change_password", user.name)
     sessions = request.app.state.sessions
     sessions.end_user(user.name)
@@ -150,7 +149,10 @@ def _change_password(request: Request, user, store, current: str, new: str, agai
 
 
 @router.post(
-    "/api/me/password", tags=["session"], summary="Change one's own password (current + new twice); other sessions end"
+    "/api/me/password",
+    response_model=PasswordChanged,
+    tags=["session"],
+    summary="Change one's own password (current + new twice); other sessions end",
 )
 def api_change_password(request: Request, user: CurrentUser, store: StoreDep, body: PasswordChange):
     _change_password(request, user, store, body.current_password, body.new_password, body.new_password_again)
@@ -175,9 +177,14 @@ def password_form(
 ):
     try:
         _change_password(request, user, store, current_password, new_password, new_password_again)
-    except HTTPException as e:
+    except FormError as e:
         resp = render(
-            request, "password.html", errors=str(e.detail).split("; "), done=False, rule=PASSWORD_RULE, page="password"
+            request,
+            "password.html",
+            errors=str(unprocessable(e)).split("; "),
+            done=False,
+            rule=PASSWORD_RULE,
+            page="password",
         )
         resp.status_code = 422
         return resp

@@ -6,7 +6,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
@@ -14,7 +14,9 @@ from kefu import targets as targets_mod
 from kefu.users import User
 from kefu.web import permissions
 from kefu.web.auth import CurrentUser
-from kefu.web.common import Month, StoreDep, Text, log, render, user_day, visible_shops
+from kefu.web.common import FormError, Month, StoreDep, Text, log, render, unprocessable, user_day, visible_shops
+from kefu.web.permissions import may
+from kefu.web.schemas import Saved, TargetRow
 
 router = APIRouter()
 
@@ -40,39 +42,44 @@ def _check_shops(user: User, found: list[targets_mod.Target]) -> None:
 
 def _save(request: Request, user: User, rows: list[dict], source: str) -> list[targets_mod.Target]:
     store = request.app.state.store
-    try:  # shops, teams and accounts are checked against the workspace's roster
-        found = targets_mod.parse_rows([{k: str(v) for k, v in r.items()} for r in rows], source, store.agents())
-    except targets_mod.TargetError as e:
-        raise HTTPException(422, e.problems) from None
+    # shops, teams and accounts are checked against the workspace's roster (TargetError: 422 with every problem)
+    found = targets_mod.parse_rows([{k: str(v) for k, v in r.items()} for r in rows], source, store.agents())
     _check_shops(user, found)
-    store.write(lambda con: targets_mod.save(con, found))
+    store.write(lambda ws: targets_mod.save(ws.con, found))
     store.targets_version += 1
     log(request, "edit_targets", f"{len(found)} from {source}")
     return found
 
 
-@router.get("/api/targets", tags=["targets"], summary="Monthly targets of the user's shops")
+@router.get(
+    "/api/targets",
+    response_model=list[TargetRow],
+    dependencies=[may("targets")],
+    tags=["targets"],
+    summary="Monthly targets of the user's shops",
+)
 def api_targets(user: CurrentUser, store: StoreDep, month: Month = None) -> list[dict]:
-    permissions.require(user, "targets")
     shops = None if user.role == "admin" else list(user.shops)
-    return [t.__dict__ for t in store.con_read(lambda c: targets_mod.load(c, month, shops))]
+    return [t.__dict__ for t in store.read(lambda ws: targets_mod.load(ws.con, month, shops))]
 
 
 @router.post(
-    "/api/targets", tags=["targets"], summary="Create or replace targets (validated; none saved if one is wrong)"
+    "/api/targets",
+    response_model=Saved,
+    dependencies=[may("targets_edit")],
+    tags=["targets"],
+    summary="Create or replace targets (validated; none saved if one is wrong)",
 )
 def api_set_targets(request: Request, user: CurrentUser, body: list[TargetIn]) -> dict:
-    permissions.require(user, "targets_edit")
     found = _save(request, user, [b.model_dump() for b in body], "request")
     return {"saved": len(found)}
 
 
-@router.get("/targets", include_in_schema=False)
+@router.get("/targets", include_in_schema=False, dependencies=[may("targets")])
 def targets_page(request: Request, user: CurrentUser, store: StoreDep, month: Month = None, error: Text = None):
-    permissions.require(user, "targets")
     month = month or user_day(None, store, user).strftime("%Y-%m")
     shops = None if user.role == "admin" else list(user.shops)
-    rows = store.con_read(lambda c: targets_mod.load(c, month, shops))
+    rows = store.read(lambda ws: targets_mod.load(ws.con, month, shops))
     return render(
         request,
         "targets.html",
@@ -85,7 +92,7 @@ def targets_page(request: Request, user: CurrentUser, store: StoreDep, month: Mo
     )
 
 
-@router.post("/targets", include_in_schema=False)
+@router.post("/targets", include_in_schema=False, dependencies=[may("targets_edit")])
 async def targets_form(
     request: Request,
     user: CurrentUser,
@@ -97,7 +104,6 @@ async def targets_form(
     metric: str = Form(...),
     value: str = Form(...),
 ):
-    permissions.require(user, "targets_edit")
     try:
         _save(
             request,
@@ -114,16 +120,13 @@ async def targets_form(
             ],
             "form",
         )
-    except HTTPException as e:
-        if e.status_code != 422:
-            raise
-        return _page_with_errors(request, user, store, month, e.detail)
+    except FormError as e:
+        return _page_with_errors(request, user, store, month, unprocessable(e))
     return RedirectResponse(f"/targets?month={month}", status_code=303)
 
 
-@router.post("/targets/import", include_in_schema=False)
+@router.post("/targets/import", include_in_schema=False, dependencies=[may("targets_edit")])
 async def targets_import(request: Request, user: CurrentUser, store: StoreDep, file: UploadFile = File(...)):
-    permissions.require(user, "targets_edit")
     suffix = Path(file.filename or "targets.csv").suffix or ".csv"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
@@ -131,10 +134,9 @@ async def targets_import(request: Request, user: CurrentUser, store: StoreDep, f
         try:
             rows = targets_mod.read_rows(path)
             found = _save(request, user, rows, file.filename or "upload")
-        except HTTPException as e:
-            if e.status_code != 422:
-                raise
-            return _page_with_errors(request, user, store, user_day(None, store, user).strftime("%Y-%m"), e.detail)
+        except FormError as e:
+            problems = unprocessable(e)
+            return _page_with_errors(request, user, store, user_day(None, store, user).strftime("%Y-%m"), problems)
         except Exception as e:  # unreadable file
             return _page_with_errors(
                 request, user, store, user_day(None, store, user).strftime("%Y-%m"), [f"{file.filename}: {e}"]
@@ -149,7 +151,7 @@ def _page_with_errors(request, user, store, month, problems):
         request,
         "targets.html",
         month=month,
-        rows=store.con_read(lambda c: targets_mod.load(c, month, shops)),
+        rows=store.read(lambda ws: targets_mod.load(ws.con, month, shops)),
         shops=visible_shops(user, store),
         agents=_agents(user, store),
         errors=problems if isinstance(problems, list) else [problems],

@@ -27,10 +27,12 @@ from kefu.users import (
     set_password,
     update_user,
 )
-from kefu.web import permissions
 from kefu.web.auth import CurrentUser
 from kefu.web.common import Limit, Name, StoreDep, log, render
+from kefu.web.permissions import may
+from kefu.web.schemas import AuditRow, Me, NewPassword, Throttled, UserRow
 from kefu.web.store import Store
+from kefu.workspace import Workspace
 
 router = APIRouter()
 # User names may contain "/": routes take {name:path} (the action, when there is one, is the last segment).
@@ -70,14 +72,14 @@ def _check_scope(store: Store, user: User | UserIn) -> None:
 def create(request: Request, store: Store, body: UserIn) -> str:
     if body.role in ROLES:
         _check_scope(store, body)
-    password = store.write(lambda con: add_user(con, **body.model_dump(), replace=False))
+    password = store.write(lambda ws: add_user(ws.con, **body.model_dump(), replace=False))
     log(request, "add_user", f"{body.name} ({body.role})")
     return password
 
 
 def change(request: Request, store: Store, admin: User, name: str, body: UserChange) -> User:
     """Apply a change to a user after checking it against the workspace; the user's sessions end when disabled."""
-    current = store.con_read(lambda c: find_user(c, name))
+    current = store.read(lambda ws: find_user(ws.con, name))
     if current is None:
         raise HTTPException(404, f"no user {name!r}")
     if body.disabled and name == admin.name:
@@ -95,7 +97,8 @@ def change(request: Request, store: Store, admin: User, name: str, body: UserCha
         if role in ROLES:
             _check_scope(store, proposed)
 
-    def apply(con) -> User:
+    def apply(ws: Workspace) -> User:
+        con = ws.con
         if scope:
             update_user(con, name, **scope)
         if body.disabled is not None:
@@ -114,9 +117,9 @@ def change(request: Request, store: Store, admin: User, name: str, body: UserCha
 
 
 def reset(request: Request, store: Store, name: str) -> str:
-    if store.con_read(lambda c: find_user(c, name)) is None:
+    if store.read(lambda ws: find_user(ws.con, name)) is None:
         raise HTTPException(404, f"no user {name!r}")
-    password = store.write(lambda con: set_password(con, name))
+    password = store.write(lambda ws: set_password(ws.con, name))
     request.app.state.sessions.end_user(name)
     log(request, "reset_password", name)
     return password
@@ -125,7 +128,7 @@ def reset(request: Request, store: Store, name: str) -> str:
 # -- JSON ----------------------------------------------------------------------------------
 
 
-@router.get("/api/me", tags=["users"], summary="The logged-in user")
+@router.get("/api/me", response_model=Me, tags=["users"], summary="The logged-in user")
 def api_me(user: CurrentUser) -> dict:
     return {
         "name": user.name,
@@ -136,61 +139,72 @@ def api_me(user: CurrentUser) -> dict:
     }
 
 
-@router.get("/api/users", tags=["users"], summary="Every user, enabled or not (admin)")
-def api_users(user: CurrentUser, store: StoreDep) -> list[dict]:
-    permissions.require(user, "users")
-    return [u.as_json() for u in store.con_read(lambda c: list_users(c, include_disabled=True))]
+@router.get(
+    "/api/users",
+    response_model=list[UserRow],
+    dependencies=[may("users")],
+    tags=["users"],
+    summary="Every user, enabled or not (admin)",
+)
+def api_users(store: StoreDep) -> list[dict]:
+    return [u.as_json() for u in store.read(lambda ws: list_users(ws.con, include_disabled=True))]
 
 
-@router.post("/api/users", tags=["users"], summary="Create a user (admin); returns the password, shown this once")
-def api_add_user(request: Request, user: CurrentUser, store: StoreDep, body: UserIn) -> dict:
-    permissions.require(user, "users")
-    if store.con_read(lambda c: find_user(c, body.name)):
+@router.post(
+    "/api/users",
+    response_model=NewPassword,
+    dependencies=[may("users")],
+    tags=["users"],
+    summary="Create a user (admin); returns the password, shown this once",
+)
+def api_add_user(request: Request, store: StoreDep, body: UserIn) -> dict:
+    if store.read(lambda ws: find_user(ws.con, body.name)):
         raise HTTPException(409, f"user {body.name!r} exists already: change it with PATCH /api/users/{body.name}")
-    try:
-        password = create(request, store, body)
-    except UserError as e:
-        raise HTTPException(422, str(e)) from None
-    return {"name": body.name, "password": password}
+    return {"name": body.name, "password": create(request, store, body)}
 
 
 @router.patch(
     "/api/users/{name:path}",
+    response_model=UserRow,
+    dependencies=[may("users")],
     tags=["users"],
     summary="Change a user's role, shops, agent, employer, or disable / enable (admin)",
 )
 def api_change_user(request: Request, user: CurrentUser, store: StoreDep, name: Name, body: UserChange) -> dict:
-    permissions.require(user, "users")
-    try:
-        return change(request, store, user, name, body).as_json()
-    except UserError as e:
-        raise HTTPException(422, str(e)) from None
+    return change(request, store, user, name, body).as_json()
 
 
 @router.post(
     "/api/users/{name:path}/password",
+    response_model=NewPassword,
+    dependencies=[may("users")],
     tags=["users"],
     summary="Reset a user's password (admin): a new generated one, shown this once",
 )
-def api_reset_password(request: Request, user: CurrentUser, store: StoreDep, name: Name) -> dict:
-    permissions.require(user, "users")
+def api_reset_password(request: Request, store: StoreDep, name: Name) -> dict:
     return {"name": name, "password": reset(request, store, name)}
 
 
-@router.get("/api/audit", tags=["users"], summary="Who viewed or exported what (admin)")
-def api_audit(user: CurrentUser, store: StoreDep, limit: Limit = 200) -> list[dict]:
-    permissions.require(user, "audit")
+@router.get(
+    "/api/audit",
+    response_model=list[AuditRow],
+    dependencies=[may("audit")],
+    tags=["users"],
+    summary="Who viewed or exported what (admin)",
+)
+def api_audit(store: StoreDep, limit: Limit = 200) -> list[dict]:
     _flush(store)
-    return store.con_read(lambda c: audit_log(c, limit))
+    return store.read(lambda ws: audit_log(ws.con, limit))
 
 
 @router.get(
     "/api/login-throttle",
+    response_model=list[Throttled],
+    dependencies=[may("audit")],
     tags=["users"],
     summary="Account names and client addresses whose logins are slowed down now (admin)",
 )
-def api_login_throttle(request: Request, user: CurrentUser) -> list[dict]:
-    permissions.require(user, "audit")
+def api_login_throttle(request: Request) -> list[dict]:
     return request.app.state.throttle.delayed()
 
 
@@ -217,10 +231,10 @@ def _page(
     resp = render(
         request,
         "users.html",
-        users=store.con_read(lambda c: list_users(c, include_disabled=True)),
-        audit=store.con_read(lambda c: audit_log(c, 100)),
+        users=store.read(lambda ws: list_users(ws.con, include_disabled=True)),
+        audit=store.read(lambda ws: audit_log(ws.con, 100)),
         shops=shops,
-        settings=store.con_read(lambda c: {s: hide_names(c, s) for s in shops}),
+        settings=store.read(lambda ws: {s: hide_names(ws.con, s) for s in shops}),
         roles=list(ROLES),
         agents=[agents[a] for a in sorted(agents)],
         employers=employers,
@@ -233,9 +247,8 @@ def _page(
     return resp
 
 
-@router.get("/users", include_in_schema=False)
-def users_page(request: Request, user: CurrentUser, store: StoreDep):
-    permissions.require(user, "users")
+@router.get("/users", include_in_schema=False, dependencies=[may("users")])
+def users_page(request: Request, store: StoreDep):
     return _page(request, store)
 
 
@@ -252,10 +265,9 @@ def _form_scope(role: str, shops: list[str], agent: str, employer: str) -> dict:
     }
 
 
-@router.post("/users", include_in_schema=False)
+@router.post("/users", include_in_schema=False, dependencies=[may("users")])
 def users_create(
     request: Request,
-    user: CurrentUser,
     store: StoreDep,
     name: str = Form(...),
     role: str = Form(...),
@@ -263,9 +275,8 @@ def users_create(
     agent: str = Form(""),
     employer: str = Form(""),
 ):
-    permissions.require(user, "users")
     body = UserIn(name=name.strip(), **_form_scope(role, shops, agent, employer))
-    if store.con_read(lambda c: find_user(c, body.name)):
+    if store.read(lambda ws: find_user(ws.con, body.name)):
         return _page(request, store, errors=[f"user {body.name!r} exists already"], status=409)
     try:
         password = create(request, store, body)
@@ -274,7 +285,7 @@ def users_create(
     return _page(request, store, shown=(body.name, password))
 
 
-@router.post("/users/{name:path}/edit", include_in_schema=False)
+@router.post("/users/{name:path}/edit", include_in_schema=False, dependencies=[may("users")])
 def users_edit(
     request: Request,
     user: CurrentUser,
@@ -285,7 +296,6 @@ def users_edit(
     agent: str = Form(""),
     employer: str = Form(""),
 ):
-    permissions.require(user, "users")
     try:
         change(request, store, user, name, UserChange(**_form_scope(role, shops, agent, employer)))
     except UserError as e:
@@ -293,24 +303,22 @@ def users_edit(
     return RedirectResponse("/users", status_code=303)
 
 
-@router.post("/users/{name:path}/password", include_in_schema=False)
-def users_reset(request: Request, user: CurrentUser, store: StoreDep, name: Name):
-    permissions.require(user, "users")
+@router.post("/users/{name:path}/password", include_in_schema=False, dependencies=[may("users")])
+def users_reset(request: Request, store: StoreDep, name: Name):
     return _page(request, store, shown=(name, reset(request, store, name)))
 
 
-@router.post("/users/{name:path}/disable", include_in_schema=False)
+@router.post("/users/{name:path}/disable", include_in_schema=False, dependencies=[may("users")])
 def users_disable(request: Request, user: CurrentUser, store: StoreDep, name: Name):
     return _toggle(request, user, store, name, True)
 
 
-@router.post("/users/{name:path}/enable", include_in_schema=False)
+@router.post("/users/{name:path}/enable", include_in_schema=False, dependencies=[may("users")])
 def users_enable(request: Request, user: CurrentUser, store: StoreDep, name: Name):
     return _toggle(request, user, store, name, False)
 
 
 def _toggle(request: Request, user: User, store: Store, name: str, disabled: bool):
-    permissions.require(user, "users")
     try:
         change(request, store, user, name, UserChange(disabled=disabled))
     except UserError as e:
@@ -318,11 +326,8 @@ def _toggle(request: Request, user: User, store: Store, name: str, disabled: boo
     return RedirectResponse("/users", status_code=303)
 
 
-@router.post("/users/settings", include_in_schema=False)
-def users_settings(
-    request: Request, user: CurrentUser, store: StoreDep, shop: str = Form(...), hide: bool = Form(False)
-):
-    permissions.require(user, "users")
-    store.write(lambda con: set_hide_names(con, shop, hide))
+@router.post("/users/settings", include_in_schema=False, dependencies=[may("users")])
+def users_settings(request: Request, store: StoreDep, shop: str = Form(...), hide: bool = Form(False)):
+    store.write(lambda ws: set_hide_names(ws.con, shop, hide))
     log(request, "shop_setting", f"{shop} hide_names={hide}")
     return RedirectResponse("/users", status_code=303)

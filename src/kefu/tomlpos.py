@@ -1,17 +1,38 @@
-"""Line numbers of TOML keys, so a scheme error can say `presales.toml:14`.
+"""Where a TOML file says what: every problem of kefu.toml, a pay scheme or the QC rule library is named by
+file and line (`presales.toml:14: components[2].kpis[1].best: …`), by this one locator.
 
 `tomllib` gives values without positions, and pydantic reports a key path
 such as `components.2.kpis.0.best`. `key_lines` walks the text once and maps
 every key path it can see (tables, arrays of tables, keys, dotted keys and the
-inline tables of a multi-line array) to the line that defines it. It is a
-locator for error messages only; the values always come from `tomllib`.
+inline tables of a multi-line array) to the line that defines it; the lines of a
+multi-line string are text, never keys. It is a locator for error messages only;
+the values always come from `tomllib` (`load`).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
+from collections.abc import Callable
+from typing import Any
 
 Path = tuple[str | int, ...]
+
+
+def load(text: str, source: str, error: Callable[[list[str]], Exception], **options: Any) -> dict[str, Any]:
+    """`tomllib.loads(text)`; a syntax error raises `error([f"{source}:{line}: not valid TOML: {reason}"])`."""
+    try:
+        return tomllib.loads(text, **options)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise error([f"{source}:{line.group(1) if line else 1}: not valid TOML: {exc}"]) from None
+
+
+def where(source: str, lines: dict[Path, int], path: Path) -> str:
+    """`source:line` of the longest prefix of `path` the text defines (`source` alone when none is)."""
+    line = line_of(lines, path)
+    return f"{source}:{line}" if line else source
+
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(
@@ -31,7 +52,11 @@ def key_lines(text: str) -> dict[Path, int]:
     table: Path = ()
     array_key: Path | None = None  # a multi-line array value being read
     depth = element = 0
+    string_end: str | None = None  # the closing quotes of a multi-line string being read
     for number, raw in enumerate(text.splitlines(), start=1):
+        if string_end is not None:
+            string_end = None if raw.count(string_end) % 2 else string_end
+            continue
         line = _strip_comment(raw)
         if array_key is not None:
             element, depth = _scan_array(line, array_key, element, depth, number, lines)
@@ -58,7 +83,9 @@ def key_lines(text: str) -> dict[Path, int]:
         for i in range(len(table) + 1, len(path) + 1):
             lines.setdefault(path[:i], number)
         value = found.group(2).strip()
-        if value.startswith("["):
+        if value[:3] in ('"""', "'''") and value.count(value[:3]) == 1:
+            string_end = value[:3]
+        elif value.startswith("["):
             element, depth = _scan_array(value, path, 0, 0, number, lines)
             if depth > 0:
                 array_key = path
